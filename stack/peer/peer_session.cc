@@ -1,0 +1,403 @@
+// PeerSession state machine (see peer_session.h; protocol in docs/protocol.md).
+#include "stack/peer/peer_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace qp2p {
+
+namespace {
+// Deliveries remembered to drop duplicates (a retransmitted Deliver whose Ack was lost).
+constexpr std::size_t kSeenDeliveries = 4096;
+
+template <class... Ts>
+struct Overloaded : Ts... { using Ts::operator()...; };
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+}  // namespace
+
+PeerSession::PeerSession(PeerConfig config, Identity identity, Random random)
+    : config_(std::move(config)),
+      identity_(std::move(identity)),
+      random_(std::move(random)),
+      tracker_(config_.retransmit),
+      meta_(config_.initial_meta),
+      record_version_(config_.record_version_base) {
+  std::sort(meta_.begin(), meta_.end());
+}
+
+std::optional<Endpoint> PeerSession::current_supernode() const {
+  if (config_.supernodes.empty()) return std::nullopt;
+  return supernode_endpoint();
+}
+
+std::uint64_t PeerSession::new_transaction() {
+  std::uint64_t t;
+  do t = random_.next_u64(); while (t == 0 || requests_.count(t) || tracker_.outstanding(t));
+  return t;
+}
+
+void PeerSession::start(Instant now) {
+  if (config_.supernodes.empty()) {
+    events_.push_back(peer_event::Disconnected{{}, "no supernode configured"});
+    return;
+  }
+  send_hello(now);
+}
+
+void PeerSession::send_hello(Instant now) {
+  state_ = State::kHello;
+  login_txn_ = new_transaction();
+  send_plain(now, login_txn_, wire::Hello{identity_.id()}, true);
+}
+
+void PeerSession::send_plain(Instant now, std::uint64_t txn, wire::Body body, bool track) {
+  Datagram d{config_.local, supernode_endpoint(), {}};
+  wire::encode({txn, std::move(body)}, d.payload);
+  if (!track) return transmits_.push_back(std::move(d));
+  tracker_.start(now, txn, [d]() -> std::optional<Datagram> { return d; });
+}
+
+void PeerSession::send_sealed(std::uint64_t txn, wire::Body body) {
+  transmits_.push_back(
+      Datagram{config_.local, supernode_endpoint(), session_.seal({txn, std::move(body)})});
+}
+
+void PeerSession::fail_over(Instant now, std::string reason) {
+  SPDLOG_INFO("peer: supernode {} lost: {}", supernode_endpoint().to_string(), reason);
+  events_.push_back(peer_event::Disconnected{supernode_endpoint(), reason});
+  ++counters_.failovers;
+  tracker_.clear();
+  // Requests in flight go back in the queue and are re-issued at the next supernode.
+  for (const auto& [id, pending] : requests_)
+    if (std::find(queued_.begin(), queued_.end(), id) == queued_.end()) queued_.push_back(id);
+  supernode_index_ = (supernode_index_ + 1) % config_.supernodes.size();
+  state_ = State::kWaitingToRetry;
+  next_keepalive_ = kNever;
+  retry_at_ = now + config_.failover_delay;
+}
+
+std::uint64_t PeerSession::enqueue(Instant now, std::string command, wire::Body body,
+                                   PeerId target, std::uint64_t message_id) {
+  const std::uint64_t id = new_transaction();
+  requests_.emplace(id, Pending{std::move(command), std::move(body), target, message_id});
+  if (state_ == State::kRegistered) issue(now, id);
+  else queued_.push_back(id);
+  return id;
+}
+
+void PeerSession::issue(Instant now, std::uint64_t request) {
+  auto it = requests_.find(request);
+  if (it == requests_.end()) return;
+  // Each retransmission is sealed afresh: the receiver's replay window drops exact copies.
+  tracker_.start(now, request, [this, request]() -> std::optional<Datagram> {
+    auto r = requests_.find(request);
+    if (r == requests_.end() || state_ != State::kRegistered) return std::nullopt;
+    return Datagram{config_.local, supernode_endpoint(), session_.seal({request, r->second.body})};
+  });
+}
+
+std::uint64_t PeerSession::publish(Instant now, const wire::MetaEntries& set) {
+  wire::MetaEntries merged = meta_;
+  for (const auto& [k, v] : set) {
+    auto it = std::find_if(merged.begin(), merged.end(), [&](const auto& e) { return e.first == k; });
+    if (it != merged.end()) it->second = v;
+    else merged.emplace_back(k, v);
+  }
+  std::sort(merged.begin(), merged.end());
+  std::string invalid = wire::validate_entries(merged);
+  const std::uint64_t id = new_transaction();
+  if (!invalid.empty()) {
+    events_.push_back(peer_event::RequestFailed{id, "publish", invalid});
+    return id;
+  }
+  meta_ = std::move(merged);
+  auto record = wire::SignedRecord::make(identity_, ++record_version_, meta_);
+  published_once_ = true;
+  requests_.emplace(id, Pending{"publish", wire::Publish{std::move(record)}, {}, 0});
+  if (state_ == State::kRegistered) issue(now, id);
+  else queued_.push_back(id);
+  return id;
+}
+
+std::uint64_t PeerSession::lookup(Instant now, const PeerId& target) {
+  return enqueue(now, "lookup", wire::Lookup{target}, target);
+}
+
+std::uint64_t PeerSession::search(Instant now, std::vector<wire::SearchTerm> terms,
+                                  std::uint16_t limit) {
+  if (terms.empty() || terms.size() > wire::kMaxSearchTerms) {
+    const std::uint64_t id = new_transaction();
+    events_.push_back(peer_event::RequestFailed{
+        id, "search", "a search needs 1 to " + std::to_string(wire::kMaxSearchTerms) + " terms"});
+    return id;
+  }
+  return enqueue(now, "search", wire::Search{limit, std::move(terms)});
+}
+
+std::uint64_t PeerSession::watch(Instant now, const PeerId& target) {
+  watching_.insert(target);
+  return enqueue(now, "watch", wire::Watch{target}, target);
+}
+
+std::uint64_t PeerSession::send_message(Instant now, const PeerId& to, std::string text) {
+  if (text.size() > wire::kMaxTextBytes) {
+    const std::uint64_t id = new_transaction();
+    events_.push_back(peer_event::RequestFailed{
+        id, "send", "message longer than " + std::to_string(wire::kMaxTextBytes) + " bytes"});
+    return id;
+  }
+  const std::uint64_t message_id = random_.next_u64();
+  return enqueue(now, "send", wire::SendMessage{to, message_id, std::move(text)}, to, message_id);
+}
+
+void PeerSession::logout(Instant now) {
+  if (state_ != State::kRegistered) {
+    state_ = State::kLoggedOut;
+    tracker_.clear();
+    events_.push_back(peer_event::LoggedOut{});
+    return;
+  }
+  state_ = State::kLoggingOut;
+  next_keepalive_ = kNever;
+  const std::uint64_t txn = new_transaction();
+  login_txn_ = txn;
+  tracker_.start(now, txn, [this, txn]() -> std::optional<Datagram> {
+    return Datagram{config_.local, supernode_endpoint(), session_.seal({txn, wire::Logout{}})};
+  });
+}
+
+void PeerSession::schedule_keepalive(Instant now) { next_keepalive_ = now + keepalive_interval_; }
+
+void PeerSession::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
+                                  const std::uint8_t* data, std::size_t size) {
+  if (config_.supernodes.empty() || remote != supernode_endpoint()) {
+    ++counters_.dropped_unexpected;
+    SPDLOG_DEBUG("peer: drop datagram from {} (not our supernode)", remote.to_string());
+    return;
+  }
+  wire::DecodeError error = wire::DecodeError::kNone;
+  auto header = wire::decode_header(data, size, &error);
+  if (!header) {
+    ++counters_.dropped_malformed;
+    SPDLOG_DEBUG("peer: drop malformed datagram from {}: {}", remote.to_string(), wire::to_string(error));
+    return;
+  }
+  const bool sealed = header->flags & wire::kFlagSession;
+  if (sealed) {
+    const bool have_session = state_ == State::kRegistered || state_ == State::kLoggingOut;
+    if (!have_session || session_.open(data, size) != wire::Session::OpenResult::kOk) {
+      ++counters_.dropped_unauthenticated;
+      SPDLOG_DEBUG("peer: drop unauthenticated datagram from {}", remote.to_string());
+      return;
+    }
+  }
+  auto message = wire::decode(data, size, &error);
+  if (!message) {
+    ++counters_.dropped_malformed;
+    SPDLOG_DEBUG("peer: drop malformed body from {}: {}", remote.to_string(), wire::to_string(error));
+    return;
+  }
+  if (sealed) on_session(now, *message);
+  else on_plain(now, *message);
+}
+
+void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
+  // Outside a session only the login exchange (and its errors) is meaningful.
+  if (msg.transaction != login_txn_ || !tracker_.outstanding(msg.transaction)) {
+    ++counters_.dropped_unexpected;
+    return;
+  }
+  if (auto* challenge = std::get_if<wire::Challenge>(&msg.body); challenge && state_ == State::kHello) {
+    tracker_.complete(msg.transaction);
+    supernode_id_ = challenge->supernode;
+    ephemeral_ = wire::EphemeralKeyPair::generate(random_);
+    wire::Login login{identity_.id(), challenge->nonce, ephemeral_.public_key, {}};
+    Bytes t = wire::login_transcript(identity_.id(), supernode_id_, login.nonce, login.ephemeral);
+    login.signature = identity_.sign(t.data(), t.size());
+    state_ = State::kLogin;
+    login_txn_ = new_transaction();
+    send_plain(now, login_txn_, login, true);
+    return;
+  }
+  if (auto* ok = std::get_if<wire::LoginOk>(&msg.body); ok && state_ == State::kLogin) {
+    Bytes t = wire::login_ok_transcript(identity_.id(), supernode_id_, ephemeral_.public_key,
+                                        ok->ephemeral, ok->session_id);
+    if (!verify_signature(supernode_id_, t.data(), t.size(), ok->signature)) {
+      ++counters_.dropped_unauthenticated;
+      return;
+    }
+    auto key = wire::derive_session_key(ephemeral_, ok->ephemeral, identity_.id(), supernode_id_,
+                                        ephemeral_.public_key, ok->ephemeral);
+    if (!key) {
+      ++counters_.dropped_unauthenticated;
+      return;
+    }
+    tracker_.complete(msg.transaction);
+    session_ = wire::Session(ok->session_id, *key, wire::Direction::kToSupernode);
+    state_ = State::kRegistered;
+    mapped_ = ok->mapped;
+    keepalive_interval_ = config_.keepalive_interval.count() > 0
+                              ? config_.keepalive_interval
+                              : Duration(std::chrono::milliseconds(std::max<std::uint32_t>(ok->keepalive_ms, 100)));
+    schedule_keepalive(now);
+    events_.push_back(peer_event::Registered{supernode_id_, supernode_endpoint(), ok->mapped});
+    SPDLOG_INFO("peer {} registered at {} as {}", identity_.id().to_string(),
+                supernode_endpoint().to_string(), ok->mapped.to_string());
+    // What was published before a failover is published again at the new supernode.
+    if (published_once_ || !meta_.empty()) {
+      bool queued_publish = false;
+      for (auto id : queued_)
+        if (requests_.at(id).command == "publish") queued_publish = true;
+      if (!queued_publish) publish(now, {});
+    }
+    for (const PeerId& target : watching_) {
+      bool queued_watch = false;
+      for (auto id : queued_)
+        if (requests_.at(id).command == "watch" && requests_.at(id).target == target) queued_watch = true;
+      if (!queued_watch) enqueue(now, "watch", wire::Watch{target}, target);
+    }
+    while (!queued_.empty()) {
+      std::uint64_t id = queued_.front();
+      queued_.pop_front();
+      issue(now, id);
+    }
+    return;
+  }
+  if (auto* error = std::get_if<wire::Error>(&msg.body)) {
+    tracker_.complete(msg.transaction);
+    fail_over(now, "login refused: " + error->reason);
+    return;
+  }
+  ++counters_.dropped_unexpected;
+}
+
+void PeerSession::on_session(Instant now, wire::ControlMessage& msg) {
+  schedule_keepalive(now);  // any authenticated traffic proves the path is alive
+  const bool is_push = std::holds_alternative<wire::Deliver>(msg.body) ||
+                       std::holds_alternative<wire::DeliveryReport>(msg.body) ||
+                       std::holds_alternative<wire::Presence>(msg.body);
+  if (is_push) return on_push(now, msg.transaction, msg.body);
+  if (!tracker_.complete(msg.transaction)) {
+    ++counters_.dropped_unexpected;  // a late duplicate response
+    return;
+  }
+  on_response(now, msg.transaction, msg.body);
+}
+
+void PeerSession::on_response(Instant now, std::uint64_t txn, wire::Body& body) {
+  if (txn == keepalive_txn_) {
+    if (auto* ack = std::get_if<wire::KeepaliveAck>(&body)) {
+      if (mapped_ && *mapped_ != ack->mapped)
+        SPDLOG_INFO("peer: mapped address changed {} -> {}", mapped_->to_string(), ack->mapped.to_string());
+      mapped_ = ack->mapped;
+    }
+    return;
+  }
+  if (txn == login_txn_ && state_ == State::kLoggingOut) {
+    state_ = State::kLoggedOut;
+    tracker_.clear();
+    events_.push_back(peer_event::LoggedOut{});
+    return;
+  }
+  auto it = requests_.find(txn);
+  if (it == requests_.end()) return;
+  Pending pending = std::move(it->second);
+  requests_.erase(it);
+  std::visit(Overloaded{
+      [&](wire::PublishAck& m) { events_.push_back(peer_event::Published{txn, m.version}); },
+      [&](wire::LookupResult& m) { events_.push_back(peer_event::LookupDone{txn, std::move(m.info)}); },
+      [&](wire::SearchResult& m) {
+        events_.push_back(peer_event::SearchDone{txn, m.total, std::move(m.peers)});
+      },
+      [&](wire::WatchAck& m) { events_.push_back(peer_event::Watching{txn, pending.target, m.online}); },
+      [&](wire::SendAccepted&) {
+        events_.push_back(peer_event::MessageAccepted{txn, pending.target, pending.message_id});
+      },
+      [&](wire::Error& m) {
+        events_.push_back(peer_event::RequestFailed{txn, pending.command, m.reason});
+      },
+      [&](auto&) {
+        ++counters_.dropped_unexpected;
+        events_.push_back(peer_event::RequestFailed{txn, pending.command, "unexpected response"});
+      }},
+      body);
+}
+
+void PeerSession::on_push(Instant now, std::uint64_t txn, wire::Body& body) {
+  send_sealed(txn, wire::Ack{});  // acknowledged even when a duplicate, so retransmits stop
+  if (auto* m = std::get_if<wire::Deliver>(&body)) {
+    auto key = std::make_pair(m->from, m->message_id);
+    if (!seen_deliveries_.insert(key).second) return;
+    seen_order_.push_back(key);
+    if (seen_order_.size() > kSeenDeliveries) {
+      seen_deliveries_.erase(seen_order_.front());
+      seen_order_.pop_front();
+    }
+    events_.push_back(peer_event::MessageReceived{m->from, m->message_id, std::move(m->text)});
+  } else if (auto* m = std::get_if<wire::DeliveryReport>(&body)) {
+    events_.push_back(peer_event::Delivered{m->to, m->message_id});
+  } else if (auto* m = std::get_if<wire::Presence>(&body)) {
+    events_.push_back(peer_event::Presence{m->peer, m->online, m->reason});
+  }
+}
+
+void PeerSession::handle_timeout(Instant now) {
+  if (state_ == State::kWaitingToRetry && now >= retry_at_) {
+    retry_at_ = kNever;
+    send_hello(now);
+  }
+  // One keepalive at a time: its final timeout is what detects a dead supernode.
+  if (state_ == State::kRegistered && now >= next_keepalive_ && !tracker_.outstanding(keepalive_txn_)) {
+    keepalive_txn_ = new_transaction();
+    const std::uint64_t txn = keepalive_txn_;
+    tracker_.start(now, txn, [this, txn]() -> std::optional<Datagram> {
+      if (state_ != State::kRegistered) return std::nullopt;
+      return Datagram{config_.local, supernode_endpoint(), session_.seal({txn, wire::Keepalive{}})};
+    });
+    schedule_keepalive(now);
+  }
+  for (std::uint64_t txn : tracker_.handle_timeout(now)) {
+    if (txn == login_txn_ && state_ == State::kLoggingOut) {
+      state_ = State::kLoggedOut;
+      events_.push_back(peer_event::LoggedOut{});
+      continue;
+    }
+    if (txn == login_txn_ || txn == keepalive_txn_) {
+      fail_over(now, txn == login_txn_ ? "no answer to login" : "no answer to keepalives");
+      return;
+    }
+    auto it = requests_.find(txn);
+    if (it != requests_.end()) {
+      events_.push_back(peer_event::RequestFailed{txn, it->second.command, "no response from supernode"});
+      requests_.erase(it);
+    }
+  }
+}
+
+std::optional<Datagram> PeerSession::poll_transmit() {
+  if (!transmits_.empty()) {
+    Datagram d = std::move(transmits_.front());
+    transmits_.pop_front();
+    return d;
+  }
+  return tracker_.poll_transmit();
+}
+
+Instant PeerSession::poll_timeout() const {
+  Instant t = tracker_.poll_timeout();
+  if (state_ == State::kRegistered && !tracker_.outstanding(keepalive_txn_))
+    t = std::min(t, next_keepalive_);
+  if (state_ == State::kWaitingToRetry) t = std::min(t, retry_at_);
+  return t;
+}
+
+std::optional<PeerEvent> PeerSession::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  PeerEvent e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+}  // namespace qp2p

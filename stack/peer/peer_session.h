@@ -1,0 +1,155 @@
+// A peer's session with the supernode network, sans-IO: login (challenge, signature, key
+// agreement), keepalives, failover to the next supernode of its list, and the requests an
+// application makes (publish, lookup, search, instant messages, presence watches).
+//
+// API calls return a request id and are queued until the peer is registered; their outcome
+// arrives later as a PeerEvent naming that id. "One change, then drain": after any call or
+// input, drain poll_transmit() and poll_event() and re-arm the timer at poll_timeout().
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "stack/core/random.h"
+#include "stack/core/sans_io.h"
+#include "stack/identity/identity.h"
+#include "stack/transaction/request_tracker.h"
+#include "stack/wire/session.h"
+
+namespace qp2p {
+
+struct PeerConfig {
+  std::vector<Endpoint> supernodes;  // tried in order; the next one on failure
+  Endpoint local;                    // the runtime's socket (local endpoint of transmits)
+  wire::MetaEntries initial_meta;    // published right after the first login
+  // Records are versioned; a peer that restarts must not reuse old versions, so runtimes set
+  // this from the wall clock (microseconds since the epoch). Simulations leave it 0.
+  std::uint64_t record_version_base = 0;
+  RetransmitPolicy retransmit;
+  // Zero: use the interval the supernode asks for in LoginOk.
+  Duration keepalive_interval{0};
+  // Pause before trying the next supernode after a failure.
+  Duration failover_delay = std::chrono::milliseconds(500);
+};
+
+namespace peer_event {
+struct Registered { PeerId supernode; Endpoint supernode_endpoint; Endpoint mapped; };
+struct Disconnected { Endpoint supernode_endpoint; std::string reason; };
+struct Published { std::uint64_t request = 0; std::uint64_t version = 0; };
+struct LookupDone { std::uint64_t request = 0; wire::PeerInfo info; };
+struct SearchDone { std::uint64_t request = 0; std::uint32_t total = 0; std::vector<wire::PeerInfo> peers; };
+struct Watching { std::uint64_t request = 0; PeerId target; bool online = false; };
+struct MessageAccepted { std::uint64_t request = 0; PeerId to; std::uint64_t message_id = 0; };
+struct MessageReceived { PeerId from; std::uint64_t message_id = 0; std::string text; };
+struct Delivered { PeerId to; std::uint64_t message_id = 0; };
+struct Presence { PeerId peer; bool online = false; wire::PresenceReason reason{}; };
+struct RequestFailed { std::uint64_t request = 0; std::string command; std::string reason; };
+struct LoggedOut {};
+}  // namespace peer_event
+
+using PeerEvent =
+    std::variant<peer_event::Registered, peer_event::Disconnected, peer_event::Published,
+                 peer_event::LookupDone, peer_event::SearchDone, peer_event::Watching,
+                 peer_event::MessageAccepted, peer_event::MessageReceived, peer_event::Delivered,
+                 peer_event::Presence, peer_event::RequestFailed, peer_event::LoggedOut>;
+
+struct PeerCounters {
+  std::uint64_t dropped_malformed = 0;
+  std::uint64_t dropped_unauthenticated = 0;
+  std::uint64_t dropped_unexpected = 0;
+  std::uint64_t failovers = 0;
+};
+
+class PeerSession final : public SansIoEndpoint {
+ public:
+  PeerSession(PeerConfig config, Identity identity, Random random);
+
+  // Begins logging in to the first supernode.
+  void start(Instant now);
+
+  std::uint64_t publish(Instant now, const wire::MetaEntries& set);  // merges keys
+  std::uint64_t lookup(Instant now, const PeerId& target);
+  std::uint64_t search(Instant now, std::vector<wire::SearchTerm> terms, std::uint16_t limit = 20);
+  std::uint64_t watch(Instant now, const PeerId& target);
+  // Returns the request id; the message id is reported in MessageAccepted and Delivered.
+  std::uint64_t send_message(Instant now, const PeerId& to, std::string text);
+  void logout(Instant now);
+
+  void handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
+                       const std::uint8_t* data, std::size_t size) override;
+  void handle_timeout(Instant now) override;
+  std::optional<Datagram> poll_transmit() override;
+  Instant poll_timeout() const override;
+  std::optional<PeerEvent> poll_event();
+
+  bool registered() const { return state_ == State::kRegistered; }
+  const PeerId& id() const { return identity_.id(); }
+  const Identity& identity() const { return identity_; }
+  std::optional<Endpoint> mapped() const { return mapped_; }
+  std::optional<Endpoint> current_supernode() const;
+  const wire::MetaEntries& metadata() const { return meta_; }
+  const PeerCounters& counters() const { return counters_; }
+
+ private:
+  enum class State { kIdle, kHello, kLogin, kRegistered, kWaitingToRetry, kLoggingOut, kLoggedOut };
+  struct Pending {
+    std::string command;
+    wire::Body body;
+    PeerId target;  // lookup/watch/send
+    std::uint64_t message_id = 0;
+  };
+
+  void send_hello(Instant now);
+  void fail_over(Instant now, std::string reason);
+  void on_plain(Instant now, wire::ControlMessage& msg);
+  void on_session(Instant now, wire::ControlMessage& msg);
+  void on_response(Instant now, std::uint64_t txn, wire::Body& body);
+  void on_push(Instant now, std::uint64_t txn, wire::Body& body);
+  std::uint64_t enqueue(Instant now, std::string command, wire::Body body, PeerId target = {},
+                        std::uint64_t message_id = 0);
+  void issue(Instant now, std::uint64_t request);
+  void send_plain(Instant now, std::uint64_t txn, wire::Body body, bool track);
+  void send_sealed(std::uint64_t txn, wire::Body body);
+  void schedule_keepalive(Instant now);
+  std::uint64_t new_transaction();
+  const Endpoint& supernode_endpoint() const { return config_.supernodes[supernode_index_]; }
+
+  PeerConfig config_;
+  Identity identity_;
+  Random random_;
+  State state_ = State::kIdle;
+  std::size_t supernode_index_ = 0;
+  RequestTracker tracker_;
+  std::uint64_t login_txn_ = 0;
+  PeerId supernode_id_;
+  wire::EphemeralKeyPair ephemeral_;
+  wire::Session session_;
+  std::optional<Endpoint> mapped_;
+  Duration keepalive_interval_{0};
+  Instant next_keepalive_ = kNever;
+  Instant retry_at_ = kNever;
+  std::uint64_t keepalive_txn_ = 0;
+
+  wire::MetaEntries meta_;
+  std::uint64_t record_version_ = 0;
+  bool published_once_ = false;
+
+  std::unordered_map<std::uint64_t, Pending> requests_;  // by request id (= transaction id)
+  std::deque<std::uint64_t> queued_;                      // waiting for registration
+  std::set<std::pair<PeerId, std::uint64_t>> seen_deliveries_;
+  std::deque<std::pair<PeerId, std::uint64_t>> seen_order_;
+  std::set<PeerId> watching_;  // re-watched after failover
+
+  std::deque<Datagram> transmits_;
+  std::deque<PeerEvent> events_;
+  PeerCounters counters_;
+};
+
+}  // namespace qp2p

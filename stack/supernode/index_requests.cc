@@ -1,0 +1,92 @@
+// The index service's request handlers: publish, lookup, search (docs/protocol.md, "Index").
+#include <spdlog/spdlog.h>
+
+#include "stack/supernode/supernode_core.h"
+
+namespace qp2p {
+
+namespace {
+// Search results must fit one control datagram; stop adding peers past this body size.
+constexpr std::size_t kSearchBodyBudget = wire::kMaxDatagram - wire::kHeaderSize -
+                                          wire::kTrailerSize - 16;
+constexpr std::size_t kMaxSearchLimit = 100;
+}  // namespace
+
+wire::PeerInfo SupernodeCore::peer_info(const PeerId& id) const {
+  wire::PeerInfo info;
+  info.id = id;
+  if (auto s = session_of_.find(id); s != session_of_.end()) {
+    const auto& peer = sessions_.at(s->second);
+    info.online = true;
+    info.mapped = peer.remote;
+    info.supernode = identity_.id();
+  }
+  if (const auto* record = index_.get(id)) info.record = *record;
+  return info;
+}
+
+void SupernodeCore::on_publish(PeerSessionState& peer, std::uint64_t transaction,
+                               const wire::Publish& m) {
+  if (m.record.owner != peer.id) {
+    ++counters_.rejected_record;
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kUnauthorized, "record owner is not the sender"});
+  }
+  switch (index_.put(m.record)) {
+    case IndexService::PutResult::kStored:
+      ++counters_.publishes;
+      return reply(peer, transaction, wire::PublishAck{m.record.version});
+    case IndexService::PutResult::kStale: {
+      // A retransmitted publish of the stored version is acknowledged again, not refused.
+      const auto* stored = index_.get(peer.id);
+      if (stored && stored->version == m.record.version &&
+          stored->signature == m.record.signature)
+        return reply(peer, transaction, wire::PublishAck{m.record.version});
+      ++counters_.rejected_record;
+      return reply(peer, transaction,
+                   wire::Error{wire::ErrorCode::kStaleRecord,
+                               "record version " + std::to_string(m.record.version) +
+                                   " is not above the stored one"});
+    }
+    case IndexService::PutResult::kBadSignature:
+      ++counters_.rejected_record;
+      return reply(peer, transaction,
+                   wire::Error{wire::ErrorCode::kBadRequest, "record signature or bounds invalid"});
+  }
+}
+
+void SupernodeCore::on_lookup(PeerSessionState& peer, std::uint64_t transaction,
+                              const wire::Lookup& m) {
+  ++counters_.lookups;
+  wire::PeerInfo info = peer_info(m.target);
+  if (!info.online && !info.record)
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kNotFound, "peer " + m.target.to_string() +
+                                                             " is unknown or offline"});
+  reply(peer, transaction, wire::LookupResult{std::move(info)});
+}
+
+void SupernodeCore::on_search(PeerSessionState& peer, std::uint64_t transaction,
+                              const wire::Search& m) {
+  ++counters_.searches;
+  if (m.terms.empty())
+    return reply(peer, transaction, wire::Error{wire::ErrorCode::kBadRequest, "no search terms"});
+  std::size_t total = 0;
+  const std::size_t limit = std::min<std::size_t>(m.limit ? m.limit : 20, kMaxSearchLimit);
+  wire::SearchResult result;
+  Bytes scratch;
+  std::size_t body = 5;
+  for (const PeerId& id : index_.search(m.terms, limit, &total)) {
+    wire::PeerInfo info = peer_info(id);
+    scratch.clear();
+    ByteWriter w(scratch);
+    wire::append(w, info);
+    if (body + scratch.size() > kSearchBodyBudget) break;
+    body += scratch.size();
+    result.peers.push_back(std::move(info));
+  }
+  result.total = static_cast<std::uint32_t>(total);
+  reply(peer, transaction, std::move(result));
+}
+
+}  // namespace qp2p

@@ -1,0 +1,34 @@
+// The index: the directory of published peer records. Owners sign their records, so the index
+// only stores the highest valid version per peer; lookups by id and searches by metadata terms
+// (all terms must match; a term may match a value by prefix).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "stack/wire/control_message.h"
+
+namespace qp2p {
+
+class IndexService {
+ public:
+  enum class PutResult { kStored, kStale, kBadSignature };
+  // Stores a record if its signature verifies and its version is above the stored one.
+  PutResult put(const wire::SignedRecord& record);
+  const wire::SignedRecord* get(const PeerId& id) const;
+  void remove(const PeerId& id);
+  // Ids of peers whose records match every term, in id order, at most `limit`; `total` gets
+  // the number of all matches.
+  std::vector<PeerId> search(const std::vector<wire::SearchTerm>& terms, std::size_t limit,
+                             std::size_t* total) const;
+  std::size_t size() const { return records_.size(); }
+
+  static bool matches(const wire::SignedRecord& record, const std::vector<wire::SearchTerm>& terms);
+
+ private:
+  std::unordered_map<PeerId, wire::SignedRecord, PeerIdHash> records_;
+};
+
+}  // namespace qp2p

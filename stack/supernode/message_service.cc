@@ -1,0 +1,86 @@
+// Instant messages routed through the supernode with end-to-end delivery reports, and the
+// supernode's pushes (deliveries, reports, presence), each retransmitted until acknowledged.
+// docs/protocol.md, "Instant messages".
+#include <spdlog/spdlog.h>
+
+#include "stack/supernode/supernode_core.h"
+
+namespace qp2p {
+
+namespace {
+// How long a routed (sender, message id) is remembered to suppress duplicate deliveries of a
+// retransmitted send: longer than a peer's whole retransmission schedule.
+constexpr Duration kRoutedMemory = std::chrono::seconds(60);
+}  // namespace
+
+void SupernodeCore::on_send(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                            const wire::SendMessage& m) {
+  const auto key = std::make_pair(peer.id, m.message_id);
+  if (routed_messages_.count(key)) return reply(peer, transaction, wire::SendAccepted{});
+  PeerSessionState* target = find_session(m.to);
+  if (!target) {
+    ++counters_.messages_undeliverable;
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kNotFound,
+                             "peer " + m.to.to_string() + " is unknown or offline"});
+  }
+  routed_messages_.insert(key);
+  routed_order_.emplace_back(now, key);
+  if (next_expiry_check_ == kNever) next_expiry_check_ = now + std::chrono::seconds(1);
+  reply(peer, transaction, wire::SendAccepted{});
+  push(now, *target, wire::Deliver{peer.id, m.message_id, m.text},
+       PendingPush{PendingPush::Kind::kDeliver, m.to, peer.id, m.message_id});
+}
+
+void SupernodeCore::on_push_ack(Instant now, PeerSessionState& peer, std::uint64_t transaction) {
+  auto it = pending_pushes_.find(transaction);
+  if (it == pending_pushes_.end() || it->second.target != peer.id) {
+    ++counters_.dropped_control_unexpected;  // late duplicate ack, or not this peer's push
+    return;
+  }
+  PendingPush p = it->second;
+  pending_pushes_.erase(it);
+  pushes_.complete(transaction);
+  if (p.kind != PendingPush::Kind::kDeliver) return;
+  ++counters_.messages_routed;
+  if (PeerSessionState* sender = find_session(p.sender))
+    push(now, *sender, wire::DeliveryReport{p.target, p.message_id},
+         PendingPush{PendingPush::Kind::kReport, p.sender, p.target, p.message_id});
+}
+
+void SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
+                         PendingPush pending) {
+  std::uint64_t txn;
+  do txn = random_.next_u64(); while (pending_pushes_.count(txn));
+  pending_pushes_.emplace(txn, pending);
+  const std::uint64_t session_id = target.session.id();
+  pushes_.start(now, txn, [this, session_id, txn, body = std::move(body)]() -> std::optional<Datagram> {
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) {
+      pending_pushes_.erase(txn);
+      return std::nullopt;
+    }
+    auto& peer = it->second;
+    return Datagram{peer.local, peer.remote, peer.session.seal({txn, body})};
+  });
+}
+
+void SupernodeCore::notify_watchers(Instant now, const PeerId& peer, bool online,
+                                    wire::PresenceReason reason) {
+  auto it = watchers_.find(peer);
+  if (it == watchers_.end()) return;
+  for (const PeerId& watcher : it->second) {
+    if (PeerSessionState* w = find_session(watcher))
+      push(now, *w, wire::Presence{peer, online, reason},
+           PendingPush{PendingPush::Kind::kPresence, watcher, peer, 0});
+  }
+}
+
+void SupernodeCore::forget_old_routed(Instant now) {
+  while (!routed_order_.empty() && now - routed_order_.front().first >= kRoutedMemory) {
+    routed_messages_.erase(routed_order_.front().second);
+    routed_order_.pop_front();
+  }
+}
+
+}  // namespace qp2p

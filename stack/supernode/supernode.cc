@@ -1,0 +1,199 @@
+// Supernode: demultiplexing of datagrams to the services and the timer set
+// (peer expiry, push retransmission). See supernode.h.
+#include "stack/supernode/supernode.h"
+
+#include <spdlog/spdlog.h>
+
+#include "stack/supernode/supernode_core.h"
+
+namespace qp2p {
+
+namespace {
+// How often silent peers are looked for; expiry is accurate to this.
+constexpr Duration kExpiryScanInterval = std::chrono::seconds(1);
+}  // namespace
+
+SupernodeCore::SupernodeCore(SupernodeConfig config, Identity identity, Random random)
+    : config_(std::move(config)),
+      identity_(std::move(identity)),
+      random_(std::move(random)),
+      stun_(StunServiceConfig{config_.primary, config_.alternate, config_.software}) {
+  random_.fill(cookie_secret_.data(), cookie_secret_.size());
+}
+
+void SupernodeCore::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
+                                    const std::uint8_t* data, std::size_t size) {
+  ++counters_.datagrams_in;
+  if (stun::MessageView::looks_like_stun(data, size)) return handle_stun(local, remote, data, size);
+  if (wire::looks_like_control(data, size)) return handle_control(now, local, remote, data, size);
+  ++counters_.dropped_unknown_protocol;
+  SPDLOG_DEBUG("drop: unknown protocol, {} bytes from {} (first byte 0x{:02x})", size,
+               remote.to_string(), size ? data[0] : 0);
+}
+
+void SupernodeCore::handle_stun(const Endpoint& local, const Endpoint& remote,
+                                const std::uint8_t* data, std::size_t size) {
+  stun::ParseError error = stun::ParseError::kNone;
+  auto message = stun::MessageView::parse(data, size, &error);
+  if (!message) {
+    ++counters_.dropped_stun_malformed;
+    SPDLOG_DEBUG("drop: malformed STUN from {}: {}", remote.to_string(), stun::to_string(error));
+    return;
+  }
+  if (auto response = stun_.handle_binding(*message, local, remote))
+    transmits_.push_back(std::move(*response));
+}
+
+void SupernodeCore::handle_control(Instant now, const Endpoint& local, const Endpoint& remote,
+                                   const std::uint8_t* data, std::size_t size) {
+  wire::DecodeError error = wire::DecodeError::kNone;
+  auto header = wire::decode_header(data, size, &error);
+  if (!header) {
+    ++counters_.dropped_control_malformed;
+    SPDLOG_DEBUG("drop: malformed control message from {}: {}", remote.to_string(),
+                 wire::to_string(error));
+    return;
+  }
+  if (header->flags & wire::kFlagSession) {
+    auto id = wire::Session::peek_session_id(data, size);
+    auto it = id ? sessions_.find(*id) : sessions_.end();
+    if (it == sessions_.end()) {
+      ++counters_.dropped_control_unauthenticated;
+      SPDLOG_DEBUG("drop: control message from {} for unknown session", remote.to_string());
+      return;
+    }
+    PeerSessionState& peer = it->second;
+    auto opened = peer.session.open(data, size);
+    if (opened != wire::Session::OpenResult::kOk) {
+      if (opened == wire::Session::OpenResult::kReplayed) ++counters_.dropped_control_replayed;
+      else ++counters_.dropped_control_unauthenticated;
+      SPDLOG_DEBUG("drop: control message from {} failed authentication", remote.to_string());
+      return;
+    }
+    auto message = wire::decode(data, size, &error);
+    if (!message) {
+      ++counters_.dropped_control_malformed;
+      SPDLOG_DEBUG("drop: malformed {} body from {}: {}", header->type, remote.to_string(),
+                   wire::to_string(error));
+      return;
+    }
+    // An authenticated message from a new address: the peer's NAT rebound its mapping.
+    if (peer.remote != remote || peer.local != local) {
+      SPDLOG_INFO("peer {} moved from {} to {}", peer.id.to_string(), peer.remote.to_string(),
+                  remote.to_string());
+      peer.remote = remote;
+      peer.local = local;
+    }
+    peer.last_seen = now;
+    return handle_session_message(now, peer, *message);
+  }
+
+  auto message = wire::decode(data, size, &error);
+  if (!message) {
+    ++counters_.dropped_control_malformed;
+    SPDLOG_DEBUG("drop: malformed control message from {}: {}", remote.to_string(),
+                 wire::to_string(error));
+    return;
+  }
+  if (auto* hello = std::get_if<wire::Hello>(&message->body))
+    return on_hello(now, local, remote, message->transaction, *hello);
+  if (auto* login = std::get_if<wire::Login>(&message->body))
+    return on_login(now, local, remote, message->transaction, *login);
+  ++counters_.dropped_control_unauthenticated;
+  SPDLOG_DEBUG("drop: {} from {} outside a session", wire::type_name(message->body),
+               remote.to_string());
+}
+
+void SupernodeCore::handle_session_message(Instant now, PeerSessionState& peer,
+                                           wire::ControlMessage& msg) {
+  const std::uint64_t txn = msg.transaction;
+  if (std::holds_alternative<wire::Keepalive>(msg.body))
+    return reply(peer, txn, wire::KeepaliveAck{peer.remote});
+  if (std::holds_alternative<wire::Logout>(msg.body)) {
+    reply(peer, txn, wire::LogoutAck{});
+    ++counters_.logouts;
+    return end_session(now, peer.session.id(), wire::PresenceReason::kLogout);
+  }
+  if (auto* m = std::get_if<wire::Publish>(&msg.body)) return on_publish(peer, txn, *m);
+  if (auto* m = std::get_if<wire::Lookup>(&msg.body)) return on_lookup(peer, txn, *m);
+  if (auto* m = std::get_if<wire::Search>(&msg.body)) return on_search(peer, txn, *m);
+  if (auto* m = std::get_if<wire::Watch>(&msg.body)) return on_watch(now, peer, txn, *m);
+  if (auto* m = std::get_if<wire::SendMessage>(&msg.body)) return on_send(now, peer, txn, *m);
+  if (std::holds_alternative<wire::Ack>(msg.body)) return on_push_ack(now, peer, txn);
+  ++counters_.dropped_control_unexpected;
+  SPDLOG_DEBUG("drop: unexpected {} from peer {}", wire::type_name(msg.body), peer.id.to_string());
+}
+
+void SupernodeCore::handle_timeout(Instant now) {
+  if (now >= next_expiry_check_) {
+    expire_silent_peers(now);
+    forget_old_routed(now);
+    next_expiry_check_ = sessions_.empty() && routed_order_.empty() ? kNever
+                                                                    : now + kExpiryScanInterval;
+  }
+  for (std::uint64_t txn : pushes_.handle_timeout(now)) {
+    auto it = pending_pushes_.find(txn);
+    if (it == pending_pushes_.end()) continue;
+    PendingPush p = it->second;
+    pending_pushes_.erase(it);
+    SPDLOG_DEBUG("push to {} timed out", p.target.to_string());
+    if (p.kind == PendingPush::Kind::kDeliver) ++counters_.messages_undeliverable;
+  }
+}
+
+std::optional<Datagram> SupernodeCore::poll_transmit() {
+  if (!transmits_.empty()) {
+    Datagram d = std::move(transmits_.front());
+    transmits_.pop_front();
+    ++counters_.datagrams_out;
+    return d;
+  }
+  auto d = pushes_.poll_transmit();
+  if (d) ++counters_.datagrams_out;
+  return d;
+}
+
+Instant SupernodeCore::poll_timeout() const {
+  return std::min(next_expiry_check_, pushes_.poll_timeout());
+}
+
+void SupernodeCore::reply(PeerSessionState& peer, std::uint64_t transaction, wire::Body body) {
+  transmits_.push_back(
+      Datagram{peer.local, peer.remote, peer.session.seal({transaction, std::move(body)})});
+}
+
+void SupernodeCore::reply_plain(const Endpoint& local, const Endpoint& remote,
+                                std::uint64_t transaction, wire::Body body) {
+  Datagram d{local, remote, {}};
+  wire::encode({transaction, std::move(body)}, d.payload);
+  transmits_.push_back(std::move(d));
+}
+
+PeerSessionState* SupernodeCore::find_session(const PeerId& id) {
+  auto it = session_of_.find(id);
+  if (it == session_of_.end()) return nullptr;
+  auto s = sessions_.find(it->second);
+  return s == sessions_.end() ? nullptr : &s->second;
+}
+
+// --- Supernode facade ---
+
+Supernode::Supernode(SupernodeConfig config, Identity identity, Random random)
+    : core_(std::make_unique<SupernodeCore>(std::move(config), std::move(identity),
+                                            std::move(random))) {}
+Supernode::~Supernode() = default;
+
+std::vector<Endpoint> Supernode::listen_endpoints() const { return core_->stun_.listen_endpoints(); }
+void Supernode::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
+                                const std::uint8_t* data, std::size_t size) {
+  core_->handle_datagram(now, local, remote, data, size);
+}
+void Supernode::handle_timeout(Instant now) { core_->handle_timeout(now); }
+std::optional<Datagram> Supernode::poll_transmit() { return core_->poll_transmit(); }
+Instant Supernode::poll_timeout() const { return core_->poll_timeout(); }
+const SupernodeCounters& Supernode::counters() const { return core_->counters_; }
+const StunCounters& Supernode::stun_counters() const { return core_->stun_.counters(); }
+std::size_t Supernode::online_peers() const { return core_->sessions_.size(); }
+const Identity& Supernode::identity() const { return core_->identity_; }
+
+}  // namespace qp2p

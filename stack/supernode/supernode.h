@@ -1,0 +1,80 @@
+// A supernode: one identity hosting the checkpoint, two STUN, index and message-routing
+// services behind one sans-IO object. Datagrams are demultiplexed by their first byte
+// (RFC 7983 ranges: 0-3 STUN, 64-79 TURN channel data, 0x51 qp2p control).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stack/core/random.h"
+#include "stack/core/sans_io.h"
+#include "stack/identity/identity.h"
+#include "stack/supernode/stun_service.h"
+
+namespace qp2p {
+
+struct SupernodeConfig {
+  Endpoint primary;    // STUN service 1 and the qp2p control port
+  Endpoint alternate;  // STUN service 2
+  // A peer silent for this long is logged out (presence "offline", reason "expired").
+  Duration peer_expiry = std::chrono::seconds(30);
+  // Keepalive interval the supernode asks peers to use (well under the expiry and under
+  // the 30 s UDP mapping timeout of common NATs).
+  Duration keepalive_interval = std::chrono::seconds(10);
+  std::size_t max_peers = 100000;
+  std::size_t max_watches_per_peer = 256;
+  std::string software = "qp2p";
+};
+
+// Counters of everything dropped, by reason, and of work done; read by logs and /metrics.
+struct SupernodeCounters {
+  std::uint64_t datagrams_in = 0;
+  std::uint64_t datagrams_out = 0;
+  std::uint64_t dropped_unknown_protocol = 0;
+  std::uint64_t dropped_stun_malformed = 0;
+  std::uint64_t dropped_control_malformed = 0;
+  std::uint64_t dropped_control_unauthenticated = 0;
+  std::uint64_t dropped_control_replayed = 0;
+  std::uint64_t dropped_control_unexpected = 0;
+  std::uint64_t rejected_login = 0;
+  std::uint64_t rejected_record = 0;
+  std::uint64_t logins = 0;
+  std::uint64_t logouts = 0;
+  std::uint64_t expiries = 0;
+  std::uint64_t messages_routed = 0;
+  std::uint64_t messages_undeliverable = 0;
+  std::uint64_t publishes = 0;
+  std::uint64_t lookups = 0;
+  std::uint64_t searches = 0;
+};
+
+class SupernodeCore;
+
+class Supernode final : public SansIoEndpoint {
+ public:
+  Supernode(SupernodeConfig config, Identity identity, Random random);
+  ~Supernode() override;
+
+  // Every local endpoint the runtime must open (2 or 4, see StunService).
+  std::vector<Endpoint> listen_endpoints() const;
+
+  void handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
+                       const std::uint8_t* data, std::size_t size) override;
+  void handle_timeout(Instant now) override;
+  std::optional<Datagram> poll_transmit() override;
+  Instant poll_timeout() const override;
+
+  const SupernodeCounters& counters() const;
+  const StunCounters& stun_counters() const;
+  std::size_t online_peers() const;
+  const Identity& identity() const;
+
+ private:
+  std::unique_ptr<SupernodeCore> core_;
+};
+
+}  // namespace qp2p

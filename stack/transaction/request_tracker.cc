@@ -1,0 +1,72 @@
+// RFC 8489 section 6.2.1 retransmission schedule (see request_tracker.h).
+#include "stack/transaction/request_tracker.h"
+
+#include <algorithm>
+
+namespace qp2p {
+
+void RequestTracker::start(Instant now, std::uint64_t transaction, Builder builder) {
+  auto first = builder();
+  if (!first) return;
+  Entry e{std::move(builder), first->remote, now + policy_.initial_rto, policy_.initial_rto, 1};
+  queue_.push_back(std::move(*first));
+  if (policy_.max_transmissions <= 1) e.deadline = now + policy_.initial_rto * policy_.final_wait_multiplier;
+  entries_[transaction] = std::move(e);
+}
+
+bool RequestTracker::complete(std::uint64_t transaction) { return entries_.erase(transaction) > 0; }
+
+void RequestTracker::cancel_to(const Endpoint& remote) {
+  for (auto it = entries_.begin(); it != entries_.end();)
+    it = it->second.remote == remote ? entries_.erase(it) : std::next(it);
+}
+
+void RequestTracker::clear() {
+  entries_.clear();
+  queue_.clear();
+}
+
+std::vector<std::uint64_t> RequestTracker::handle_timeout(Instant now) {
+  std::vector<std::uint64_t> timed_out;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    Entry& e = it->second;
+    if (e.deadline > now) {
+      ++it;
+      continue;
+    }
+    if (e.transmissions >= policy_.max_transmissions) {
+      timed_out.push_back(it->first);
+      it = entries_.erase(it);
+      continue;
+    }
+    auto again = e.builder();
+    if (!again) {
+      it = entries_.erase(it);
+      continue;
+    }
+    queue_.push_back(std::move(*again));
+    ++e.transmissions;
+    ++retransmissions_;
+    e.rto = std::min(e.rto * 2, policy_.max_rto);
+    e.deadline = now + (e.transmissions == policy_.max_transmissions
+                            ? policy_.initial_rto * policy_.final_wait_multiplier
+                            : e.rto);
+    ++it;
+  }
+  return timed_out;
+}
+
+std::optional<Datagram> RequestTracker::poll_transmit() {
+  if (queue_.empty()) return std::nullopt;
+  Datagram d = std::move(queue_.front());
+  queue_.erase(queue_.begin());
+  return d;
+}
+
+Instant RequestTracker::poll_timeout() const {
+  Instant earliest = kNever;
+  for (const auto& [id, e] : entries_) earliest = std::min(earliest, e.deadline);
+  return earliest;
+}
+
+}  // namespace qp2p

@@ -1,0 +1,273 @@
+// Encoding and bounded decoding of qp2p control messages (docs/protocol.md).
+#include "stack/wire/control_message.h"
+
+#include <type_traits>
+
+namespace qp2p::wire {
+
+namespace {
+
+// Wire numbers, in Body's variant order. Responses have bit 0x0100 set, pushes 0x0200.
+constexpr std::uint16_t kTypeNumbers[] = {
+    0x0001, 0x0002, 0x0003, 0x0004, 0x0010, 0x0011, 0x0012, 0x0013, 0x0020,  // requests
+    0x0101, 0x0102, 0x0103, 0x0104, 0x0110, 0x0111, 0x0112, 0x0113, 0x0120,  // responses
+    0x01ff,                                                                  // error
+    0x0201, 0x0202, 0x0203,                                                  // pushes
+    0x02ff,                                                                  // push ack
+};
+constexpr const char* kTypeNames[] = {
+    "hello",     "login",        "keepalive",      "logout",      "publish",
+    "lookup",    "search",       "watch",          "send",        "challenge",
+    "login-ok",  "keepalive-ack","logout-ack",     "publish-ack", "lookup-result",
+    "search-result", "watch-ack", "send-accepted", "error",       "deliver",
+    "delivery-report", "presence", "ack",
+};
+static_assert(std::size(kTypeNumbers) == std::variant_size_v<Body>);
+static_assert(std::size(kTypeNames) == std::variant_size_v<Body>);
+
+template <std::size_t I = 0>
+std::optional<Body> default_body_for(std::uint16_t type) {
+  if constexpr (I == std::variant_size_v<Body>) {
+    return std::nullopt;
+  } else {
+    if (kTypeNumbers[I] == type) return Body(std::in_place_index<I>);
+    return default_body_for<I + 1>(type);
+  }
+}
+
+void put_array(ByteWriter& w, const std::array<std::uint8_t, 32>& a) { w.bytes(a.data(), a.size()); }
+void get_array(ByteReader& r, std::array<std::uint8_t, 32>& a) { r.bytes(a.data(), a.size()); }
+
+struct BodyWriter {
+  ByteWriter& w;
+  void operator()(const Hello& m) { append_key(w, m.peer); }
+  void operator()(const Login& m) {
+    append_key(w, m.peer);
+    put_array(w, m.nonce);
+    put_array(w, m.ephemeral);
+    w.bytes(m.signature.data(), m.signature.size());
+  }
+  void operator()(const Keepalive&) {}
+  void operator()(const Logout&) {}
+  void operator()(const Publish& m) { append(w, m.record); }
+  void operator()(const Lookup& m) { append_key(w, m.target); }
+  void operator()(const Search& m) {
+    w.u16(m.limit);
+    w.u8(static_cast<std::uint8_t>(m.terms.size()));
+    for (const auto& t : m.terms) {
+      w.u8(t.prefix ? 1 : 0);
+      w.str16(t.key);
+      w.str16(t.value);
+    }
+  }
+  void operator()(const Watch& m) { append_key(w, m.target); }
+  void operator()(const SendMessage& m) {
+    append_key(w, m.to);
+    w.u64(m.message_id);
+    w.str16(m.text);
+  }
+  void operator()(const Challenge& m) {
+    append_key(w, m.supernode);
+    put_array(w, m.nonce);
+  }
+  void operator()(const LoginOk& m) {
+    w.u64(m.session_id);
+    put_array(w, m.ephemeral);
+    w.bytes(m.signature.data(), m.signature.size());
+    append(w, m.mapped);
+    w.u32(m.keepalive_ms);
+    w.u32(m.expiry_ms);
+  }
+  void operator()(const KeepaliveAck& m) { append(w, m.mapped); }
+  void operator()(const LogoutAck&) {}
+  void operator()(const PublishAck& m) { w.u64(m.version); }
+  void operator()(const LookupResult& m) { append(w, m.info); }
+  void operator()(const SearchResult& m) {
+    w.u32(m.total);
+    w.u8(static_cast<std::uint8_t>(m.peers.size()));
+    for (const auto& p : m.peers) append(w, p);
+  }
+  void operator()(const WatchAck& m) { w.u8(m.online ? 1 : 0); }
+  void operator()(const SendAccepted&) {}
+  void operator()(const Error& m) {
+    w.u16(static_cast<std::uint16_t>(m.code));
+    w.str16(m.reason);
+  }
+  void operator()(const Deliver& m) {
+    append_key(w, m.from);
+    w.u64(m.message_id);
+    w.str16(m.text);
+  }
+  void operator()(const DeliveryReport& m) {
+    append_key(w, m.to);
+    w.u64(m.message_id);
+  }
+  void operator()(const Presence& m) {
+    append_key(w, m.peer);
+    w.u8(m.online ? 1 : 0);
+    w.u8(static_cast<std::uint8_t>(m.reason));
+  }
+  void operator()(const Ack&) {}
+};
+
+bool read_bool(ByteReader& r) {
+  std::uint8_t v = r.u8();
+  if (v > 1) r.fail();
+  return v == 1;
+}
+
+struct BodyReader {
+  ByteReader& r;
+  void operator()(Hello& m) { m.peer = read_key(r); }
+  void operator()(Login& m) {
+    m.peer = read_key(r);
+    get_array(r, m.nonce);
+    get_array(r, m.ephemeral);
+    r.bytes(m.signature.data(), m.signature.size());
+  }
+  void operator()(Keepalive&) {}
+  void operator()(Logout&) {}
+  void operator()(Publish& m) { m.record = read_record(r); }
+  void operator()(Lookup& m) { m.target = read_key(r); }
+  void operator()(Search& m) {
+    m.limit = r.u16();
+    std::size_t n = r.u8();
+    if (n > kMaxSearchTerms) return r.fail();
+    for (std::size_t i = 0; i < n && r.ok(); ++i) {
+      SearchTerm t;
+      t.prefix = read_bool(r);
+      t.key = r.str16(kMaxKeyBytes);
+      t.value = r.str16(kMaxValueBytes);
+      m.terms.push_back(std::move(t));
+    }
+  }
+  void operator()(Watch& m) { m.target = read_key(r); }
+  void operator()(SendMessage& m) {
+    m.to = read_key(r);
+    m.message_id = r.u64();
+    m.text = r.str16(kMaxTextBytes);
+  }
+  void operator()(Challenge& m) {
+    m.supernode = read_key(r);
+    get_array(r, m.nonce);
+  }
+  void operator()(LoginOk& m) {
+    m.session_id = r.u64();
+    get_array(r, m.ephemeral);
+    r.bytes(m.signature.data(), m.signature.size());
+    m.mapped = read_endpoint(r);
+    m.keepalive_ms = r.u32();
+    m.expiry_ms = r.u32();
+  }
+  void operator()(KeepaliveAck& m) { m.mapped = read_endpoint(r); }
+  void operator()(LogoutAck&) {}
+  void operator()(PublishAck& m) { m.version = r.u64(); }
+  void operator()(LookupResult& m) { m.info = read_peer_info(r); }
+  void operator()(SearchResult& m) {
+    m.total = r.u32();
+    std::size_t n = r.u8();
+    for (std::size_t i = 0; i < n && r.ok(); ++i) m.peers.push_back(read_peer_info(r));
+  }
+  void operator()(WatchAck& m) { m.online = read_bool(r); }
+  void operator()(SendAccepted&) {}
+  void operator()(Error& m) {
+    m.code = static_cast<ErrorCode>(r.u16());
+    m.reason = r.str16(kMaxTextBytes);
+  }
+  void operator()(Deliver& m) {
+    m.from = read_key(r);
+    m.message_id = r.u64();
+    m.text = r.str16(kMaxTextBytes);
+  }
+  void operator()(DeliveryReport& m) {
+    m.to = read_key(r);
+    m.message_id = r.u64();
+  }
+  void operator()(Presence& m) {
+    m.peer = read_key(r);
+    m.online = read_bool(r);
+    std::uint8_t reason = r.u8();
+    if (reason < 1 || reason > 3) r.fail();
+    m.reason = static_cast<PresenceReason>(reason);
+  }
+  void operator()(Ack&) {}
+};
+
+}  // namespace
+
+std::uint16_t type_number(const Body& body) { return kTypeNumbers[body.index()]; }
+const char* type_name(const Body& body) { return kTypeNames[body.index()]; }
+
+const char* to_string(DecodeError e) {
+  switch (e) {
+    case DecodeError::kNone: return "none";
+    case DecodeError::kTooShort: return "too-short";
+    case DecodeError::kNotControl: return "not-control";
+    case DecodeError::kBadVersion: return "bad-version";
+    case DecodeError::kBadLength: return "bad-length";
+    case DecodeError::kUnknownType: return "unknown-type";
+    case DecodeError::kMalformedBody: return "malformed-body";
+    case DecodeError::kTooLarge: return "too-large";
+  }
+  return "unknown";
+}
+
+std::size_t encode(const ControlMessage& message, Bytes& out) {
+  const std::size_t start = out.size();
+  ByteWriter w(out);
+  w.u8(kMagic);
+  w.u8(kVersion);
+  w.u16(type_number(message.body));
+  w.u8(0);  // flags: set by Session::seal
+  w.u8(0);
+  w.u16(0);  // body length, patched below
+  w.u64(message.transaction);
+  std::visit(BodyWriter{w}, message.body);
+  const std::size_t body = out.size() - start - kHeaderSize;
+  w.patch_u16(start + 6, static_cast<std::uint16_t>(body));
+  return start;
+}
+
+std::optional<DecodedHeader> decode_header(const std::uint8_t* data, std::size_t size,
+                                           DecodeError* error) {
+  auto fail = [&](DecodeError e) -> std::optional<DecodedHeader> {
+    if (error) *error = e;
+    return std::nullopt;
+  };
+  if (size < kHeaderSize) return fail(DecodeError::kTooShort);
+  if (size > kMaxDatagram) return fail(DecodeError::kTooLarge);
+  if (data[0] != kMagic) return fail(DecodeError::kNotControl);
+  if (data[1] != kVersion) return fail(DecodeError::kBadVersion);
+  ByteReader r(data, size);
+  r.u16();
+  DecodedHeader h;
+  h.type = r.u16();
+  h.flags = r.u8();
+  if (r.u8() != 0 || (h.flags & ~kFlagSession)) return fail(DecodeError::kMalformedBody);
+  h.body_length = r.u16();
+  h.transaction = r.u64();
+  const std::size_t trailer = (h.flags & kFlagSession) ? kTrailerSize : 0;
+  if (kHeaderSize + h.body_length + trailer != size) return fail(DecodeError::kBadLength);
+  return h;
+}
+
+std::optional<ControlMessage> decode(const std::uint8_t* data, std::size_t size,
+                                     DecodeError* error) {
+  auto header = decode_header(data, size, error);
+  if (!header) return std::nullopt;
+  auto body = default_body_for(header->type);
+  if (!body) {
+    if (error) *error = DecodeError::kUnknownType;
+    return std::nullopt;
+  }
+  ByteReader r(data + kHeaderSize, header->body_length);
+  std::visit(BodyReader{r}, *body);
+  if (!r.at_end()) {
+    if (error) *error = DecodeError::kMalformedBody;
+    return std::nullopt;
+  }
+  if (error) *error = DecodeError::kNone;
+  return ControlMessage{header->transaction, std::move(*body)};
+}
+
+}  // namespace qp2p::wire

@@ -1,0 +1,138 @@
+// qp2p control messages: the peer <-> supernode protocol. Layout in docs/protocol.md.
+//
+//   0                   1                   2                   3
+//   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |  magic 0x51   |  version 1    |         message type          |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |     flags     |   reserved 0  |          body length          |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                    transaction id (64 bits)                   |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  |                  body (body length bytes) ...                 |
+//  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//  | session trailer (flags bit 0): session id 64, counter 64, MAC 128 |
+//
+// The first byte 0x51 lies outside every range RFC 7983 assigns (STUN 0-3, TURN channels
+// 64-79, DTLS 20-63, RTP 128-191), so control messages share a socket with STUN and TURN.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "stack/core/datagram.h"
+#include "stack/wire/records.h"
+
+namespace qp2p::wire {
+
+inline constexpr std::uint8_t kMagic = 0x51;
+inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::size_t kHeaderSize = 16;
+inline constexpr std::size_t kTrailerSize = 32;
+// Largest control datagram we send or accept: fits a 1280-byte IPv6 minimum MTU path.
+inline constexpr std::size_t kMaxDatagram = 1232;
+inline constexpr std::size_t kMaxTextBytes = 1000;
+inline constexpr std::size_t kMaxSearchTerms = 8;
+inline constexpr std::uint8_t kFlagSession = 0x01;
+
+using Nonce = std::array<std::uint8_t, 32>;
+using X25519Key = std::array<std::uint8_t, 32>;
+
+enum class ErrorCode : std::uint16_t {
+  kBadRequest = 400,
+  kUnauthorized = 401,
+  kNotFound = 404,        // unknown peer
+  kPeerOffline = 410,     // peer known to be gone
+  kStaleRecord = 409,     // a record with a version not above the stored one
+  kTooManyRequests = 429,
+  kServerFull = 503,
+};
+
+// Requests from a peer.
+struct Hello { PeerId peer; };
+struct Login { PeerId peer; Nonce nonce{}; X25519Key ephemeral{}; Signature signature{}; };
+struct Keepalive {};
+struct Logout {};
+struct Publish { SignedRecord record; };
+struct Lookup { PeerId target; };
+struct SearchTerm { std::string key; std::string value; bool prefix = false; };
+struct Search { std::uint16_t limit = 20; std::vector<SearchTerm> terms; };
+struct Watch { PeerId target; };
+struct SendMessage { PeerId to; std::uint64_t message_id = 0; std::string text; };
+// Responses from the supernode.
+struct Challenge { PeerId supernode; Nonce nonce{}; };
+struct LoginOk {
+  std::uint64_t session_id = 0;
+  X25519Key ephemeral{};
+  Signature signature{};  // by the supernode over the login transcript
+  Endpoint mapped;
+  std::uint32_t keepalive_ms = 0;
+  std::uint32_t expiry_ms = 0;
+};
+struct KeepaliveAck { Endpoint mapped; };
+struct LogoutAck {};
+struct PublishAck { std::uint64_t version = 0; };
+struct LookupResult { PeerInfo info; };
+struct SearchResult { std::uint32_t total = 0; std::vector<PeerInfo> peers; };
+struct WatchAck { bool online = false; };
+struct SendAccepted {};
+struct Error { ErrorCode code = ErrorCode::kBadRequest; std::string reason; };
+// Pushes from the supernode (each acknowledged by the peer with an Ack).
+struct Deliver { PeerId from; std::uint64_t message_id = 0; std::string text; };
+struct DeliveryReport { PeerId to; std::uint64_t message_id = 0; };
+enum class PresenceReason : std::uint8_t { kLogin = 1, kLogout = 2, kExpired = 3 };
+struct Presence { PeerId peer; bool online = false; PresenceReason reason = PresenceReason::kLogin; };
+struct Ack {};
+
+using Body = std::variant<Hello, Login, Keepalive, Logout, Publish, Lookup, Search, Watch,
+                          SendMessage, Challenge, LoginOk, KeepaliveAck, LogoutAck, PublishAck,
+                          LookupResult, SearchResult, WatchAck, SendAccepted, Error, Deliver,
+                          DeliveryReport, Presence, Ack>;
+
+// Wire type numbers (docs/protocol.md); the variant index is not part of the wire format.
+std::uint16_t type_number(const Body& body);
+const char* type_name(const Body& body);
+
+struct ControlMessage {
+  std::uint64_t transaction = 0;
+  Body body;
+};
+
+enum class DecodeError : std::uint8_t {
+  kNone = 0,
+  kTooShort,
+  kNotControl,       // wrong magic
+  kBadVersion,
+  kBadLength,        // body length disagrees with the datagram
+  kUnknownType,
+  kMalformedBody,    // a field runs past the body, bad enum, trailing bytes, over a bound
+  kTooLarge,
+};
+const char* to_string(DecodeError e);
+
+inline bool looks_like_control(const std::uint8_t* data, std::size_t size) {
+  return size >= 1 && data[0] == kMagic;
+}
+
+// Appends header and body; returns the offset of the header in `out`. The session trailer, if
+// any, is added afterwards by Session::seal.
+std::size_t encode(const ControlMessage& message, Bytes& out);
+
+struct DecodedHeader {
+  std::uint16_t type = 0;
+  std::uint8_t flags = 0;
+  std::uint16_t body_length = 0;
+  std::uint64_t transaction = 0;
+};
+// Header only (cheap), validating magic, version and that the lengths fit the datagram.
+std::optional<DecodedHeader> decode_header(const std::uint8_t* data, std::size_t size,
+                                           DecodeError* error);
+// Whole message (header + body; a trailer, if flagged, must already be verified by the caller).
+std::optional<ControlMessage> decode(const std::uint8_t* data, std::size_t size,
+                                     DecodeError* error);
+
+}  // namespace qp2p::wire
