@@ -66,6 +66,13 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
   Bytes transcript = wire::login_transcript(login.peer, identity_.id(), login.nonce, login.ephemeral);
   if (!verify_signature(login.peer, transcript.data(), transcript.size(), login.signature))
     return refuse(wire::ErrorCode::kUnauthorized, "login signature does not verify");
+  if (PeerSessionState* existing = find_session(login.peer);
+      existing && existing->login_nonce == login.nonce &&
+      existing->login_ephemeral == login.ephemeral) {
+    // The same Login again (its LoginOk was lost or slow, or a replay from the same address
+    // within the nonce lifetime): answer it again, keep the session.
+    return reply_plain(local, remote, transaction, existing->login_ok);
+  }
   if (sessions_.size() >= config_.max_peers && !find_session(login.peer))
     return refuse(wire::ErrorCode::kServerFull, "supernode full");
 
@@ -74,9 +81,13 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
                                       login.ephemeral, mine.public_key);
   if (!key) return refuse(wire::ErrorCode::kBadRequest, "ephemeral key is a low-order point");
 
-  // A peer logging in again (restart, new address) replaces its old session silently.
+  // A peer logging in again (restart, new address) replaces its old session silently; its
+  // watches carry over (watchers_ still lists it, and end_session must find them to remove).
   bool was_online = false;
+  std::set<PeerId> watching;
   if (auto it = session_of_.find(login.peer); it != session_of_.end()) {
+    if (auto old = sessions_.find(it->second); old != sessions_.end())
+      watching = std::move(old->second.watching);
     sessions_.erase(it->second);
     session_of_.erase(it);
     was_online = true;
@@ -90,6 +101,9 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
   state.local = local;
   state.session = wire::Session(session_id, *key, wire::Direction::kToPeer);
   state.last_seen = now;
+  state.watching = std::move(watching);
+  state.login_nonce = login.nonce;
+  state.login_ephemeral = login.ephemeral;
   auto& peer = sessions_.emplace(session_id, std::move(state)).first->second;
   session_of_[login.peer] = session_id;
   ++counters_.logins;
@@ -103,12 +117,12 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
   ok.mapped = remote;
   ok.keepalive_ms = static_cast<std::uint32_t>(to_ms(config_.keepalive_interval));
   ok.expiry_ms = static_cast<std::uint32_t>(to_ms(config_.peer_expiry));
+  peer.login_ok = ok;
   // LoginOk goes out unsealed (the peer needs it to derive the key); its signature binds it.
   reply_plain(local, remote, transaction, ok);
   SPDLOG_INFO("peer {} logged in from {}", login.peer.to_string(), remote.to_string());
   if (next_expiry_check_ == kNever) next_expiry_check_ = now + std::chrono::seconds(1);
   if (!was_online) notify_watchers(now, login.peer, true, wire::PresenceReason::kLogin);
-  (void)peer;
 }
 
 void SupernodeCore::on_watch(Instant now, PeerSessionState& peer, std::uint64_t transaction,

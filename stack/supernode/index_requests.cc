@@ -10,6 +10,11 @@ namespace {
 constexpr std::size_t kSearchBodyBudget = wire::kMaxDatagram - wire::kHeaderSize -
                                           wire::kTrailerSize - 16;
 constexpr std::size_t kMaxSearchLimit = 100;
+// Largest encoded record the index stores: one that still fits, inside a PeerInfo with an IPv6
+// mapped address (32 id + 1 flags + 19 endpoint + 32 supernode), alone in a SearchResult (and
+// so in a LookupResult). validate_entries alone allows records up to ~1260 bytes.
+constexpr std::size_t kPeerInfoOverhead = 32 + 1 + 19 + 32;
+constexpr std::size_t kMaxStoredRecordBytes = kSearchBodyBudget - 5 - kPeerInfoOverhead;
 }  // namespace
 
 wire::PeerInfo SupernodeCore::peer_info(const PeerId& id) const {
@@ -31,6 +36,17 @@ void SupernodeCore::on_publish(PeerSessionState& peer, std::uint64_t transaction
     ++counters_.rejected_record;
     return reply(peer, transaction,
                  wire::Error{wire::ErrorCode::kUnauthorized, "record owner is not the sender"});
+  }
+  Bytes encoded;
+  ByteWriter w(encoded);
+  wire::append(w, m.record);
+  if (encoded.size() > kMaxStoredRecordBytes) {
+    ++counters_.rejected_record;
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kBadRequest,
+                             "record too large (" + std::to_string(encoded.size()) +
+                                 " bytes encoded, at most " +
+                                 std::to_string(kMaxStoredRecordBytes) + ")"});
   }
   switch (index_.put(m.record)) {
     case IndexService::PutResult::kStored:

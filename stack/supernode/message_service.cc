@@ -53,15 +53,20 @@ void SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
   std::uint64_t txn;
   do txn = random_.next_u64(); while (pending_pushes_.count(txn));
   pending_pushes_.emplace(txn, pending);
-  const std::uint64_t session_id = target.session.id();
-  pushes_.start(now, txn, [this, session_id, txn, body = std::move(body)]() -> std::optional<Datagram> {
-    auto it = sessions_.find(session_id);
-    if (it == sessions_.end()) {
-      pending_pushes_.erase(txn);
+  // Each copy goes to the target's current session: a push in flight follows a peer that
+  // logged in again (restart, new address) and is abandoned once the peer is offline.
+  const PeerId target_id = target.id;
+  pushes_.start(now, txn, [this, target_id, txn, body = std::move(body)]() -> std::optional<Datagram> {
+    PeerSessionState* peer = find_session(target_id);
+    if (!peer) {
+      auto it = pending_pushes_.find(txn);
+      if (it != pending_pushes_.end()) {
+        if (it->second.kind == PendingPush::Kind::kDeliver) ++counters_.messages_undeliverable;
+        pending_pushes_.erase(it);
+      }
       return std::nullopt;
     }
-    auto& peer = it->second;
-    return Datagram{peer.local, peer.remote, peer.session.seal({txn, body})};
+    return Datagram{peer->local, peer->remote, peer->session.seal({txn, body})};
   });
 }
 

@@ -25,6 +25,12 @@ struct PeerSessionState {
   wire::Session session;
   Instant last_seen;
   std::set<PeerId> watching;
+  // The Login that opened this session and the LoginOk that answered it: a repeated Login
+  // (retransmitted, or replayed within the nonce lifetime) is answered with the same LoginOk
+  // instead of replacing the session the peer is already using.
+  wire::Nonce login_nonce{};
+  wire::X25519Key login_ephemeral{};
+  wire::LoginOk login_ok;
 };
 
 // What a push in flight is for, so its ack or timeout can be acted on.
