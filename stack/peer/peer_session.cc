@@ -153,12 +153,7 @@ std::uint64_t PeerSession::send_message(Instant now, const PeerId& to, std::stri
 }
 
 void PeerSession::logout(Instant now) {
-  if (state_ != State::kRegistered) {
-    state_ = State::kLoggedOut;
-    tracker_.clear();
-    events_.push_back(peer_event::LoggedOut{});
-    return;
-  }
+  if (state_ != State::kRegistered) return finish_logout();
   state_ = State::kLoggingOut;
   next_keepalive_ = kNever;
   const std::uint64_t txn = new_transaction();
@@ -166,6 +161,21 @@ void PeerSession::logout(Instant now) {
   tracker_.start(now, txn, [this, txn]() -> std::optional<Datagram> {
     return Datagram{config_.local, supernode_endpoint(), session_.seal({txn, wire::Logout{}})};
   });
+}
+
+void PeerSession::finish_logout() {
+  state_ = State::kLoggedOut;
+  tracker_.clear();
+  // Requests still queued, or in flight and abandoned by the logout, will never be answered:
+  // report each, so every request id has an outcome. In id order, for a stable event order.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, pending] : requests_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (std::uint64_t id : ids)
+    events_.push_back(peer_event::RequestFailed{id, requests_.at(id).command, "logged out"});
+  requests_.clear();
+  queued_.clear();
+  events_.push_back(peer_event::LoggedOut{});
 }
 
 void PeerSession::schedule_keepalive(Instant now) { next_keepalive_ = now + keepalive_interval_; }
@@ -222,8 +232,7 @@ void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
     return;
   }
   if (auto* ok = std::get_if<wire::LoginOk>(&msg.body); ok && state_ == State::kLogin) {
-    Bytes t = wire::login_ok_transcript(identity_.id(), supernode_id_, ephemeral_.public_key,
-                                        ok->ephemeral, ok->session_id);
+    Bytes t = wire::login_ok_transcript(identity_.id(), supernode_id_, ephemeral_.public_key, *ok);
     if (!verify_signature(supernode_id_, t.data(), t.size(), ok->signature)) {
       ++counters_.dropped_unauthenticated;
       return;
@@ -295,22 +304,31 @@ void PeerSession::on_response(Instant now, std::uint64_t txn, wire::Body& body) 
     }
     return;
   }
-  if (txn == login_txn_ && state_ == State::kLoggingOut) {
-    state_ = State::kLoggedOut;
-    tracker_.clear();
-    events_.push_back(peer_event::LoggedOut{});
-    return;
-  }
+  if (txn == login_txn_ && state_ == State::kLoggingOut) return finish_logout();
   auto it = requests_.find(txn);
   if (it == requests_.end()) return;
+  if (auto* page = std::get_if<wire::SearchResult>(&body)) {
+    // One datagram holds a handful of records: fetch further pages (cursor = last id) until
+    // the limit asked for or every match has arrived.
+    Pending& search = it->second;
+    auto& request = std::get<wire::Search>(search.body);
+    const std::size_t wanted = request.limit + search.collected.size();
+    for (auto& p : page->peers) search.collected.push_back(std::move(p));
+    const std::size_t goal = std::min<std::size_t>(wanted, page->total);
+    if (!page->peers.empty() && search.collected.size() < goal) {
+      request.after = search.collected.back().id;
+      request.limit = static_cast<std::uint16_t>(wanted - search.collected.size());
+      return issue(now, txn);
+    }
+    events_.push_back(peer_event::SearchDone{txn, page->total, std::move(search.collected)});
+    requests_.erase(it);
+    return;
+  }
   Pending pending = std::move(it->second);
   requests_.erase(it);
   std::visit(Overloaded{
       [&](wire::PublishAck& m) { events_.push_back(peer_event::Published{txn, m.version}); },
       [&](wire::LookupResult& m) { events_.push_back(peer_event::LookupDone{txn, std::move(m.info)}); },
-      [&](wire::SearchResult& m) {
-        events_.push_back(peer_event::SearchDone{txn, m.total, std::move(m.peers)});
-      },
       [&](wire::WatchAck& m) { events_.push_back(peer_event::Watching{txn, pending.target, m.online}); },
       [&](wire::SendAccepted&) {
         events_.push_back(peer_event::MessageAccepted{txn, pending.target, pending.message_id});
@@ -327,6 +345,14 @@ void PeerSession::on_response(Instant now, std::uint64_t txn, wire::Body& body) 
 
 void PeerSession::on_push(Instant now, std::uint64_t txn, wire::Body& body) {
   send_sealed(txn, wire::Ack{});  // acknowledged even when a duplicate, so retransmits stop
+  // The supernode retransmits a push with the same transaction until it sees our Ack; a copy
+  // that follows a lost Ack (delivery report, presence, message) is not reported again.
+  if (!seen_pushes_.insert(txn).second) return;
+  seen_push_order_.push_back(txn);
+  if (seen_push_order_.size() > kSeenDeliveries) {
+    seen_pushes_.erase(seen_push_order_.front());
+    seen_push_order_.pop_front();
+  }
   if (auto* m = std::get_if<wire::Deliver>(&body)) {
     auto key = std::make_pair(m->from, m->message_id);
     if (!seen_deliveries_.insert(key).second) return;
@@ -360,19 +386,24 @@ void PeerSession::handle_timeout(Instant now) {
   }
   for (std::uint64_t txn : tracker_.handle_timeout(now)) {
     if (txn == login_txn_ && state_ == State::kLoggingOut) {
-      state_ = State::kLoggedOut;
-      events_.push_back(peer_event::LoggedOut{});
-      continue;
+      finish_logout();
+      return;
     }
     if (txn == login_txn_ || txn == keepalive_txn_) {
       fail_over(now, txn == login_txn_ ? "no answer to login" : "no answer to keepalives");
       return;
     }
     auto it = requests_.find(txn);
-    if (it != requests_.end()) {
-      events_.push_back(peer_event::RequestFailed{txn, it->second.command, "no response from supernode"});
-      requests_.erase(it);
+    if (it == requests_.end()) continue;
+    // The supernode answers every request, if only with an Error: silence means it is gone,
+    // which the keepalive would report a moment later. Fail over now, so the request is re-issued
+    // at the next supernode (once per supernode) instead of failing in the race.
+    if (state_ == State::kRegistered && ++it->second.timeouts < config_.supernodes.size()) {
+      fail_over(now, "no answer to " + it->second.command);
+      return;
     }
+    events_.push_back(peer_event::RequestFailed{txn, it->second.command, "no response from supernode"});
+    requests_.erase(it);
   }
 }
 

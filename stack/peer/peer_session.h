@@ -104,10 +104,13 @@ class PeerSession final : public SansIoEndpoint {
     wire::Body body;
     PeerId target;  // lookup/watch/send
     std::uint64_t message_id = 0;
+    std::size_t timeouts = 0;  // supernodes that left it unanswered
+    std::vector<wire::PeerInfo> collected;  // search: the pages received so far
   };
 
   void send_hello(Instant now);
   void fail_over(Instant now, std::string reason);
+  void finish_logout();
   void on_plain(Instant now, wire::ControlMessage& msg);
   void on_session(Instant now, wire::ControlMessage& msg);
   void on_response(Instant now, std::uint64_t txn, wire::Body& body);
@@ -145,6 +148,10 @@ class PeerSession final : public SansIoEndpoint {
   std::deque<std::uint64_t> queued_;                      // waiting for registration
   std::set<std::pair<PeerId, std::uint64_t>> seen_deliveries_;
   std::deque<std::pair<PeerId, std::uint64_t>> seen_order_;
+  // Transactions of pushes already reported: a push whose Ack was lost comes again with the
+  // same transaction and is acknowledged again but not reported twice.
+  std::set<std::uint64_t> seen_pushes_;
+  std::deque<std::uint64_t> seen_push_order_;
   std::set<PeerId> watching_;  // re-watched after failover
 
   std::deque<Datagram> transmits_;

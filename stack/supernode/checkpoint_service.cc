@@ -111,12 +111,11 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
   wire::LoginOk ok;
   ok.session_id = session_id;
   ok.ephemeral = mine.public_key;
-  Bytes ok_transcript = wire::login_ok_transcript(login.peer, identity_.id(), login.ephemeral,
-                                                  mine.public_key, session_id);
-  ok.signature = identity_.sign(ok_transcript.data(), ok_transcript.size());
   ok.mapped = remote;
   ok.keepalive_ms = static_cast<std::uint32_t>(to_ms(config_.keepalive_interval));
   ok.expiry_ms = static_cast<std::uint32_t>(to_ms(config_.peer_expiry));
+  Bytes ok_transcript = wire::login_ok_transcript(login.peer, identity_.id(), login.ephemeral, ok);
+  ok.signature = identity_.sign(ok_transcript.data(), ok_transcript.size());
   peer.login_ok = ok;
   // LoginOk goes out unsealed (the peer needs it to derive the key); its signature binds it.
   reply_plain(local, remote, transaction, ok);

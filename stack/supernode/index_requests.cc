@@ -92,7 +92,7 @@ void SupernodeCore::on_search(PeerSessionState& peer, std::uint64_t transaction,
   wire::SearchResult result;
   Bytes scratch;
   std::size_t body = 5;
-  for (const PeerId& id : index_.search(m.terms, limit, &total)) {
+  for (const PeerId& id : index_.search(m.terms, limit, &total, m.after)) {
     wire::PeerInfo info = peer_info(id);
     scratch.clear();
     ByteWriter w(scratch);

@@ -33,7 +33,8 @@ bool IndexService::matches(const wire::SignedRecord& record,
 }
 
 std::vector<PeerId> IndexService::search(const std::vector<wire::SearchTerm>& terms,
-                                         std::size_t limit, std::size_t* total) const {
+                                         std::size_t limit, std::size_t* total,
+                                         const PeerId& after) const {
   // A linear scan: O(records) per search. Fine for one supernode's directory at the sizes we
   // measure; an inverted index per key is the next step if searches dominate.
   std::vector<PeerId> found;
@@ -41,6 +42,8 @@ std::vector<PeerId> IndexService::search(const std::vector<wire::SearchTerm>& te
     if (matches(record, terms)) found.push_back(id);
   std::sort(found.begin(), found.end());
   if (total) *total = found.size();
+  if (after != PeerId{})
+    found.erase(found.begin(), std::upper_bound(found.begin(), found.end(), after));
   if (found.size() > limit) found.resize(limit);
   return found;
 }

@@ -19,10 +19,10 @@ class IndexService {
   PutResult put(const wire::SignedRecord& record);
   const wire::SignedRecord* get(const PeerId& id) const;
   void remove(const PeerId& id);
-  // Ids of peers whose records match every term, in id order, at most `limit`; `total` gets
-  // the number of all matches.
+  // Ids of peers whose records match every term, in id order, after `after` (exclusive), at
+  // most `limit`; `total` gets the number of all matches (all pages).
   std::vector<PeerId> search(const std::vector<wire::SearchTerm>& terms, std::size_t limit,
-                             std::size_t* total) const;
+                             std::size_t* total, const PeerId& after = {}) const;
   std::size_t size() const { return records_.size(); }
 
   static bool matches(const wire::SignedRecord& record, const std::vector<wire::SearchTerm>& terms);

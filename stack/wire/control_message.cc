@@ -53,6 +53,7 @@ struct BodyWriter {
   void operator()(const Lookup& m) { append_key(w, m.target); }
   void operator()(const Search& m) {
     w.u16(m.limit);
+    append_key(w, m.after);
     w.u8(static_cast<std::uint8_t>(m.terms.size()));
     for (const auto& t : m.terms) {
       w.u8(t.prefix ? 1 : 0);
@@ -131,6 +132,7 @@ struct BodyReader {
   void operator()(Lookup& m) { m.target = read_key(r); }
   void operator()(Search& m) {
     m.limit = r.u16();
+    m.after = read_key(r);
     std::size_t n = r.u8();
     if (n > kMaxSearchTerms) return r.fail();
     for (std::size_t i = 0; i < n && r.ok(); ++i) {

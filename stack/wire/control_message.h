@@ -60,7 +60,9 @@ struct Logout {};
 struct Publish { SignedRecord record; };
 struct Lookup { PeerId target; };
 struct SearchTerm { std::string key; std::string value; bool prefix = false; };
-struct Search { std::uint16_t limit = 20; std::vector<SearchTerm> terms; };
+// Results come in peer id order; `after` is the paging cursor (the last id of the previous
+// page; all-zero for the first page).
+struct Search { std::uint16_t limit = 20; std::vector<SearchTerm> terms; PeerId after; };
 struct Watch { PeerId target; };
 struct SendMessage { PeerId to; std::uint64_t message_id = 0; std::string text; };
 // Responses from the supernode.

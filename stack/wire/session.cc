@@ -37,16 +37,18 @@ Bytes login_transcript(const PeerId& peer, const PeerId& supernode, const Nonce&
 }
 
 Bytes login_ok_transcript(const PeerId& peer, const PeerId& supernode,
-                          const X25519Key& peer_ephemeral, const X25519Key& supernode_ephemeral,
-                          std::uint64_t session_id) {
+                          const X25519Key& peer_ephemeral, const LoginOk& ok) {
   Bytes out;
   ByteWriter w(out);
   put(w, kLoginOkDomain);
   append_key(w, peer);
   append_key(w, supernode);
   w.bytes(peer_ephemeral.data(), peer_ephemeral.size());
-  w.bytes(supernode_ephemeral.data(), supernode_ephemeral.size());
-  w.u64(session_id);
+  w.bytes(ok.ephemeral.data(), ok.ephemeral.size());
+  w.u64(ok.session_id);
+  append(w, ok.mapped);
+  w.u32(ok.keepalive_ms);
+  w.u32(ok.expiry_ms);
   return out;
 }
 

@@ -31,9 +31,10 @@ struct EphemeralKeyPair {
 // Transcripts the two login signatures cover.
 Bytes login_transcript(const PeerId& peer, const PeerId& supernode, const Nonce& nonce,
                        const X25519Key& peer_ephemeral);
+// Covers every field of the LoginOk (but the signature), so no one on the path can alter the
+// mapped address or the timers the supernode announces.
 Bytes login_ok_transcript(const PeerId& peer, const PeerId& supernode,
-                          const X25519Key& peer_ephemeral, const X25519Key& supernode_ephemeral,
-                          std::uint64_t session_id);
+                          const X25519Key& peer_ephemeral, const LoginOk& ok);
 
 // Derives the session key; nullopt when the peer's public key is a low-order point.
 std::optional<SessionKey> derive_session_key(const EphemeralKeyPair& mine,

@@ -150,8 +150,7 @@ struct World {
     answers = drain(&c);
     require(answers.size() == 1 && std::holds_alternative<wire::LoginOk>(answers[0].body));
     const auto ok = std::get<wire::LoginOk>(answers[0].body);
-    Bytes t2 = wire::login_ok_transcript(login.peer, challenge.supernode, eph.public_key,
-                                         ok.ephemeral, ok.session_id);
+    Bytes t2 = wire::login_ok_transcript(login.peer, challenge.supernode, eph.public_key, ok);
     require(verify_signature(challenge.supernode, t2.data(), t2.size(), ok.signature));
     auto key = wire::derive_session_key(eph, ok.ephemeral, login.peer, challenge.supernode,
                                         eph.public_key, ok.ephemeral);

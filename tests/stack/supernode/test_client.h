@@ -92,8 +92,7 @@ class TestClient {
   }
   // Checks the supernode's signature, derives the key and installs the session.
   bool accept_login_ok(const wire::LoginOk& ok) {
-    Bytes t = wire::login_ok_transcript(id(), supernode_, ephemeral_.public_key, ok.ephemeral,
-                                        ok.session_id);
+    Bytes t = wire::login_ok_transcript(id(), supernode_, ephemeral_.public_key, ok);
     if (!verify_signature(supernode_, t.data(), t.size(), ok.signature)) return false;
     auto key = wire::derive_session_key(ephemeral_, ok.ephemeral, id(), supernode_,
                                         ephemeral_.public_key, ok.ephemeral);

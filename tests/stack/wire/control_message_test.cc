@@ -464,7 +464,7 @@ TEST(ControlDecode, BadBooleansAndEnums) {
   EXPECT_EQ(decode_error(raw(0x0113, {2})), DecodeError::kMalformedBody);
   // Search term prefix flag.
   Bytes search = encoded({1, Search{1, {{"k", "v", true}}}});
-  search[kHeaderSize + 3] = 2;
+  search[kHeaderSize + 35] = 2;  // after limit (2), cursor (32) and count (1)
   EXPECT_EQ(decode_error(search), DecodeError::kMalformedBody);
   // Presence: online flag and reason 1..3.
   Bytes presence = encoded({1, Presence{key_of(1), true, PresenceReason::kLogin}});
@@ -515,8 +515,8 @@ TEST(ControlDecode, RecordWithTooManyEntriesIsMalformed) {
 
 TEST(ControlDecode, OversizedDatagram) {
   // A search whose body makes the datagram exactly kMaxDatagram bytes is accepted...
-  Search s{1, {}};
-  std::size_t body = 3;
+  Search s{1, {}, {}};
+  std::size_t body = 35;
   while (body + 5 + kMaxKeyBytes + kMaxValueBytes <= kMaxDatagram - kHeaderSize) {
     s.terms.push_back({std::string(kMaxKeyBytes, 'k'), std::string(kMaxValueBytes, 'v'), false});
     body += 5 + kMaxKeyBytes + kMaxValueBytes;

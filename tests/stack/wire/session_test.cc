@@ -91,9 +91,16 @@ TEST(LoginTranscripts, HaveTheDocumentedLayout) {
   put(expected, alice().public_key);
   put(expected, bob().public_key);
   put(expected, hex("0102030405060708"));
-  EXPECT_EQ(
-      login_ok_transcript(peer, sn, alice().public_key, bob().public_key, 0x0102030405060708ULL),
-      expected);
+  put(expected, hex("04c0000201d431"));  // mapped 192.0.2.1:54321
+  put(expected, hex("000003e8"));        // keepalive 1000 ms
+  put(expected, hex("00007530"));        // expiry 30000 ms
+  LoginOk ok;
+  ok.ephemeral = bob().public_key;
+  ok.session_id = 0x0102030405060708ULL;
+  ok.mapped = *Endpoint::parse("192.0.2.1:54321");
+  ok.keepalive_ms = 1000;
+  ok.expiry_ms = 30000;
+  EXPECT_EQ(login_ok_transcript(peer, sn, alice().public_key, ok), expected);
 }
 
 TEST(SessionKey, MatchesAnIndependentComputationAndAgreesOnBothSides) {
@@ -135,7 +142,7 @@ TEST(SessionKey, FullLoginWithGeneratedKeysAgreesAndSignaturesVerify) {
   const Bytes t1 = login_transcript(peer.id(), sn.id(), nonce, pe.public_key);
   const Signature s1 = peer.sign(t1.data(), t1.size());
   EXPECT_TRUE(verify_signature(peer.id(), t1.data(), t1.size(), s1));
-  const Bytes t2 = login_ok_transcript(peer.id(), sn.id(), pe.public_key, se.public_key, 77);
+  const Bytes t2 = login_ok_transcript(peer.id(), sn.id(), pe.public_key, LoginOk{77, se.public_key, {}, {}, 0, 0});
   const Signature s2 = sn.sign(t2.data(), t2.size());
   EXPECT_TRUE(verify_signature(sn.id(), t2.data(), t2.size(), s2));
   // The login signature does not verify as a login-ok signature (distinct domains).
