@@ -182,6 +182,12 @@ void PeerSession::schedule_keepalive(Instant now) { next_keepalive_ = now + keep
 
 void PeerSession::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
                                   const std::uint8_t* data, std::size_t size) {
+  // STUN answers (and our own hairpinned requests) belong to NAT discovery; they may come
+  // from the supernode's other addresses, or from ourselves.
+  if (discovery_ && stun::MessageView::looks_like_stun(data, size)) {
+    discovery_->handle_datagram(now, local, remote, data, size);
+    return drain_discovery(now);
+  }
   if (config_.supernodes.empty() || remote != supernode_endpoint()) {
     ++counters_.dropped_unexpected;
     SPDLOG_DEBUG("peer: drop datagram from {} (not our supernode)", remote.to_string());
@@ -252,6 +258,7 @@ void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
                               : Duration(std::chrono::milliseconds(std::max<std::uint32_t>(ok->keepalive_ms, 100)));
     schedule_keepalive(now);
     events_.push_back(peer_event::Registered{supernode_id_, supernode_endpoint(), ok->mapped});
+    if (!discovery_ && !config_.discovery_locals.empty()) start_discovery(now);
     SPDLOG_INFO("peer {} registered at {} as {}", identity_.id().to_string(),
                 supernode_endpoint().to_string(), ok->mapped.to_string());
     // What was published before a failover is published again at the new supernode.
@@ -369,7 +376,34 @@ void PeerSession::on_push(Instant now, std::uint64_t txn, wire::Body& body) {
   }
 }
 
+void PeerSession::start_discovery(Instant now) {
+  NatDiscoveryConfig config;
+  config.primary_local = config_.local;
+  config.extra_locals = config_.discovery_locals;
+  config.server = supernode_endpoint();
+  discovery_ = std::make_unique<NatDiscovery>(std::move(config), random_.fork());
+  discovery_->start(now);
+  drain_discovery(now);
+}
+
+void PeerSession::drain_discovery(Instant now) {
+  while (auto event = discovery_->poll_event()) {
+    if (auto* done = std::get_if<nat_discovery_event::Completed>(&*event)) {
+      nat_profile_ = done->profile;
+      SPDLOG_INFO("peer: NAT profile {}", done->profile.describe());
+      events_.push_back(peer_event::NatClassified{done->profile, discovery_->transcript()});
+      publish(now, done->profile.to_meta());  // the profile travels with the signed record
+    } else if (auto* failed = std::get_if<nat_discovery_event::Failed>(&*event)) {
+      events_.push_back(peer_event::NatDiscoveryFailed{failed->reason});
+    }
+  }
+}
+
 void PeerSession::handle_timeout(Instant now) {
+  if (discovery_) {
+    discovery_->handle_timeout(now);
+    drain_discovery(now);
+  }
   if (state_ == State::kWaitingToRetry && now >= retry_at_) {
     retry_at_ = kNever;
     send_hello(now);
@@ -413,7 +447,9 @@ std::optional<Datagram> PeerSession::poll_transmit() {
     transmits_.pop_front();
     return d;
   }
-  return tracker_.poll_transmit();
+  if (auto d = tracker_.poll_transmit()) return d;
+  if (discovery_) return discovery_->poll_transmit();
+  return std::nullopt;
 }
 
 Instant PeerSession::poll_timeout() const {
@@ -421,6 +457,7 @@ Instant PeerSession::poll_timeout() const {
   if (state_ == State::kRegistered && !tracker_.outstanding(keepalive_txn_))
     t = std::min(t, next_keepalive_);
   if (state_ == State::kWaitingToRetry) t = std::min(t, retry_at_);
+  if (discovery_) t = std::min(t, discovery_->poll_timeout());
   return t;
 }
 

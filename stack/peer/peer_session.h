@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "stack/core/random.h"
 #include "stack/core/sans_io.h"
+#include "stack/discovery/nat_discovery.h"
 #include "stack/identity/identity.h"
 #include "stack/transaction/request_tracker.h"
 #include "stack/wire/session.h"
@@ -35,6 +37,10 @@ struct PeerConfig {
   RetransmitPolicy retransmit;
   // Zero: use the interval the supernode asks for in LoginOk.
   Duration keepalive_interval{0};
+  // Extra local sockets (bound by the runtime) for NAT discovery. When non-empty, the peer
+  // runs RFC 5780 discovery against its supernode's STUN services after its first login and
+  // publishes the profile as nat.* metadata in its record. Three make every test possible.
+  std::vector<Endpoint> discovery_locals;
   // Pause before trying the next supernode after a failure.
   Duration failover_delay = std::chrono::milliseconds(500);
 };
@@ -52,13 +58,16 @@ struct Delivered { PeerId to; std::uint64_t message_id = 0; };
 struct Presence { PeerId peer; bool online = false; wire::PresenceReason reason{}; };
 struct RequestFailed { std::uint64_t request = 0; std::string command; std::string reason; };
 struct LoggedOut {};
+struct NatClassified { NatProfile profile; std::vector<std::string> transcript; };
+struct NatDiscoveryFailed { std::string reason; };
 }  // namespace peer_event
 
 using PeerEvent =
     std::variant<peer_event::Registered, peer_event::Disconnected, peer_event::Published,
                  peer_event::LookupDone, peer_event::SearchDone, peer_event::Watching,
                  peer_event::MessageAccepted, peer_event::MessageReceived, peer_event::Delivered,
-                 peer_event::Presence, peer_event::RequestFailed, peer_event::LoggedOut>;
+                 peer_event::Presence, peer_event::RequestFailed, peer_event::LoggedOut,
+                 peer_event::NatClassified, peer_event::NatDiscoveryFailed>;
 
 struct PeerCounters {
   std::uint64_t dropped_malformed = 0;
@@ -95,6 +104,7 @@ class PeerSession final : public SansIoEndpoint {
   std::optional<Endpoint> mapped() const { return mapped_; }
   std::optional<Endpoint> current_supernode() const;
   const wire::MetaEntries& metadata() const { return meta_; }
+  const std::optional<NatProfile>& nat_profile() const { return nat_profile_; }
   const PeerCounters& counters() const { return counters_; }
 
  private:
@@ -121,6 +131,8 @@ class PeerSession final : public SansIoEndpoint {
   void send_plain(Instant now, std::uint64_t txn, wire::Body body, bool track);
   void send_sealed(std::uint64_t txn, wire::Body body);
   void schedule_keepalive(Instant now);
+  void start_discovery(Instant now);
+  void drain_discovery(Instant now);
   std::uint64_t new_transaction();
   const Endpoint& supernode_endpoint() const { return config_.supernodes[supernode_index_]; }
 
@@ -153,6 +165,9 @@ class PeerSession final : public SansIoEndpoint {
   std::set<std::uint64_t> seen_pushes_;
   std::deque<std::uint64_t> seen_push_order_;
   std::set<PeerId> watching_;  // re-watched after failover
+
+  std::unique_ptr<NatDiscovery> discovery_;
+  std::optional<NatProfile> nat_profile_;
 
   std::deque<Datagram> transmits_;
   std::deque<PeerEvent> events_;

@@ -84,9 +84,10 @@ class PeerScenario {
     names_[identity.id()] = name;
     auto& p = peers_.emplace_back();
     p.name = name;
-    const Endpoint local = config.local;
+    std::vector<Endpoint> locals = {config.local};
+    locals.insert(locals.end(), config.discovery_locals.begin(), config.discovery_locals.end());
     p.node = std::make_unique<PeerSession>(std::move(config), std::move(identity), std::move(rng));
-    p.id = net.add_node(name, *p.node, {local});
+    p.id = net.add_node(name, *p.node, locals);
     return *p.node;
   }
 
@@ -217,6 +218,10 @@ class PeerScenario {
               << " reason=" << e.reason;
           } else if constexpr (std::is_same_v<T, ev::LoggedOut>) {
             o << "LoggedOut";
+          } else if constexpr (std::is_same_v<T, ev::NatClassified>) {
+            o << "NatClassified " << e.profile.describe();
+          } else if constexpr (std::is_same_v<T, ev::NatDiscoveryFailed>) {
+            o << "NatDiscoveryFailed reason=" << e.reason;
           }
         },
         event);
