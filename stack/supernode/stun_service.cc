@@ -70,7 +70,10 @@ std::optional<Datagram> StunService::handle_binding(const stun::MessageView& req
   Datagram out;
   out.local = local;
   out.remote = remote;
-  out.payload.reserve(96);
+  // RFC 5780 7.5: RESPONSE-PORT applies to every response, errors included: a client that
+  // asked for it listens only there (turnutils_stunclient waits forever otherwise).
+  if (auto port = request.u32(stun::attr::kResponsePort))
+    out.remote.port = static_cast<std::uint16_t>(*port >> 16);
 
   auto unknown = request.unknown_comprehension_required(kUnderstood);
   if (!unknown.empty()) {
@@ -98,10 +101,6 @@ std::optional<Datagram> StunService::handle_binding(const stun::MessageView& req
       return out;
     }
     out.local = *from;
-  }
-  if (auto port = request.u32(stun::attr::kResponsePort)) {
-    // RFC 5780 7.5: 16-bit port in the first two bytes of the value.
-    out.remote.port = static_cast<std::uint16_t>(*port >> 16);
   }
 
   stun::MessageBuilder(out.payload, stun::Method::kBinding, stun::Class::kSuccess,

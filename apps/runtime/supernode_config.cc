@@ -1,0 +1,160 @@
+// Config file parsing and validation for qp2p-supernode (see supernode_config.h and
+// docs/configuration.md).
+#include "apps/runtime/supernode_config.h"
+
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "apps/runtime/logging.h"
+
+namespace qp2p {
+
+namespace {
+
+// Bounds that catch typos (minutes typed as seconds, a stray zero) rather than express policy.
+constexpr std::uint32_t kMaxExpirySeconds = 24 * 3600;
+constexpr std::uint32_t kMaxStatsIntervalSeconds = 7 * 24 * 3600;
+// A config file is a handful of lines; refuse to read something that clearly is not one.
+constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
+
+std::string_view trim(std::string_view s) {
+  const char* blanks = " \t\r\n";
+  auto first = s.find_first_not_of(blanks);
+  if (first == std::string_view::npos) return {};
+  auto last = s.find_last_not_of(blanks);
+  return s.substr(first, last - first + 1);
+}
+
+std::string parse_seconds(std::string_view value, std::uint32_t min, std::uint32_t max,
+                          std::uint32_t* out) {
+  std::uint32_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size())
+    return "expected a whole number of seconds, got '" + std::string(value) + "'";
+  if (v < min || v > max) {
+    return "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+           " seconds, got " + std::to_string(v);
+  }
+  *out = v;
+  return {};
+}
+
+std::string parse_endpoint(std::string_view value, Endpoint* out) {
+  auto ep = Endpoint::parse(value);
+  if (!ep) return "expected IP:PORT or [IPv6]:PORT, got '" + std::string(value) + "'";
+  if (ep->address.is_unspecified()) {
+    // RESPONSE-ORIGIN and OTHER-ADDRESS (RFC 5780) carry this address to clients, so it
+    // must be one they can reach, not a wildcard.
+    return "needs a specific address, not " + ep->address.to_string();
+  }
+  *out = *ep;
+  return {};
+}
+
+}  // namespace
+
+std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
+                             std::string_view value) {
+  if (key == "listen") return parse_endpoint(value, &config.listen);
+  if (key == "alt-listen") return parse_endpoint(value, &config.alt_listen);
+  if (key == "key") {
+    if (value.empty()) return "expected a file name";
+    config.key_file = std::string(value);
+    return {};
+  }
+  if (key == "log-level") {
+    if (!parse_log_level(value))
+      return "expected " + std::string(kLogLevelNames) + ", got '" + std::string(value) + "'";
+    config.log_level = std::string(value);
+    return {};
+  }
+  if (key == "peer-expiry-seconds" || key == "keepalive-interval-seconds") {
+    std::uint32_t seconds = 0;
+    if (auto error = parse_seconds(value, 1, kMaxExpirySeconds, &seconds); !error.empty())
+      return error;
+    (key == "peer-expiry-seconds" ? config.peer_expiry : config.keepalive_interval) =
+        std::chrono::seconds(seconds);
+    return {};
+  }
+  if (key == "stats-interval-seconds")
+    return parse_seconds(value, 0, kMaxStatsIntervalSeconds, &config.stats_interval_seconds);
+  return "unknown key";
+}
+
+void apply_config_text(SupernodeAppConfig& config, std::string_view text,
+                       const std::string& origin) {
+  std::map<std::string, std::size_t, std::less<>> seen;  // key -> line it was set on
+  std::size_t line_number = 0;
+  while (!text.empty()) {
+    ++line_number;
+    auto eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+
+    // A comment is a whole line starting with '#', or a '#' after a blank at the end of a
+    // line; a '#' inside a value (a file name) is kept.
+    line = trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    for (std::size_t i = 1; i < line.size(); ++i) {
+      if (line[i] == '#' && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
+        line = trim(line.substr(0, i));
+        break;
+      }
+    }
+    const std::string where = origin + ":" + std::to_string(line_number) + ": ";
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos)
+      throw ConfigError(where + "expected 'key = value', got '" + std::string(line) + "'");
+    std::string key(trim(line.substr(0, eq)));
+    std::string_view value = trim(line.substr(eq + 1));
+    if (key.empty()) throw ConfigError(where + "missing key before '='");
+    if (auto it = seen.find(key); it != seen.end()) {
+      throw ConfigError(where + "key '" + key + "' already set on line " +
+                        std::to_string(it->second));
+    }
+    if (auto error = set_config_value(config, key, value); !error.empty())
+      throw ConfigError(where + "key '" + key + "': " + error);
+    seen.emplace(key, line_number);
+  }
+}
+
+void apply_config_file(SupernodeAppConfig& config, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open config file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": read error");
+  if (text.str().size() > kMaxConfigFileBytes) throw ConfigError(path + ": too large");
+  apply_config_text(config, text.str(), path);
+}
+
+void validate_config(const SupernodeAppConfig& config, const std::string& origin) {
+  const std::string where = origin.empty() ? "" : origin + ": ";
+  if (config.listen.address.family() != config.alt_listen.address.family()) {
+    throw ConfigError(where + "listen (" + config.listen.to_string() + ") and alt-listen (" +
+                      config.alt_listen.to_string() + ") must be of one address family");
+  }
+  // Port 0 asks the kernel for a free port (tests); two such endpoints never collide.
+  if (config.listen == config.alt_listen && config.listen.port != 0) {
+    throw ConfigError(where + "listen and alt-listen are both " + config.listen.to_string() +
+                      "; the second STUN service needs another port or address");
+  }
+  if (config.listen.address != config.alt_listen.address &&
+      config.listen.port == config.alt_listen.port && config.listen.port != 0) {
+    // With two addresses the STUN services listen on all four address/port combinations
+    // (RFC 5780 section 4), which needs two different ports.
+    throw ConfigError(where + "listen (" + config.listen.to_string() + ") and alt-listen (" +
+                      config.alt_listen.to_string() +
+                      ") use two addresses, so they need two different ports");
+  }
+  if (config.keepalive_interval >= config.peer_expiry) {
+    throw ConfigError(where + "keepalive-interval-seconds (" +
+                      std::to_string(to_ms(config.keepalive_interval) / 1000) +
+                      ") must be shorter than peer-expiry-seconds (" +
+                      std::to_string(to_ms(config.peer_expiry) / 1000) + ")");
+  }
+}
+
+}  // namespace qp2p

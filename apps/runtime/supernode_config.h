@@ -1,0 +1,55 @@
+// qp2p-supernode's configuration: defaults, the `key = value` config file and the checks that
+// tie the settings together (docs/configuration.md describes the format for operators).
+// Parsing is pure apart from reading the file, so tests can feed it text; every error names
+// where it comes from ("FILE:LINE: key 'listen': ..." or "--listen: ...").
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "stack/core/endpoint.h"
+#include "stack/core/instant.h"
+
+namespace qp2p {
+
+struct SupernodeAppConfig {
+  // STUN service 1 and the qp2p control port; STUN service 2 (RFC 5780 needs a second port or
+  // address to answer CHANGE-REQUEST).
+  Endpoint listen{IpAddress::v4(0x7F000001), 3478};
+  Endpoint alt_listen{IpAddress::v4(0x7F000001), 3479};
+  std::string key_file = "./qp2p-supernode.key";
+  std::string log_level = "info";
+  Duration peer_expiry = std::chrono::seconds(30);
+  Duration keepalive_interval = std::chrono::seconds(10);
+  // Period of the counters logged at info level; 0 turns it off.
+  std::uint32_t stats_interval_seconds = 0;
+};
+
+// A configuration error; what() is one line naming the file and line, or the flag.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Sets one setting by its config-file key ("listen", "alt-listen", "key", "log-level",
+// "peer-expiry-seconds", "keepalive-interval-seconds", "stats-interval-seconds"). Returns an
+// empty string on success, otherwise what is wrong with the value (without location), or
+// "unknown key" for a key not in the list.
+std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
+                             std::string_view value);
+
+// Applies the `key = value` lines of `text` to `config`; `origin` names the file in errors.
+// Throws ConfigError "ORIGIN:LINE: ..." on the first bad line or repeated key.
+void apply_config_text(SupernodeAppConfig& config, std::string_view text,
+                       const std::string& origin);
+// Reads `path` and applies it; throws ConfigError naming the path when it cannot be read.
+void apply_config_file(SupernodeAppConfig& config, const std::string& path);
+
+// Checks that the settings fit together (distinct listen endpoints of one address family,
+// keepalive shorter than the expiry, ...). Throws ConfigError naming the settings involved;
+// `origin` prefixes the message (e.g. the config file name), empty for none.
+void validate_config(const SupernodeAppConfig& config, const std::string& origin = "");
+
+}  // namespace qp2p

@@ -1,0 +1,222 @@
+// qp2p-supernode: a Supernode (stack/supernode) on real UDP sockets through the Asio runtime.
+// Runs on defaults with no arguments; settings come from defaults, then --config FILE, then
+// the command line (docs/configuration.md). Exit codes: 0 clean stop (SIGINT/SIGTERM),
+// 1 run-time failure (key file, sockets), 2 bad command line or configuration.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/runtime/key_file.h"
+#include "apps/runtime/logging.h"
+#include "apps/runtime/supernode_config.h"
+#include "apps/runtime/udp_runtime.h"
+#include "apps/runtime/udp_socket.h"
+#include "stack/supernode/supernode.h"
+
+namespace qp2p {
+namespace {
+
+constexpr const char* kProgram = "qp2p-supernode";
+// Counters are logged at debug level this often, so a debug log shows the load over time.
+constexpr auto kDebugStatsInterval = std::chrono::seconds(60);
+
+struct FlagSetting {
+  std::string flag;  // as typed, for errors: "--stats-interval"
+  std::string key;   // the config-file key it sets: "stats-interval-seconds"
+  std::string value;
+};
+
+struct CommandLine {
+  std::vector<FlagSetting> settings;  // only the flags actually given
+  std::string config_file;
+  std::string check_config_file;
+};
+
+std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io) {
+  const SupernodeCounters& c = node.counters();
+  const StunCounters& s = node.stun_counters();
+  return fmt::format(
+      "online={} in={} out={} | stun: binding={} responses={} change={} not_request={} "
+      "unknown_attr={} bad_fingerprint={} | drops: unknown_protocol={} stun_malformed={} "
+      "control_malformed={} unauthenticated={} replayed={} unexpected={} | checkpoint: "
+      "logins={} rejected={} logouts={} expiries={} | index: publishes={} rejected={} "
+      "lookups={} searches={} | messages: routed={} undeliverable={} | udp: rx={} tx={} "
+      "rx_calls={} tx_calls={} would_block={} truncated={} no_socket={} queue_full={} "
+      "send_error={} rx_error={}",
+      node.online_peers(), c.datagrams_in, c.datagrams_out, s.binding_requests, s.responses,
+      s.change_requests, s.dropped_not_request, s.rejected_unknown_attributes,
+      s.rejected_bad_fingerprint, c.dropped_unknown_protocol, c.dropped_stun_malformed,
+      c.dropped_control_malformed, c.dropped_control_unauthenticated, c.dropped_control_replayed,
+      c.dropped_control_unexpected, c.logins, c.rejected_login, c.logouts, c.expiries, c.publishes,
+      c.rejected_record, c.lookups, c.searches, c.messages_routed, c.messages_undeliverable,
+      io.datagrams_received, io.datagrams_sent, io.receive_calls, io.send_calls,
+      io.send_would_block, io.dropped_truncated, io.dropped_no_socket, io.dropped_queue_full,
+      io.dropped_send_error, io.receive_errors);
+}
+
+// Defaults, then the file, then the flags: the later source wins per key.
+SupernodeAppConfig resolve_config(const CommandLine& cli, const std::string& file) {
+  SupernodeAppConfig config;
+  if (!file.empty()) apply_config_file(config, file);
+  for (const FlagSetting& s : cli.settings) {
+    if (auto error = set_config_value(config, s.key, s.value); !error.empty())
+      throw ConfigError(s.flag + ": " + error);
+  }
+  validate_config(config, file);
+  return config;
+}
+
+// Re-arms itself every `period`, calling `tick` each time, until the io_context stops.
+void every(boost::asio::steady_timer& timer, std::chrono::seconds period,
+           std::function<void()> tick) {
+  timer.expires_after(period);
+  timer.async_wait([&timer, period, tick = std::move(tick)](const boost::system::error_code& ec) {
+    if (ec) return;
+    tick();
+    every(timer, period, tick);
+  });
+}
+
+int run(const SupernodeAppConfig& config) {
+  Random random = Random::from_os();
+  bool created = false;
+  Identity identity = load_or_create_key_file(config.key_file, random, &created);
+  if (created) spdlog::info("created key file {}", config.key_file);
+
+  // The STUN service puts its own addresses in RESPONSE-ORIGIN and OTHER-ADDRESS, so the
+  // sockets are bound first: with port 0 only the kernel knows the real port.
+  UdpSocketOptions socket_options;
+  int primary_fd = open_udp_socket(config.listen, socket_options);
+  int alternate_fd = -1;
+  try {
+    alternate_fd = open_udp_socket(config.alt_listen, socket_options);
+  } catch (...) {
+    ::close(primary_fd);
+    throw;
+  }
+  SupernodeConfig node_config;
+  node_config.primary = socket_local_endpoint(primary_fd);
+  node_config.alternate = socket_local_endpoint(alternate_fd);
+  node_config.peer_expiry = config.peer_expiry;
+  node_config.keepalive_interval = config.keepalive_interval;
+  Supernode node(node_config, std::move(identity), random.fork());
+
+  boost::asio::io_context io;
+  UdpRuntime runtime(io, node);
+  runtime.adopt(primary_fd);
+  runtime.adopt(alternate_fd);
+  // With two addresses the STUN services also listen on the crossed combinations.
+  for (const Endpoint& ep : node.listen_endpoints()) {
+    bool open = false;
+    for (const Endpoint& have : runtime.local_endpoints()) open = open || have == ep;
+    if (!open) runtime.bind(ep);
+  }
+  runtime.flush();  // arms the timer if the core already has a deadline
+
+  spdlog::info("supernode {} starting", node.identity().id().to_string());
+  for (const Endpoint& ep : runtime.local_endpoints())
+    spdlog::info("listening on udp {}", ep.to_string());
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::steady_timer debug_stats(io), info_stats(io);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("signal {} received, stopping", signal_number);
+    runtime.close();
+    debug_stats.cancel();
+    info_stats.cancel();
+  });
+  every(debug_stats, kDebugStatsInterval,
+        [&] { spdlog::debug("counters: {}", format_counters(node, runtime.counters())); });
+  if (config.stats_interval_seconds > 0) {
+    every(info_stats, std::chrono::seconds(config.stats_interval_seconds),
+          [&] { spdlog::info("counters: {}", format_counters(node, runtime.counters())); });
+  }
+
+  io.run();  // returns once the signal handler closed everything
+  spdlog::info("counters at exit: {}", format_counters(node, runtime.counters()));
+  spdlog::info("supernode stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace qp2p
+
+int main(int argc, char** argv) {
+  using namespace qp2p;
+  CLI::App app{"qp2p supernode: checkpoint, two STUN services, index and message routing."};
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  CommandLine cli;
+  std::string listen, alt_listen, key, log_level, stats_interval;
+  app.add_option("--listen", listen, "Primary STUN and control endpoint (default 127.0.0.1:3478)")
+      ->type_name("IP:PORT");
+  app.add_option("--alt-listen", alt_listen,
+                 "Second STUN endpoint for RFC 5780 (default 127.0.0.1:3479)")
+      ->type_name("IP:PORT");
+  app.add_option("--key", key, "Key file, created on first run (default ./qp2p-supernode.key)")
+      ->type_name("FILE");
+  app.add_option("--config", cli.config_file, "Config file of 'key = value' lines")
+      ->type_name("FILE");
+  app.add_option("--log-level", log_level,
+                 std::string("Log level: ") + kLogLevelNames + " (default info)")
+      ->type_name("LEVEL");
+  app.add_option("--stats-interval", stats_interval,
+                 "Log the counters at info level every SECONDS (default 0: off)")
+      ->type_name("SECONDS");
+  app.add_option("--check-config", cli.check_config_file,
+                 "Validate FILE (with the other flags applied), print the verdict, exit 0 or 1")
+      ->type_name("FILE");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << kProgram << ": " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  // In a fixed order so the messages are predictable; only flags actually given override.
+  const FlagSetting flags[] = {{"--listen", "listen", listen},
+                               {"--alt-listen", "alt-listen", alt_listen},
+                               {"--key", "key", key},
+                               {"--log-level", "log-level", log_level},
+                               {"--stats-interval", "stats-interval-seconds", stats_interval}};
+  for (const FlagSetting& f : flags) {
+    if (app.count(f.flag) > 0) cli.settings.push_back(f);
+  }
+
+  if (!cli.check_config_file.empty()) {
+    try {
+      resolve_config(cli, cli.check_config_file);
+    } catch (const ConfigError& e) {
+      std::cerr << kProgram << ": " << e.what() << "\n";
+      return 1;
+    }
+    std::cout << cli.check_config_file << ": ok\n";
+    return 0;
+  }
+
+  SupernodeAppConfig config;
+  try {
+    config = resolve_config(cli, cli.config_file);
+    setup_logging(config.log_level);
+  } catch (const std::exception& e) {
+    std::cerr << kProgram << ": " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    return run(config);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}
