@@ -1,0 +1,271 @@
+#include "sim/helper/topology-helper.h"
+
+#include "nat-models/nat_behaviour.h"
+#include "ns3/csma-helper.h"
+#include "ns3/double.h"
+#include "ns3/enum.h"
+#include "ns3/error-model.h"
+#include "ns3/fatal-error.h"
+#include "ns3/ipv4-static-routing-helper.h"
+#include "ns3/ipv4.h"
+#include "ns3/point-to-point-helper.h"
+#include "ns3/pointer.h"
+#include "ns3/string.h"
+#include "sim/model/ipv4-hash-routing.h"
+
+namespace ns3 {
+
+namespace {
+
+// 198.18.0.0/16: core links, one /29 each.
+constexpr uint32_t kCoreBase = (198u << 24) | (18u << 16);
+constexpr uint32_t kCoreLinkSize = 8;
+constexpr uint32_t kMaxCoreLinks = 65536 / kCoreLinkSize;
+// 198.19.0.0/16: inside networks.
+constexpr uint32_t kInsideBase = (198u << 24) | (19u << 16);
+constexpr uint32_t kInsideSpace = 65536;
+
+Ipv4Mask MaskOfSize(uint32_t size) { return Ipv4Mask(~(size - 1)); }
+
+}  // namespace
+
+NodeContainer Topology::Hosts() const {
+  NodeContainer all;
+  for (const NatSite& site : nats) {
+    all.Add(site.hosts);
+  }
+  return all;
+}
+
+std::vector<InetSocketAddress> Topology::SupernodeEndpoints(uint16_t port) const {
+  std::vector<InetSocketAddress> out;
+  for (const SupernodeSite& s : supernodes) {
+    out.emplace_back(s.primary, port);
+  }
+  return out;
+}
+
+TopologyHelper::TopologyHelper() {
+  m_stack.SetIpv6StackInstall(false);
+  m_stack.SetRoutingHelper(Ipv4StaticRoutingHelper());
+}
+
+Ptr<Node> TopologyHelper::NewNode() {
+  Ptr<Node> node = CreateObject<Node>();
+  m_stack.Install(node);
+  m_nodes.Add(node);
+  return node;
+}
+
+void TopologyHelper::SetNatAttribute(const std::string& name, const AttributeValue& value) {
+  m_natHelper.SetAttribute(name, value);
+}
+
+void TopologyHelper::AddSupernodes(uint32_t count) { m_supernodeCount += count; }
+
+uint32_t TopologyHelper::AddNat(const std::string& preset, uint32_t hosts) {
+  if (!qp2p::nat::preset(preset) && !qp2p::nat::chain_preset(preset)) {
+    NS_FATAL_ERROR("TopologyHelper: unknown NAT preset '" << preset << "'");
+  }
+  m_sites.push_back({preset, hosts});
+  return static_cast<uint32_t>(m_sites.size() - 1);
+}
+
+uint32_t TopologyHelper::AddInterface(Ptr<Node> node, Ptr<NetDevice> device, Ipv4Address address,
+                                      Ipv4Mask mask) {
+  Ptr<Ipv4> ipv4 = node->GetObject<Ipv4>();
+  const uint32_t interface = ipv4->AddInterface(device);
+  ipv4->AddAddress(interface, Ipv4InterfaceAddress(address, mask));
+  ipv4->SetMetric(interface, 1);
+  ipv4->SetUp(interface);
+  return interface;
+}
+
+Ipv4Address TopologyHelper::NextCoreSubnet() {
+  if (m_coreLinks >= kMaxCoreLinks) {
+    NS_FATAL_ERROR("TopologyHelper: more than " << kMaxCoreLinks << " core links");
+  }
+  return Ipv4Address(kCoreBase + kCoreLinkSize * m_coreLinks++);
+}
+
+Ipv4Address TopologyHelper::NextInsideSubnet(uint32_t size) {
+  // Aligned to its size; wraps around (inside networks may overlap across NATs).
+  m_insideCursor = (m_insideCursor + size - 1) / size * size;
+  if (m_insideCursor + size > kInsideSpace) {
+    m_insideCursor = 0;
+  }
+  const Ipv4Address subnet(kInsideBase + m_insideCursor);
+  m_insideCursor += size;
+  return subnet;
+}
+
+void TopologyHelper::AddLoss(Ptr<NetDevice> device, double loss) {
+  if (loss <= 0.0) {
+    return;
+  }
+  Ptr<RateErrorModel> model = CreateObject<RateErrorModel>();
+  model->SetAttribute("ErrorUnit", EnumValue(RateErrorModel::ERROR_UNIT_PACKET));
+  model->SetAttribute("ErrorRate", DoubleValue(loss));
+  m_nextStream += model->AssignStreams(m_nextStream);
+  device->SetAttribute("ReceiveErrorModel", PointerValue(model));
+}
+
+NetDeviceContainer TopologyHelper::CoreLink(Ptr<Node> far) {
+  PointToPointHelper p2p;
+  p2p.SetDeviceAttribute("DataRate", DataRateValue(m_core.rate));
+  p2p.SetChannelAttribute("Delay", TimeValue(m_core.delay));
+  NetDeviceContainer devices = p2p.Install(m_coreNode, far);
+  AddLoss(devices.Get(0), m_core.loss);
+  AddLoss(devices.Get(1), m_core.loss);
+  return devices;
+}
+
+void TopologyHelper::SetDefaultRoute(Ptr<Node> node, Ipv4Address nextHop, uint32_t interface) {
+  Ptr<Ipv4> ipv4 = node->GetObject<Ipv4>();
+  if (Ptr<NatGateway> nat = DynamicCast<NatGateway>(ipv4->GetRoutingProtocol())) {
+    nat->GetStaticRouting()->SetDefaultRoute(nextHop, interface);
+    return;
+  }
+  Ipv4StaticRoutingHelper helper;
+  Ptr<Ipv4StaticRouting> routing = helper.GetStaticRouting(ipv4);
+  NS_ABORT_MSG_IF(!routing, "TopologyHelper: node " << node->GetId() << " has no static routing");
+  routing->SetDefaultRoute(nextHop, interface);
+}
+
+void TopologyHelper::BuildLan(Ptr<Node> gateway, uint32_t hosts, NatSite& site) {
+  // Network and broadcast addresses, the gateway, the hosts; at least a /30.
+  uint32_t size = 4;
+  while (size < hosts + 3) {
+    size *= 2;
+  }
+  NS_ABORT_MSG_IF(size > 65536 / 4, "TopologyHelper: too many hosts behind one NAT");
+  const Ipv4Address subnet = NextInsideSubnet(size);
+  const Ipv4Mask mask = MaskOfSize(size);
+
+  NodeContainer lan(gateway);
+  for (uint32_t i = 0; i < hosts; ++i) {
+    Ptr<Node> host = NewNode();
+    site.hosts.Add(host);
+    lan.Add(host);
+  }
+  CsmaHelper csma;
+  csma.SetChannelAttribute("DataRate", DataRateValue(m_access.rate));
+  csma.SetChannelAttribute("Delay", TimeValue(m_access.delay));
+  NetDeviceContainer devices = csma.Install(lan);
+  m_csmaDevices.Add(devices);
+
+  const Ipv4Address gatewayAddress(subnet.Get() + 1);
+  AddLoss(devices.Get(0), m_access.loss);
+  AddInterface(gateway, devices.Get(0), gatewayAddress, mask);
+  for (uint32_t i = 0; i < hosts; ++i) {
+    const Ipv4Address address(subnet.Get() + 2 + i);
+    Ptr<Node> host = site.hosts.Get(i);
+    AddLoss(devices.Get(i + 1), m_access.loss);
+    const uint32_t interface = AddInterface(host, devices.Get(i + 1), address, mask);
+    SetDefaultRoute(host, gatewayAddress, interface);
+    site.hostAddresses.push_back(address);
+  }
+}
+
+void TopologyHelper::BuildSite(const SiteSpec& spec, NatSite& site) {
+  site.preset = spec.preset;
+
+  if (spec.preset == "open") {
+    for (uint32_t i = 0; i < spec.hosts; ++i) {
+      Ptr<Node> host = NewNode();
+      const Ipv4Address subnet = NextCoreSubnet();
+      NetDeviceContainer link = CoreLink(host);
+      AddInterface(m_coreNode, link.Get(0), Ipv4Address(subnet.Get() + 1),
+                   MaskOfSize(kCoreLinkSize));
+      const Ipv4Address address(subnet.Get() + 2);
+      const uint32_t interface =
+          AddInterface(host, link.Get(1), address, MaskOfSize(kCoreLinkSize));
+      SetDefaultRoute(host, Ipv4Address(subnet.Get() + 1), interface);
+      site.hosts.Add(host);
+      site.hostAddresses.push_back(address);
+    }
+    return;
+  }
+
+  // The outermost gateway: on the core.
+  Ptr<Node> outer = NewNode();
+  const Ipv4Address subnet = NextCoreSubnet();
+  NetDeviceContainer link = CoreLink(outer);
+  AddInterface(m_coreNode, link.Get(0), Ipv4Address(subnet.Get() + 1), MaskOfSize(kCoreLinkSize));
+  site.publicAddress = Ipv4Address(subnet.Get() + 2);
+
+  const auto chain = qp2p::nat::chain_preset(spec.preset);
+  Ptr<NatGateway> outerNat =
+      chain ? m_natHelper.Install(outer, 1, chain->carrier) : m_natHelper.Install(outer, 1);
+  if (!chain) {
+    outerNat->SetAttribute("Preset", StringValue(spec.preset));
+  }
+  const uint32_t outerOutside =
+      AddInterface(outer, link.Get(1), site.publicAddress, MaskOfSize(kCoreLinkSize));
+  NS_ASSERT(outerOutside == 1);
+  SetDefaultRoute(outer, Ipv4Address(subnet.Get() + 1), outerOutside);
+  site.gateways.push_back(outerNat);
+  site.gatewayNodes.push_back(outer);
+
+  Ptr<Node> home = outer;
+  if (chain) {
+    // Carrier access link (/30): carrier .1, home gateway .2.
+    home = NewNode();
+    const Ipv4Address access = NextInsideSubnet(4);
+    PointToPointHelper p2p;
+    p2p.SetDeviceAttribute("DataRate", DataRateValue(m_access.rate));
+    p2p.SetChannelAttribute("Delay", TimeValue(m_access.delay));
+    NetDeviceContainer devices = p2p.Install(outer, home);
+    AddLoss(devices.Get(0), m_access.loss);
+    AddLoss(devices.Get(1), m_access.loss);
+    Ptr<NatGateway> homeNat = m_natHelper.Install(home, 1, chain->home);
+    AddInterface(outer, devices.Get(0), Ipv4Address(access.Get() + 1), MaskOfSize(4));
+    const uint32_t homeOutside =
+        AddInterface(home, devices.Get(1), Ipv4Address(access.Get() + 2), MaskOfSize(4));
+    SetDefaultRoute(home, Ipv4Address(access.Get() + 1), homeOutside);
+    site.gateways.push_back(homeNat);
+    site.gatewayNodes.push_back(home);
+  }
+  site.gateway = home;
+  BuildLan(home, spec.hosts, site);
+}
+
+Topology TopologyHelper::Build() {
+  NS_ABORT_MSG_IF(m_built, "TopologyHelper::Build called twice");
+  m_built = true;
+  Topology topology;
+  m_nextStream = m_streamBase;
+  m_coreNode = NewNode();
+  // A thousand links: hash lookups instead of Ipv4StaticRouting's linear scans.
+  m_coreNode->GetObject<Ipv4>()->SetRoutingProtocol(CreateObject<Ipv4HashRouting>());
+  topology.core = m_coreNode;
+
+  for (uint32_t i = 0; i < m_supernodeCount; ++i) {
+    Ptr<Node> node = NewNode();
+    const Ipv4Address subnet = NextCoreSubnet();
+    NetDeviceContainer link = CoreLink(node);
+    const Ipv4Mask mask = MaskOfSize(kCoreLinkSize);
+    AddInterface(m_coreNode, link.Get(0), Ipv4Address(subnet.Get() + 1), mask);
+    SupernodeSite site;
+    site.node = node;
+    site.primary = Ipv4Address(subnet.Get() + 2);
+    site.alternate = Ipv4Address(subnet.Get() + 3);
+    const uint32_t interface = AddInterface(node, link.Get(1), site.primary, mask);
+    // The second address on the same device: the core's connected /29 covers it, and a socket
+    // bound to it sends with it as the source (ns-3 keeps a bound source address).
+    node->GetObject<Ipv4>()->AddAddress(interface, Ipv4InterfaceAddress(site.alternate, mask));
+    SetDefaultRoute(node, Ipv4Address(subnet.Get() + 1), interface);
+    topology.supernodes.push_back(site);
+  }
+
+  topology.nats.resize(m_sites.size());
+  for (std::size_t i = 0; i < m_sites.size(); ++i) {
+    BuildSite(m_sites[i], topology.nats[i]);
+  }
+  m_nextStream += m_stack.AssignStreams(m_nodes, m_nextStream);
+  CsmaHelper csma;
+  m_nextStream += csma.AssignStreams(m_csmaDevices, m_nextStream);
+  return topology;
+}
+
+}  // namespace ns3
