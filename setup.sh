@@ -12,6 +12,8 @@ cd "$(dirname "$0")"
 ROOT=$(pwd)
 BUILD_DIR=${QP2P_BUILD_DIR:-$ROOT/build}
 JOBS=${QP2P_JOBS:-$(nproc)}
+# ccache hits across clones in different folders (CI builds a fresh clone every time).
+export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=true
 
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config git
