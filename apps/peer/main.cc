@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "apps/peer/netcheck.h"
 #include "apps/runtime/asio_peer.h"
 #include "apps/runtime/key_file.h"
 #include "apps/runtime/logging.h"
@@ -328,6 +329,7 @@ class PeerApp {
 
 int main(int argc, char** argv) {
   using namespace qp2p;
+  if (argc > 1 && std::string_view(argv[1]) == "netcheck") return run_netcheck(argc - 1, argv + 1);
   Options options = parse_options(argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
   setup_logging(options.log_level);

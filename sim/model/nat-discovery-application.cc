@@ -3,16 +3,19 @@
 #include <type_traits>
 #include <variant>
 
+#include "ns3/boolean.h"
 #include "ns3/fatal-error.h"
 #include "ns3/log.h"
 #include "ns3/node.h"
 #include "ns3/simulator.h"
 #include "ns3/string.h"
 #include "ns3/uinteger.h"
+#include "sim/model/nat-gateway.h"
 #include "sim/model/qp2p-sim-logging.h"
 #include "sim/model/qp2p-sim-utils.h"
 #include "sim/model/sans-io-socket-adapter.h"
 #include "stack/discovery/nat_discovery.h"
+#include "stack/discovery/nat_pmp.h"
 
 namespace ns3 {
 
@@ -39,6 +42,17 @@ TypeId NatDiscoveryApplication::GetTypeId() {
                         UintegerValue(3),
                         MakeUintegerAccessor(&NatDiscoveryApplication::m_extraSockets),
                         MakeUintegerChecker<uint32_t>(1, 16))
+          .AddAttribute("NatPmp",
+                        "Ask the gateway for its external address (NAT-PMP, RFC 6886) to tell "
+                        "one NAT from a chain of NATs.",
+                        BooleanValue(true), MakeBooleanAccessor(&NatDiscoveryApplication::m_natPmp),
+                        MakeBooleanChecker())
+          .AddAttribute("Gateway",
+                        "The gateway NAT-PMP asks (0.0.0.0: the next hop of the node's default "
+                        "route).",
+                        Ipv4AddressValue(Ipv4Address::GetAny()),
+                        MakeIpv4AddressAccessor(&NatDiscoveryApplication::m_gateway),
+                        MakeIpv4AddressChecker())
           .AddAttribute("Seed",
                         "Seed of the STUN transaction ids (0: derived from the RngSeedManager "
                         "seed and run and the node id).",
@@ -87,6 +101,13 @@ void NatDiscoveryApplication::StartApplication() {
   config.primary_local = m_adapter->Bind(ToEndpoint(address, 0));
   for (uint32_t i = 0; i < m_extraSockets; ++i) {
     config.extra_locals.push_back(m_adapter->Bind(ToEndpoint(address, 0)));
+  }
+  if (m_natPmp) {
+    if (m_gateway != Ipv4Address::GetAny()) {
+      config.gateway = ToEndpoint(m_gateway, qp2p::nat_pmp::kServerPort);
+    } else if (auto server = NatGateway::GetNatPmpServer(node)) {
+      config.gateway = ToEndpoint(*server);
+    }
   }
   uint32_t index = 0;
   for (uint32_t i = 0; i < node->GetNApplications(); ++i) {

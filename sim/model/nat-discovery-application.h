@@ -5,7 +5,9 @@
 //
 // Attributes: Server ("IP:PORT", the supernode's primary STUN endpoint), LocalAddress (0.0.0.0:
 // the node's first address), ExtraSockets (>= 1; 3 lets allocation be seen behind an
-// endpoint-independent NAT), Seed (0: from RngSeedManager seed/run and the node id).
+// endpoint-independent NAT), NatPmp (ask the default gateway for its external address, RFC
+// 6886, to count NAT levels; default on), Gateway (0.0.0.0: the next hop of the node's default
+// route), Seed (0: from RngSeedManager seed/run and the node id).
 // Trace sources: Completed (NatProfile::describe() line), Failed (reason).
 #pragma once
 
@@ -57,6 +59,8 @@ class NatDiscoveryApplication : public Application {
   Ipv4Address m_localAddress;
   uint32_t m_extraSockets = 3;
   uint64_t m_seed = 0;
+  bool m_natPmp = true;
+  Ipv4Address m_gateway;
 
   std::unique_ptr<qp2p::NatDiscovery> m_discovery;
   std::unique_ptr<SansIoSocketAdapter> m_adapter;

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <ostream>
 
+#include "ns3/boolean.h"
 #include "ns3/enum.h"
 #include "ns3/fatal-error.h"
 #include "ns3/icmpv4-l4-protocol.h"
 #include "ns3/inet-socket-address.h"
 #include "ns3/ipv4-route.h"
+#include "ns3/ipv4-routing-table-entry.h"
+#include "ns3/ipv4-static-routing-helper.h"
 #include "ns3/ipv4.h"
 #include "ns3/log.h"
 #include "ns3/node.h"
@@ -18,6 +21,7 @@
 #include "ns3/udp-header.h"
 #include "ns3/uinteger.h"
 #include "sim/model/qp2p-sim-utils.h"
+#include "stack/discovery/nat_pmp.h"
 
 namespace ns3 {
 
@@ -102,6 +106,11 @@ TypeId NatGateway::GetTypeId() {
                         "and run and the node id).",
                         UintegerValue(0), MakeUintegerAccessor(&NatGateway::m_seed),
                         MakeUintegerChecker<uint64_t>())
+          .AddAttribute("NatPmp",
+                        "Answer NAT-PMP (RFC 6886) external address requests on the inside "
+                        "addresses, UDP port 5351 (on by default, as on most home routers).",
+                        BooleanValue(true), MakeBooleanAccessor(&NatGateway::m_natPmp),
+                        MakeBooleanChecker())
           .AddTraceSource("Mappings", "Number of live mappings.",
                           MakeTraceSourceAccessor(&NatGateway::m_mappings),
                           "ns3::TracedValueCallback::Uint32")
@@ -124,7 +133,8 @@ TypeId NatGateway::GetTypeId() {
   return tid;
 }
 
-NatGateway::NatGateway() : m_static(CreateObject<Ipv4StaticRouting>()) {}
+NatGateway::NatGateway()
+    : m_epochStart(Simulator::Now()), m_static(CreateObject<Ipv4StaticRouting>()) {}
 
 NatGateway::~NatGateway() = default;
 
@@ -283,6 +293,9 @@ bool NatGateway::RouteInput(Ptr<const Packet> p, const Ipv4Header& header,
 
   if (!fromOutside && !toPublic) {
     if (IsLocalAddress(dst)) {
+      if (m_natPmp && AnswerNatPmp(p, header, static_cast<uint32_t>(iif))) {
+        return true;
+      }
       return pass();  // to the gateway itself
     }
     Ptr<Ipv4Route> route = Lookup(header);
@@ -413,6 +426,100 @@ void NatGateway::Drop(const std::string& reason, const qp2p::Endpoint& source,
   if (!m_dropTrace.IsEmpty()) {
     m_dropTrace(reason, ToAddress(source), ToAddress(destination));
   }
+}
+
+// --- NAT-PMP responder ---
+
+std::optional<InetSocketAddress> NatGateway::GetNatPmpServer(Ptr<Node> host) {
+  Ptr<Ipv4> ipv4 = host ? host->GetObject<Ipv4>() : nullptr;
+  if (!ipv4) {
+    return std::nullopt;
+  }
+  Ipv4StaticRoutingHelper helper;
+  Ptr<Ipv4StaticRouting> routing = helper.GetStaticRouting(ipv4);
+  if (!routing) {
+    if (Ptr<NatGateway> nat = DynamicCast<NatGateway>(ipv4->GetRoutingProtocol())) {
+      routing = nat->GetStaticRouting();
+    }
+  }
+  if (!routing) {
+    return std::nullopt;
+  }
+  for (uint32_t i = 0; i < routing->GetNRoutes(); ++i) {
+    const Ipv4RoutingTableEntry route = routing->GetRoute(i);
+    if (route.IsDefault() && route.IsGateway()) {
+      return InetSocketAddress(route.GetGateway(), qp2p::nat_pmp::kServerPort);
+    }
+  }
+  return std::nullopt;
+}
+
+bool NatGateway::AnswerNatPmp(Ptr<const Packet> p, const Ipv4Header& header, uint32_t iif) {
+  if (header.GetProtocol() != kUdpProtocol || IsFragment(header)) {
+    return false;
+  }
+  // Only on the address of the interface the request came in on (the host's default gateway).
+  bool onInterface = false;
+  for (uint32_t i = 0; i < m_ipv4->GetNAddresses(iif); ++i) {
+    onInterface = onInterface || m_ipv4->GetAddress(iif, i).GetLocal() == header.GetDestination();
+  }
+  UdpHeader udp;
+  if (!onInterface || p->PeekHeader(udp) == 0 ||
+      udp.GetDestinationPort() != qp2p::nat_pmp::kServerPort) {
+    return false;
+  }
+  const uint32_t size = p->GetSize() - udp.GetSerializedSize();
+  if (size > qp2p::nat_pmp::kMaxRequestSize) {
+    return true;  // not NAT-PMP (nor PCP): dropped
+  }
+  qp2p::Bytes request(p->GetSize());
+  p->CopyData(request.data(), p->GetSize());
+  request.erase(request.begin(), request.begin() + udp.GetSerializedSize());
+  const auto parsed = qp2p::nat_pmp::parse_request(request.data(), request.size());
+  if (!parsed) {
+    return true;  // a response or a stub: RFC 6886 section 3.5 says ignore it
+  }
+  const auto epoch = static_cast<uint32_t>((Simulator::Now() - m_epochStart).GetSeconds());
+  qp2p::Bytes answer;
+  if (parsed->version != qp2p::nat_pmp::kVersion) {
+    qp2p::nat_pmp::append_unsupported_version_response(answer, parsed->opcode, epoch);
+  } else if (parsed->opcode != qp2p::nat_pmp::kOpExternalAddress) {
+    qp2p::nat_pmp::append_unsupported_opcode_response(answer, request.data(), request.size());
+  } else if (m_outside < m_ipv4->GetNInterfaces() && m_ipv4->GetNAddresses(m_outside) > 0) {
+    const Ipv4Address external = m_ipv4->GetAddress(m_outside, 0).GetLocal();
+    qp2p::nat_pmp::append_external_address_response(
+        answer, qp2p::nat_pmp::ResultCode::kSuccess, epoch, ToIpAddress(external));
+  } else {
+    qp2p::nat_pmp::append_external_address_response(
+        answer, qp2p::nat_pmp::ResultCode::kNetworkFailure, epoch, qp2p::IpAddress());
+  }
+
+  // From the address asked, port 5351, to the requester.
+  const Ipv4Address from = header.GetDestination();
+  const Ipv4Address to = header.GetSource();
+  Ptr<Packet> packet = Create<Packet>(answer.data(), static_cast<uint32_t>(answer.size()));
+  UdpHeader reply;
+  reply.SetSourcePort(qp2p::nat_pmp::kServerPort);
+  reply.SetDestinationPort(udp.GetSourcePort());
+  if (Node::ChecksumEnabled()) {
+    reply.EnableChecksums();
+    reply.InitializeChecksum(from, to, kUdpProtocol);
+  }
+  packet->AddHeader(reply);
+  Ipv4Header replyHeader;
+  replyHeader.SetSource(from);
+  replyHeader.SetDestination(to);
+  replyHeader.SetProtocol(kUdpProtocol);
+  Ptr<Ipv4Route> route = Lookup(replyHeader);
+  if (!route) {
+    ++m_counters.droppedNoRoute;
+    return true;
+  }
+  ++m_counters.natPmpAnswered;
+  NS_LOG_LOGIC("NAT-PMP answer to " << to << ":" << udp.GetSourcePort() << " ("
+                                    << answer.size() << " bytes)");
+  m_ipv4->Send(packet, from, to, kUdpProtocol, route);
+  return true;
 }
 
 // --- expiry ---

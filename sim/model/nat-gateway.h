@@ -12,6 +12,8 @@
 //        -> translate_inbound: forwarded to the inner host; dropped; or rejected (the
 //           IcmpOnUnsolicited hostile case): dropped and answered with an ICMP port unreachable
 //   anything else translating would need (non-UDP, IP fragments) -> dropped and counted
+//   UDP in on an inside interface, to that interface's own address, port 5351 (NatPmp on)
+//        -> answered by the gateway's NAT-PMP responder (below), not delivered further
 //   traffic the NAT does not translate (to/from the node itself on inside interfaces, between
 //   inside interfaces, multicast, the "open" preset) -> passed to the static routing unchanged
 //
@@ -21,6 +23,18 @@
 // outside interface's addresses. Mappings expire lazily on each packet and by one scheduled
 // event at the table's next_expiry().
 //
+// NAT-PMP (RFC 6886, stack/discovery/nat_pmp.h): with the NatPmp attribute (default on, as on
+// most home routers, which ship NAT-PMP or its successor PCP enabled) the gateway answers the
+// external address request (opcode 0) sent to its inside address, port 5351, with its outside
+// interface's first address and the seconds since the gateway was created ("epoch"); other
+// request opcodes (1 and 2 map ports, which this model does not do) get result code 5
+// "unsupported opcode", a version other than 0 gets result code 1, responses (opcode >= 128) are
+// ignored, and nothing is answered from outside (section 3.1). A carrier NAT of the cgnat chain
+// answers on its own inside too, but a home host only asks its default gateway (the home NAT),
+// whose external address is on the carrier's inside: the peer sees it differ from the mapped
+// address and counts two NAT levels. NatPmp off: requests are delivered to the node like any
+// other packet to it (no socket: ignored), as by a router that does not speak NAT-PMP.
+//
 // UDP checksums: ns-3 computes none unless ChecksumEnabled is set; when it is, the gateway
 // recomputes the UDP checksum of every packet it rewrites (the IPv4 one is rebuilt when the
 // packet is forwarded).
@@ -28,11 +42,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "nat-models/nat_behaviour.h"
 #include "nat-models/nat_table.h"
 #include "ns3/event-id.h"
+#include "ns3/inet-socket-address.h"
 #include "ns3/ipv4-routing-protocol.h"
 #include "ns3/ipv4-static-routing.h"
 #include "ns3/nstime.h"
@@ -50,6 +66,7 @@ struct NatGatewayCounters {
   uint64_t droppedTable = 0;     // every drop or reject the table decided
   uint64_t icmpSent = 0;         // ICMP port unreachable sent for a kReject verdict
   uint64_t passedThrough = 0;    // handed to the static routing untranslated
+  uint64_t natPmpAnswered = 0;   // NAT-PMP requests answered (any result code)
 };
 
 class NatGateway : public Ipv4RoutingProtocol {
@@ -90,6 +107,11 @@ class NatGateway : public Ipv4RoutingProtocol {
   void SetOutsideInterface(uint32_t interface) { m_outside = interface; }
   uint32_t GetOutsideInterface() const { return m_outside; }
 
+  // Where a host asks for NAT-PMP (the client side of the responder above): the next hop of
+  // the host's default route, port 5351, as an OS finds its gateway; nullopt when the host has
+  // no static default route (or no IPv4).
+  static std::optional<InetSocketAddress> GetNatPmpServer(Ptr<Node> host);
+
   Ptr<Ipv4StaticRouting> GetStaticRouting() const { return m_static; }
   const NatGatewayCounters& GetCounters() const { return m_counters; }
   qp2p::nat::NatCounters GetTableCounters() const;
@@ -125,6 +147,9 @@ class NatGateway : public Ipv4RoutingProtocol {
               const qp2p::Endpoint& source, const qp2p::Endpoint& destination);
   void Drop(const std::string& reason, const qp2p::Endpoint& source,
             const qp2p::Endpoint& destination);
+  // Answers a NAT-PMP request that arrived on inside interface `iif`; false if the datagram is
+  // none (then it takes the ordinary path).
+  bool AnswerNatPmp(Ptr<const Packet> p, const Ipv4Header& header, uint32_t iif);
   void ScheduleExpiry();
   void HandleExpiry();
   void UpdateMappingCount();
@@ -144,6 +169,8 @@ class NatGateway : public Ipv4RoutingProtocol {
   Override m_hairpinning = FROM_PRESET;
   Override m_icmpOnUnsolicited = FROM_PRESET;
   uint64_t m_seed = 0;
+  bool m_natPmp = true;
+  Time m_epochStart;  // NAT-PMP "seconds since start of epoch" count from here
 
   std::unique_ptr<qp2p::nat::NatBehaviour> m_explicit;  // SetBehaviour
   std::unique_ptr<qp2p::nat::NatTable> m_table;

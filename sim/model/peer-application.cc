@@ -12,9 +12,11 @@
 #include "ns3/simulator.h"
 #include "ns3/string.h"
 #include "ns3/uinteger.h"
+#include "sim/model/nat-gateway.h"
 #include "sim/model/qp2p-sim-logging.h"
 #include "sim/model/qp2p-sim-utils.h"
 #include "sim/model/sans-io-socket-adapter.h"
+#include "stack/discovery/nat_pmp.h"
 
 namespace ns3 {
 
@@ -110,6 +112,17 @@ TypeId PeerApplication::GetTypeId() {
                         UintegerValue(0),
                         MakeUintegerAccessor(&PeerApplication::m_discoverySockets),
                         MakeUintegerChecker<uint32_t>(0, 16))
+          .AddAttribute("NatPmp",
+                        "NAT discovery asks the gateway for its external address (NAT-PMP, RFC "
+                        "6886) to tell one NAT from a chain of NATs.",
+                        BooleanValue(true), MakeBooleanAccessor(&PeerApplication::m_natPmp),
+                        MakeBooleanChecker())
+          .AddAttribute("Gateway",
+                        "The gateway NAT-PMP asks (0.0.0.0: the next hop of the node's default "
+                        "route).",
+                        Ipv4AddressValue(Ipv4Address::GetAny()),
+                        MakeIpv4AddressAccessor(&PeerApplication::m_gateway),
+                        MakeIpv4AddressChecker())
           .AddAttribute("Seed",
                         "Seed of the peer's identity and randomness (0: derived from the "
                         "RngSeedManager seed and run and the node id).",
@@ -250,6 +263,13 @@ void PeerApplication::StartApplication() {
 
   for (uint32_t i = 0; i < m_discoverySockets; ++i) {
     config.discovery_locals.push_back(m_adapter->Bind(ToEndpoint(address, 0)));
+  }
+  if (m_discoverySockets > 0 && m_natPmp) {
+    if (m_gateway != Ipv4Address::GetAny()) {
+      config.gateway = ToEndpoint(m_gateway, qp2p::nat_pmp::kServerPort);
+    } else if (auto server = NatGateway::GetNatPmpServer(node)) {
+      config.gateway = ToEndpoint(*server);
+    }
   }
   config.supernodes = m_supernodes;
   config.local = m_local;

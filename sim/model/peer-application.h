@@ -11,6 +11,9 @@
 //   DiscoverySockets   extra sockets for RFC 5780 NAT discovery after the first login (0: no
 //                      discovery; 3 makes every test possible); the profile is published
 //                      as nat.* metadata and reported by the NatClassified trace
+//   NatPmp             discovery asks the gateway for its external address (RFC 6886) to
+//                      count NAT levels (default on)
+//   Gateway            the gateway it asks (0.0.0.0: the next hop of the node's default route)
 //   Seed               0: derived from RngSeedManager seed/run and the node id
 //
 // Trace sources, one per PeerEvent a researcher counts (signatures below), plus "Event": every
@@ -113,6 +116,8 @@ class PeerApplication : public Application {
   Time m_failoverDelay;
   bool m_logoutOnStop = true;
   uint32_t m_discoverySockets = 0;
+  bool m_natPmp = true;
+  Ipv4Address m_gateway;
   uint64_t m_seed = 0;
 
   std::unique_ptr<qp2p::Identity> m_identity;

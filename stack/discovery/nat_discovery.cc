@@ -9,10 +9,13 @@
 //     source of a hairpinned request is the outer NAT's external endpoint whichever NAT
 //     hairpins; an address-literal "is private" test says nothing about what lies beyond the
 //     first NAT. What is observable: the first NAT's external address as its gateway reports it
-//     (NAT-PMP / PCP / UPnP, a runtime concern passed in as gateway_external): when it differs
-//     from the mapped address there is a further NAT, typically a carrier NAT whose inside is
-//     RFC 6598 shared address space. A local address in that space means the peer sits directly
-//     behind a carrier NAT (one level), which is noted.
+//     (NAT-PMP, asked here when the runtime names the gateway; PCP or UPnP, a runtime concern
+//     passed in as gateway_external): when it differs from the mapped address there is a further
+//     NAT, typically a carrier NAT whose inside is RFC 6598 shared address space. A gateway that
+//     does not answer leaves one level (noted). How many NATs lie beyond the first cannot be
+//     seen: each gateway only knows its own outside, so "differs" is reported as 2. A local
+//     address in the shared space means the peer sits directly behind a carrier NAT (one
+//     level), which is noted.
 //   - Hairpinning behind an address-and-port-dependent mapping with a dependent filter: each
 //     send to the other socket's mapped endpoint opens a fresh mapping the other filter has
 //     never seen, so no hairpinned packet can pass; reported as no hairpinning, which is what
@@ -25,6 +28,7 @@
 #include <set>
 #include <utility>
 
+#include "stack/discovery/nat_pmp.h"
 #include "stack/discovery/port_allocation.h"
 
 namespace qp2p {
@@ -51,8 +55,20 @@ RetransmitPolicy default_nat_probe_retransmit() {
   return p;
 }
 
+RetransmitPolicy default_nat_pmp_retransmit() {
+  RetransmitPolicy p;
+  p.initial_rto = std::chrono::milliseconds(250);
+  p.max_rto = std::chrono::seconds(64);
+  p.max_transmissions = 5;
+  p.final_wait_multiplier = 16;  // 4 s: the doubling continued after the fifth transmission
+  return p;
+}
+
 NatDiscovery::NatDiscovery(NatDiscoveryConfig config, Random random)
-    : config_(std::move(config)), random_(std::move(random)), tracker_(config_.retransmit) {
+    : config_(std::move(config)),
+      random_(std::move(random)),
+      tracker_(config_.retransmit),
+      gateway_tracker_(config_.gateway_retransmit) {
   sockets_.push_back(config_.primary_local);
   sockets_.insert(sockets_.end(), config_.extra_locals.begin(), config_.extra_locals.end());
 }
@@ -75,6 +91,9 @@ void NatDiscovery::start(Instant now) {
     return fail(now, "config: local sockets must be distinct");
   }
   if (config_.server.port == 0) return fail(now, "config: server endpoint has no port");
+  if (config_.gateway && (config_.gateway->port == 0 || !config_.gateway->address.is_v4())) {
+    return fail(now, "config: gateway must be an IPv4 endpoint with a port (NAT-PMP)");
+  }
   binding_.assign(sockets_.size(), std::nullopt);
   step(now);
 }
@@ -206,6 +225,10 @@ void NatDiscovery::step(Instant now) {
       } else if (!two_ips_) {
         note(now, "server has a single IP: only port-dependence can be tested");
       }
+      // Behind a NAT: ask the gateway for its external address (NAT levels), alongside the rest.
+      if (config_.gateway && !config_.gateway_external && t1.mapped != sockets_[0]) {
+        ask_gateway(now);
+      }
     }
     ++next_binding_;
   }
@@ -269,7 +292,58 @@ void NatDiscovery::step(Instant now) {
       hairpin_started_ &&
       std::none_of(hairpin_.begin(), hairpin_.end(), [&](std::size_t i) { return pending(i); });
 
-  if (mapping_done && filtering_done && hairpin_done) finish(now);
+  const bool gateway_done = gateway_query_ != GatewayQuery::kPending;
+
+  if (mapping_done && filtering_done && hairpin_done && gateway_done) finish(now);
+}
+
+// --- NAT-PMP: the gateway's external address ------------------------------------------------
+
+void NatDiscovery::ask_gateway(Instant now) {
+  gateway_query_ = GatewayQuery::kPending;
+  Datagram d{sockets_[0], *config_.gateway, {}};
+  nat_pmp::append_external_address_request(d.payload);
+  gateway_tracker_.start(now, 0, [d]() { return std::optional<Datagram>(d); });
+  note(now, "NAT-PMP external address request: " + d.local.to_string() + " -> " +
+                d.remote.to_string() + " sent");
+}
+
+void NatDiscovery::end_gateway_query(Instant now, GatewayQuery outcome, const std::string& line) {
+  if (gateway_query_ != GatewayQuery::kPending) return;
+  gateway_query_ = outcome;
+  gateway_tracker_.complete(0);
+  note(now, "NAT-PMP: " + line);
+}
+
+void NatDiscovery::on_gateway_datagram(Instant now, const Endpoint& local,
+                                       const std::uint8_t* data, std::size_t size) {
+  // RFC 6886 section 3.2: only the gateway asked may answer (checked by the caller), on the
+  // socket that asked.
+  if (gateway_query_ != GatewayQuery::kPending || !is_socket(0, local)) {
+    ++counters_.dropped_unexpected;
+    return;
+  }
+  auto response = nat_pmp::parse_external_address_response(data, size);
+  if (!response) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  ++counters_.gateway_responses;
+  if (response->result != static_cast<std::uint16_t>(nat_pmp::ResultCode::kSuccess)) {
+    gateway_result_ = response->result;
+    return end_gateway_query(now, GatewayQuery::kError,
+                             "gateway answered result code " + std::to_string(response->result) +
+                                 " (" + nat_pmp::describe(response->result) + ")");
+  }
+  if (response->external.is_unspecified()) {
+    // Success with 0.0.0.0: the gateway has no external address to tell (section 3.2).
+    gateway_result_ = static_cast<std::uint16_t>(nat_pmp::ResultCode::kNetworkFailure);
+    return end_gateway_query(now, GatewayQuery::kError, "gateway reports no external address");
+  }
+  gateway_external_ = response->external;
+  end_gateway_query(now, GatewayQuery::kAnswered,
+                    "gateway reports external address " + response->external.to_string() +
+                        " (epoch " + std::to_string(response->epoch_seconds) + " s)");
 }
 
 // --- inputs -------------------------------------------------------------------------------------
@@ -279,6 +353,10 @@ void NatDiscovery::handle_datagram(Instant now, const Endpoint& local, const End
   if (state_ != State::kRunning) {
     ++counters_.dropped_unexpected;
     return;
+  }
+  if (config_.gateway && remote == *config_.gateway) {
+    on_gateway_datagram(now, local, data, size);
+    return step(now);
   }
   auto msg = stun::MessageView::parse(data, size);
   if (!msg || msg->method() != stun::Method::kBinding ||
@@ -377,12 +455,19 @@ void NatDiscovery::handle_timeout(Instant now) {
   for (std::uint64_t key : tracker_.handle_timeout(now)) {
     settle(now, static_cast<std::size_t>(key), Outcome::kNoAnswer);
   }
+  if (!gateway_tracker_.handle_timeout(now).empty()) {
+    end_gateway_query(now, GatewayQuery::kNoAnswer,
+                      "no answer after " +
+                          std::to_string(config_.gateway_retransmit.max_transmissions) +
+                          " transmissions");
+  }
   if (now >= deadline_) {
     if (binding_.empty() || !answered(binding_[0])) {
       return fail(now, "deadline reached without an answer from " + config_.server.to_string());
     }
     note(now, "deadline reached: unfinished tests are reported unknown");
     for (std::size_t i = 0; i < probes_.size(); ++i) cancel(i);
+    end_gateway_query(now, GatewayQuery::kNoAnswer, "no answer by the deadline");
     return finish(now);
   }
   step(now);
@@ -390,14 +475,18 @@ void NatDiscovery::handle_timeout(Instant now) {
 
 std::optional<Datagram> NatDiscovery::poll_transmit() {
   if (state_ != State::kRunning) return std::nullopt;
-  auto d = tracker_.poll_transmit();
-  if (d) ++counters_.requests_sent;
+  if (auto d = tracker_.poll_transmit()) {
+    ++counters_.requests_sent;
+    return d;
+  }
+  auto d = gateway_tracker_.poll_transmit();
+  if (d) ++counters_.gateway_requests_sent;
   return d;
 }
 
 Instant NatDiscovery::poll_timeout() const {
   if (state_ != State::kRunning) return kNever;
-  return std::min(tracker_.poll_timeout(), deadline_);
+  return std::min({tracker_.poll_timeout(), gateway_tracker_.poll_timeout(), deadline_});
 }
 
 std::optional<NatDiscoveryEvent> NatDiscovery::poll_event() {
@@ -420,6 +509,7 @@ void NatDiscovery::fail(Instant now, std::string reason) {
   note(now, "failed: " + reason);
   state_ = State::kDone;
   tracker_.clear();
+  gateway_tracker_.clear();
   events_.push_back(nat_discovery_event::Failed{std::move(reason)});
 }
 
@@ -440,6 +530,7 @@ void NatDiscovery::finish(Instant now) {
   note(now, "result: " + profile.describe());
   state_ = State::kDone;
   tracker_.clear();
+  gateway_tracker_.clear();
   events_.push_back(nat_discovery_event::Completed{std::move(profile)});
 }
 
@@ -456,16 +547,33 @@ void NatDiscovery::conclude_levels(NatProfile& profile) const {
   if (in_shared_address_space(local.address)) {
     profile.notes.push_back("local address in RFC 6598 shared space: the NAT is carrier-grade");
   }
-  if (!config_.gateway_external) {
-    profile.notes.push_back(
-        "levels: a second NAT is not observable by STUN alone (no gateway external address)");
+  const std::optional<IpAddress>& external =
+      config_.gateway_external ? config_.gateway_external : gateway_external_;
+  if (!external) {
+    switch (gateway_query_) {
+      case GatewayQuery::kNoAnswer:
+        profile.notes.push_back(
+            "levels: gateway does not speak NAT-PMP; a second NAT level would not be seen");
+        break;
+      case GatewayQuery::kError:
+        profile.notes.push_back("levels: gateway answered NAT-PMP with result code " +
+                                std::to_string(gateway_result_) + " (" +
+                                nat_pmp::describe(gateway_result_) +
+                                "); a second NAT level would not be seen");
+        break;
+      default:
+        profile.notes.push_back(
+            "levels: a second NAT is not observable by STUN alone (no gateway external address)");
+        break;
+    }
     return;
   }
-  const IpAddress& gw = *config_.gateway_external;
+  const IpAddress& gw = *external;
   if (gw == profile.mapped.address) return;
   profile.nat_levels = 2;
   std::string n = "levels: gateway reports external address " + gw.to_string() +
-                  ", the supernode sees " + profile.mapped.address.to_string();
+                  ", the supernode sees " + profile.mapped.address.to_string() +
+                  ": two NATs or more (a deeper chain looks the same)";
   if (in_shared_address_space(gw)) n += " (RFC 6598 shared space: a carrier-grade NAT beyond)";
   profile.notes.push_back(std::move(n));
 }

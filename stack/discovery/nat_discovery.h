@@ -38,11 +38,15 @@
 // least two) of the steps: sequential; else random; fewer than two steps: unknown (two sockets
 // behind an endpoint-independent NAT; open three extra sockets to avoid it).
 //
-// NAT levels: 0 when S0's mapped endpoint is its local endpoint; otherwise 1, or 2 when the
-// runtime supplies the first NAT's external address as its gateway reports it (NAT-PMP, PCP or
-// UPnP; `gateway_external`) and it differs from the mapped address. A chain of NATs looks like
-// one NAT to STUN, so without that hint a second level is not observable (nat_discovery.cc
-// explains what else was considered).
+// NAT levels (RFC 6886 NAT-PMP for the second level): 0 when S0's mapped endpoint is its local
+// endpoint. Otherwise, once test I shows a NAT, S0 asks the default gateway (`gateway`, port
+// 5351) for its external address, alongside the other tests: the same address as the mapped one
+// means one NAT (1); another address means the gateway's own outside is behind a further NAT (2:
+// "two or more", since each gateway only knows its own external address). No answer leaves 1,
+// with the note "gateway does not speak NAT-PMP; a second NAT level would not be seen". A chain
+// of NATs looks like one NAT to STUN, so the gateway's word is the only signal (nat_discovery.cc
+// explains what else was considered). `gateway_external`, when a runtime already knows it (PCP,
+// UPnP IGD), replaces the question.
 //
 // Loss: every probe is retransmitted (RetransmitPolicy); "no answer after every
 // retransmission" is the RFC's "filtered". With the default policy (9 transmissions) a 5% loss
@@ -79,6 +83,15 @@ RetransmitPolicy default_nat_probe_retransmit();
 // unanswered, and what was determined by then is still reported (incomplete).
 inline constexpr Duration kDefaultNatDiscoveryDeadline = std::chrono::seconds(20);
 
+// NAT-PMP external address request (RFC 6886 section 3.1): first retransmission after 250 ms,
+// doubling, as the RFC says, but 5 transmissions instead of its 9. Its 9 (with a final 64 s wait)
+// take 127.75 s, six times the whole discovery deadline, to cover slow gateways; the gateway is one
+// LAN hop away and answers in milliseconds, so only loss matters: at 5% loss per datagram a round
+// trip fails ~10% of the time and five all fail ~1e-5. The last wait continues the doubling
+// (4 s), so a gateway that does not speak NAT-PMP is given up 7.75 s after the question, about
+// when the STUN tests end anyway (~6.5 s).
+RetransmitPolicy default_nat_pmp_retransmit();
+
 struct NatDiscoveryConfig {
   // The socket the peer talks to its supernode from (S0). Runtimes pass the concrete local
   // address (not 0.0.0.0) where they know it: the no-NAT test compares it with the mapped one.
@@ -91,8 +104,13 @@ struct NatDiscoveryConfig {
   Endpoint server;
   RetransmitPolicy retransmit = default_nat_probe_retransmit();
   Duration deadline = kDefaultNatDiscoveryDeadline;
-  // The first NAT's external address as the local gateway reports it (NAT-PMP, PCP or UPnP
-  // IGD, queried by the runtime), if known. The only way to see a second NAT level.
+  // The default gateway's NAT-PMP endpoint (its address, port nat_pmp::kServerPort), if the
+  // runtime knows it: discovery asks it for its external address (RFC 6886) to count NAT levels.
+  // Datagrams from this endpoint must be fed in like the STUN answers (they arrive on S0).
+  std::optional<Endpoint> gateway;
+  RetransmitPolicy gateway_retransmit = default_nat_pmp_retransmit();
+  // The first NAT's external address, if the runtime already has it (PCP, UPnP IGD): then no
+  // NAT-PMP request is sent. The only way, with `gateway`, to see a second NAT level.
   std::optional<IpAddress> gateway_external;
 };
 
@@ -113,6 +131,8 @@ struct NatDiscoveryCounters {
   std::uint64_t dropped_malformed = 0;    // not STUN, bad FINGERPRINT, no mapped address
   std::uint64_t dropped_unexpected = 0;   // unknown transaction, wrong socket, duplicate, late
   std::uint64_t hairpinned_requests = 0;  // our own requests that came back
+  std::uint64_t gateway_requests_sent = 0;  // NAT-PMP, including retransmissions
+  std::uint64_t gateway_responses = 0;      // NAT-PMP answers (any result code)
 };
 
 class NatDiscovery final : public SansIoEndpoint {
@@ -147,6 +167,8 @@ class NatDiscovery final : public SansIoEndpoint {
     kHairpin,
   };
   enum class Outcome : std::uint8_t { kPending, kAnswered, kNoAnswer, kError, kCancelled };
+  // The NAT-PMP question to the gateway.
+  enum class GatewayQuery : std::uint8_t { kNotAsked, kPending, kAnswered, kNoAnswer, kError };
 
   struct Probe {
     Test test = Test::kBinding;
@@ -172,6 +194,10 @@ class NatDiscovery final : public SansIoEndpoint {
   void on_own_request(Instant now, std::size_t index, const Endpoint& local,
                       const Endpoint& remote);
   void settle(Instant now, std::size_t index, Outcome outcome);
+  void ask_gateway(Instant now);
+  void on_gateway_datagram(Instant now, const Endpoint& local, const std::uint8_t* data,
+                           std::size_t size);
+  void end_gateway_query(Instant now, GatewayQuery outcome, const std::string& line);
   void cancel(std::size_t index);
   bool pending(std::optional<std::size_t> index) const;
   bool done(std::optional<std::size_t> index) const { return index && !pending(index); }
@@ -208,6 +234,11 @@ class NatDiscovery final : public SansIoEndpoint {
   std::vector<std::size_t> hairpin_;
   bool hairpin_started_ = false;
   bool hairpin_seen_ = false;
+
+  RequestTracker gateway_tracker_;  // one transaction (key 0): the NAT-PMP request
+  GatewayQuery gateway_query_ = GatewayQuery::kNotAsked;
+  std::optional<IpAddress> gateway_external_;  // what the gateway answered
+  std::uint16_t gateway_result_ = 0;           // its non-zero result code (kError)
 
   std::deque<NatDiscoveryEvent> events_;
   std::vector<std::string> transcript_;

@@ -64,7 +64,7 @@ void PeerSession::send_sealed(std::uint64_t txn, wire::Body body) {
       Datagram{config_.local, supernode_endpoint(), session_.seal({txn, std::move(body)})});
 }
 
-void PeerSession::fail_over(Instant now, std::string reason) {
+void PeerSession::fail_over(Instant now, std::string reason, bool next_supernode) {
   SPDLOG_INFO("peer: supernode {} lost: {}", supernode_endpoint().to_string(), reason);
   events_.push_back(peer_event::Disconnected{supernode_endpoint(), reason});
   ++counters_.failovers;
@@ -72,7 +72,7 @@ void PeerSession::fail_over(Instant now, std::string reason) {
   // Requests in flight go back in the queue and are re-issued at the next supernode.
   for (const auto& [id, pending] : requests_)
     if (std::find(queued_.begin(), queued_.end(), id) == queued_.end()) queued_.push_back(id);
-  supernode_index_ = (supernode_index_ + 1) % config_.supernodes.size();
+  if (next_supernode) supernode_index_ = (supernode_index_ + 1) % config_.supernodes.size();
   state_ = State::kWaitingToRetry;
   next_keepalive_ = kNever;
   retry_at_ = now + config_.failover_delay;
@@ -183,8 +183,9 @@ void PeerSession::schedule_keepalive(Instant now) { next_keepalive_ = now + keep
 void PeerSession::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
                                   const std::uint8_t* data, std::size_t size) {
   // STUN answers (and our own hairpinned requests) belong to NAT discovery; they may come
-  // from the supernode's other addresses, or from ourselves.
-  if (discovery_ && stun::MessageView::looks_like_stun(data, size)) {
+  // from the supernode's other addresses, or from ourselves. So do the gateway's NAT-PMP answers.
+  if (discovery_ && (stun::MessageView::looks_like_stun(data, size) ||
+                     (config_.gateway && remote == *config_.gateway))) {
     discovery_->handle_datagram(now, local, remote, data, size);
     return drain_discovery(now);
   }
@@ -220,6 +221,18 @@ void PeerSession::handle_datagram(Instant now, const Endpoint& local, const Endp
 }
 
 void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
+  // The supernode no longer knows our session (it expired us while we were paused or cut
+  // off, or it restarted): log in again at once instead of waiting for keepalives to time
+  // out. Unauthenticated, so only honoured for a transaction we have outstanding.
+  if (auto* error = std::get_if<wire::Error>(&msg.body);
+      error && error->code == wire::ErrorCode::kUnknownSession && state_ == State::kRegistered &&
+      msg.transaction != login_txn_ && tracker_.outstanding(msg.transaction)) {
+    SPDLOG_INFO("peer: supernode {} lost our session; logging in again",
+                supernode_endpoint().to_string());
+    fail_over(now, "session unknown to the supernode", /*next_supernode=*/false);
+    retry_at_ = now;
+    return;
+  }
   // Outside a session only the login exchange (and its errors) is meaningful.
   if (msg.transaction != login_txn_ || !tracker_.outstanding(msg.transaction)) {
     ++counters_.dropped_unexpected;
@@ -381,6 +394,7 @@ void PeerSession::start_discovery(Instant now) {
   config.primary_local = config_.local;
   config.extra_locals = config_.discovery_locals;
   config.server = supernode_endpoint();
+  config.gateway = config_.gateway;
   discovery_ = std::make_unique<NatDiscovery>(std::move(config), random_.fork());
   discovery_->start(now);
   drain_discovery(now);

@@ -41,6 +41,9 @@ struct PeerConfig {
   // runs RFC 5780 discovery against its supernode's STUN services after its first login and
   // publishes the profile as nat.* metadata in its record. Three make every test possible.
   std::vector<Endpoint> discovery_locals;
+  // The default gateway's NAT-PMP endpoint (its address, port 5351), when the runtime knows it:
+  // discovery asks it for its external address to tell one NAT from a chain (nat_levels).
+  std::optional<Endpoint> gateway;
   // Pause before trying the next supernode after a failure.
   Duration failover_delay = std::chrono::milliseconds(500);
 };
@@ -119,7 +122,7 @@ class PeerSession final : public SansIoEndpoint {
   };
 
   void send_hello(Instant now);
-  void fail_over(Instant now, std::string reason);
+  void fail_over(Instant now, std::string reason, bool next_supernode = true);
   void finish_logout();
   void on_plain(Instant now, wire::ControlMessage& msg);
   void on_session(Instant now, wire::ControlMessage& msg);

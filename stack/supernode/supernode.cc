@@ -60,6 +60,10 @@ void SupernodeCore::handle_control(Instant now, const Endpoint& local, const End
     if (it == sessions_.end()) {
       ++counters_.dropped_control_unauthenticated;
       SPDLOG_DEBUG("drop: control message from {} for unknown session", remote.to_string());
+      // Tell the sender, so a peer we expired (or lost in a restart) logs in again at once.
+      // The answer is smaller than the request: no amplification.
+      reply_plain(local, remote, header->transaction,
+                  wire::Error{wire::ErrorCode::kUnknownSession, "unknown session"});
       return;
     }
     PeerSessionState& peer = it->second;

@@ -48,6 +48,7 @@ enum class ErrorCode : std::uint16_t {
   kNotFound = 404,        // unknown peer
   kPeerOffline = 410,     // peer known to be gone
   kStaleRecord = 409,     // a record with a version not above the stored one
+  kUnknownSession = 440,  // a sealed message for a session the supernode does not hold
   kTooManyRequests = 429,
   kServerFull = 503,
 };

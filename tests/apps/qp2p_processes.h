@@ -63,10 +63,14 @@ class SupernodeProcess {
                             std::vector<std::string> extra_args = {})
       : config_lines_(std::move(config_lines)), extra_args_(std::move(extra_args)) {}
 
+  // The second STUN service on another loopback address (e.g. "127.0.0.2:0"), so every
+  // RFC 5780 test, change of IP included, is possible.
+  void set_alternate(std::string alt_listen) { alt_listen_ = std::move(alt_listen); }
+
   // Starts the process and waits for both endpoints; false (see failure()) otherwise.
   bool start() {
     std::vector<std::string> args = {"--listen",    "127.0.0.1:0", "--alt-listen",
-                                     "127.0.0.1:0", "--key",       dir_.file("supernode.key"),
+                                     alt_listen_,   "--key",       dir_.file("supernode.key"),
                                      "--log-level", "info"};
     if (!config_lines_.empty()) {
       std::ofstream config(dir_.file("supernode.conf"));
@@ -120,6 +124,7 @@ class SupernodeProcess {
  private:
   TempDir dir_{"qp2p-supernode"};
   std::vector<std::string> config_lines_;
+  std::string alt_listen_ = "127.0.0.1:0";
   std::vector<std::string> extra_args_;
   std::optional<ChildProcess> process_;
   std::vector<Endpoint> endpoints_;

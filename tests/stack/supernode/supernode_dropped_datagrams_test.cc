@@ -40,11 +40,19 @@ TEST_F(DropFixture, SessionKeyGuessIsDroppedAsUnauthenticated) {
   EXPECT_EQ(net.supernode.online_peers(), 1u) << "the forged Logout did nothing";
 }
 
-TEST_F(DropFixture, UnknownSessionIdIsDroppedAsUnauthenticated) {
+TEST_F(DropFixture, UnknownSessionIdIsDroppedButAnsweredInClear) {
+  // Dropped (nothing is executed), but the sender is told the session is unknown, in a
+  // datagram smaller than its own, so a peer the supernode expired logs in again at once.
   wire::Session stranger(alice.session_id() ^ 0xffff, wire::SessionKey{},
                          wire::Direction::kToSupernode);
-  expect_silent_drop(stranger.seal({1, wire::Keepalive{}}));
+  const Bytes sealed = stranger.seal({77, wire::Keepalive{}});
+  net.send(alice, sealed);
   EXPECT_EQ(net.supernode.counters().dropped_control_unauthenticated, 1u);
+  auto answer = alice.take_response(77);
+  ASSERT_TRUE(answer);
+  EXPECT_FALSE(answer->sealed);
+  ASSERT_TRUE(std::holds_alternative<wire::Error>(answer->message.body));
+  EXPECT_EQ(std::get<wire::Error>(answer->message.body).code, wire::ErrorCode::kUnknownSession);
 }
 
 TEST_F(DropFixture, ReplayedDatagramIsDroppedAsReplayed) {

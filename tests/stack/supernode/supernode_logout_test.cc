@@ -39,10 +39,10 @@ TEST(SupernodeLogout, SessionIsGoneAfterwards) {
   ASSERT_TRUE(net.login(alice));
   ASSERT_TRUE(net.request(alice, wire::Logout{}));
   EXPECT_EQ(net.supernode.online_peers(), 0u);
-  EXPECT_FALSE(net.request(alice, wire::Keepalive{})) << "no answer outside a session";
+  EXPECT_EQ(error_code(net.request(alice, wire::Keepalive{})), 440) << "the session is gone";
   EXPECT_EQ(net.supernode.counters().dropped_control_unauthenticated, 1u);
   // A second logout is not acknowledged either (there is nothing to log out of).
-  EXPECT_FALSE(net.request(alice, wire::Logout{}));
+  EXPECT_EQ(error_code(net.request(alice, wire::Logout{})), 440);
   EXPECT_EQ(net.supernode.counters().logouts, 1u);
 }
 
