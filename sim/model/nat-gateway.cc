@@ -487,8 +487,8 @@ bool NatGateway::AnswerNatPmp(Ptr<const Packet> p, const Ipv4Header& header, uin
     qp2p::nat_pmp::append_unsupported_opcode_response(answer, request.data(), request.size());
   } else if (m_outside < m_ipv4->GetNInterfaces() && m_ipv4->GetNAddresses(m_outside) > 0) {
     const Ipv4Address external = m_ipv4->GetAddress(m_outside, 0).GetLocal();
-    qp2p::nat_pmp::append_external_address_response(
-        answer, qp2p::nat_pmp::ResultCode::kSuccess, epoch, ToIpAddress(external));
+    qp2p::nat_pmp::append_external_address_response(answer, qp2p::nat_pmp::ResultCode::kSuccess,
+                                                    epoch, ToIpAddress(external));
   } else {
     qp2p::nat_pmp::append_external_address_response(
         answer, qp2p::nat_pmp::ResultCode::kNetworkFailure, epoch, qp2p::IpAddress());
@@ -516,8 +516,8 @@ bool NatGateway::AnswerNatPmp(Ptr<const Packet> p, const Ipv4Header& header, uin
     return true;
   }
   ++m_counters.natPmpAnswered;
-  NS_LOG_LOGIC("NAT-PMP answer to " << to << ":" << udp.GetSourcePort() << " ("
-                                    << answer.size() << " bytes)");
+  NS_LOG_LOGIC("NAT-PMP answer to " << to << ":" << udp.GetSourcePort() << " (" << answer.size()
+                                    << " bytes)");
   m_ipv4->Send(packet, from, to, kUdpProtocol, route);
   return true;
 }

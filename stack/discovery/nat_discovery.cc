@@ -315,8 +315,8 @@ void NatDiscovery::end_gateway_query(Instant now, GatewayQuery outcome, const st
   note(now, "NAT-PMP: " + line);
 }
 
-void NatDiscovery::on_gateway_datagram(Instant now, const Endpoint& local,
-                                       const std::uint8_t* data, std::size_t size) {
+void NatDiscovery::on_gateway_datagram(Instant now, const Endpoint& local, const std::uint8_t* data,
+                                       std::size_t size) {
   // RFC 6886 section 3.2: only the gateway asked may answer (checked by the caller), on the
   // socket that asked.
   if (gateway_query_ != GatewayQuery::kPending || !is_socket(0, local)) {
@@ -556,10 +556,9 @@ void NatDiscovery::conclude_levels(NatProfile& profile) const {
             "levels: gateway does not speak NAT-PMP; a second NAT level would not be seen");
         break;
       case GatewayQuery::kError:
-        profile.notes.push_back("levels: gateway answered NAT-PMP with result code " +
-                                std::to_string(gateway_result_) + " (" +
-                                nat_pmp::describe(gateway_result_) +
-                                "); a second NAT level would not be seen");
+        profile.notes.push_back(
+            "levels: gateway answered NAT-PMP with result code " + std::to_string(gateway_result_) +
+            " (" + nat_pmp::describe(gateway_result_) + "); a second NAT level would not be seen");
         break;
       default:
         profile.notes.push_back(

@@ -126,11 +126,11 @@ struct Failed {
 using NatDiscoveryEvent = std::variant<nat_discovery_event::Completed, nat_discovery_event::Failed>;
 
 struct NatDiscoveryCounters {
-  std::uint64_t requests_sent = 0;        // including retransmissions
-  std::uint64_t responses = 0;            // matched to a probe
-  std::uint64_t dropped_malformed = 0;    // not STUN, bad FINGERPRINT, no mapped address
-  std::uint64_t dropped_unexpected = 0;   // unknown transaction, wrong socket, duplicate, late
-  std::uint64_t hairpinned_requests = 0;  // our own requests that came back
+  std::uint64_t requests_sent = 0;          // including retransmissions
+  std::uint64_t responses = 0;              // matched to a probe
+  std::uint64_t dropped_malformed = 0;      // not STUN, bad FINGERPRINT, no mapped address
+  std::uint64_t dropped_unexpected = 0;     // unknown transaction, wrong socket, duplicate, late
+  std::uint64_t hairpinned_requests = 0;    // our own requests that came back
   std::uint64_t gateway_requests_sent = 0;  // NAT-PMP, including retransmissions
   std::uint64_t gateway_responses = 0;      // NAT-PMP answers (any result code)
 };

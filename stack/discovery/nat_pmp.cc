@@ -81,8 +81,7 @@ void append_unsupported_version_response(Bytes& out, std::uint8_t opcode,
   w.u32(epoch_seconds);
 }
 
-void append_unsupported_opcode_response(Bytes& out, const std::uint8_t* request,
-                                        std::size_t size) {
+void append_unsupported_opcode_response(Bytes& out, const std::uint8_t* request, std::size_t size) {
   const std::size_t start = out.size();
   const std::size_t n = std::min(size, kMaxRequestSize);
   out.insert(out.end(), request, request + n);

@@ -58,7 +58,7 @@ inline constexpr std::size_t kMaxRequestSize = 1100;
 enum class ResultCode : std::uint16_t {
   kSuccess = 0,
   kUnsupportedVersion = 1,
-  kNotAuthorized = 2,  // "Not Authorized/Refused": e.g. the user turned NAT-PMP off
+  kNotAuthorized = 2,   // "Not Authorized/Refused": e.g. the user turned NAT-PMP off
   kNetworkFailure = 3,  // e.g. the gateway has no external address yet
   kOutOfResources = 4,
   kUnsupportedOpcode = 5,
@@ -73,9 +73,9 @@ const char* describe(std::uint16_t result);
 void append_external_address_request(Bytes& out);
 
 struct ExternalAddressResponse {
-  std::uint16_t result = 0;       // ResultCode value (unknown values are kept as sent)
+  std::uint16_t result = 0;  // ResultCode value (unknown values are kept as sent)
   std::uint32_t epoch_seconds = 0;
-  IpAddress external;             // 0.0.0.0 unless result is kSuccess
+  IpAddress external;  // 0.0.0.0 unless result is kSuccess
 };
 
 // A response to the external address request: version 0, opcode 128, and 12 bytes (8 are
@@ -108,7 +108,6 @@ void append_unsupported_version_response(Bytes& out, std::uint8_t opcode,
 // Appends the "unsupported opcode" answer: the whole request (which parse_request accepted)
 // with the response bit set in its opcode and result code 5 in bytes 2-3 (padded with zeros to
 // 4 bytes when shorter).
-void append_unsupported_opcode_response(Bytes& out, const std::uint8_t* request,
-                                        std::size_t size);
+void append_unsupported_opcode_response(Bytes& out, const std::uint8_t* request, std::size_t size);
 
 }  // namespace qp2p::nat_pmp

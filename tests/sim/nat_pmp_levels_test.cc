@@ -91,8 +91,7 @@ TEST(NatPmpLevels, WithoutNatPmpPeersReportOneLevelAndSayWhy) {
     ASSERT_TRUE(run.profiles[i]) << run.presets[i];
     const qp2p::NatProfile& p = *run.profiles[i];
     EXPECT_EQ(p.nat_levels, 1) << run.presets[i] << ": " << Describe(p);
-    EXPECT_TRUE(
-        HasNote(p, "gateway does not speak NAT-PMP; a second NAT level would not be seen"))
+    EXPECT_TRUE(HasNote(p, "gateway does not speak NAT-PMP; a second NAT level would not be seen"))
         << run.presets[i] << ": " << Describe(p);
     EXPECT_EQ(run.answered[i] + run.innerAnswered[i], 0u);
   }
@@ -145,8 +144,8 @@ TEST(NatPmpResponder, AnswersTheExternalAddressOpcodeOnlyAndOnlyInside) {
   const qp2p::Bytes mapUdp{0, 1, 0, 0, 0x13, 0x88, 0x13, 0x88, 0, 0, 0x0e, 0x10};
   bed.h->SendAt(ns3::Seconds(1), home, port, Text(request));
   bed.h->SendAt(ns3::Seconds(2), home, port, Text(mapUdp));
-  bed.h->SendAt(ns3::Seconds(3), home, port, Text({1, 0}));      // version 1
-  bed.h->SendAt(ns3::Seconds(4), home, port, Text({0, 0x80}));   // a response: ignored
+  bed.h->SendAt(ns3::Seconds(3), home, port, Text({1, 0}));     // version 1
+  bed.h->SendAt(ns3::Seconds(4), home, port, Text({0, 0x80}));  // a response: ignored
   // The carrier answers its own inside too (through the home NAT), with the public address.
   bed.h->SendAt(ns3::Seconds(5), carrierInside, port, Text(request));
   // From the Internet, to the public address: nothing.
@@ -158,8 +157,8 @@ TEST(NatPmpResponder, AnswersTheExternalAddressOpcodeOnlyAndOnlyInside) {
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(got[i].from, (SeenFrom{home, port})) << i;
   }
-  auto external = qp2p::nat_pmp::parse_external_address_response(
-      BytesOf(got[0].text).data(), got[0].text.size());
+  auto external = qp2p::nat_pmp::parse_external_address_response(BytesOf(got[0].text).data(),
+                                                                 got[0].text.size());
   ASSERT_TRUE(external);
   EXPECT_EQ(external->result, 0);
   EXPECT_EQ(external->external, ns3::ToIpAddress(homeExternal));

@@ -2,6 +2,8 @@
 // gateway to count NAT levels (one NAT, a carrier NAT beyond the home NAT, a silent gateway, a
 // lossy LAN, error answers, the deadline). The discovery runs against a real qp2p::Supernode
 // behind NatTables in virtual time; the gateway is the codec's own gateway side.
+#include "stack/discovery/nat_pmp.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 
 #include "nat-models/nat_table.h"
 #include "stack/discovery/nat_discovery.h"
-#include "stack/discovery/nat_pmp.h"
 #include "stack/supernode/supernode.h"
 
 namespace qp2p {
@@ -154,7 +155,7 @@ struct GatewaySpec {
   bool speaks = true;
   IpAddress external = kPublic;  // its own outside address
   ResultCode result = ResultCode::kSuccess;
-  int drop_first = 0;  // requests lost on the LAN before one arrives
+  int drop_first = 0;                   // requests lost on the LAN before one arrives
   std::optional<Endpoint> answer_from;  // a spoofed source instead of kGateway
   bool garbage = false;                 // answers with bytes that are not a response
 };
@@ -183,8 +184,7 @@ class Lab {
         discovery_(std::move(config), Random::from_u64(11)) {
     for (std::size_t i = 0; i < nats.size(); ++i) {
       const bool outermost = i + 1 == nats.size();
-      nats_.emplace_back(nats[i], outermost ? kPublic : kCarrierInside,
-                         Random::from_u64(100 + i));
+      nats_.emplace_back(nats[i], outermost ? kPublic : kCarrierInside, Random::from_u64(100 + i));
     }
   }
 
@@ -311,7 +311,7 @@ std::vector<nat::NatBehaviour> cgnat() {
 }
 
 Outcome run(std::vector<nat::NatBehaviour> nats, GatewaySpec gateway,
-        NatDiscoveryConfig config = Lab::config()) {
+            NatDiscoveryConfig config = Lab::config()) {
   return Lab(std::move(nats), gateway, std::move(config)).run();
 }
 
@@ -345,8 +345,8 @@ TEST(NatDiscoveryNatPmp, SilentGatewayLeavesOneLevelWithANoteAfterFiveTries) {
   Outcome r = run(cgnat(), gateway);
   ASSERT_TRUE(r.profile) << r.transcript;
   EXPECT_EQ(r.profile->nat_levels, 1);
-  EXPECT_TRUE(has_note(*r.profile,
-                       "gateway does not speak NAT-PMP; a second NAT level would not be seen"))
+  EXPECT_TRUE(
+      has_note(*r.profile, "gateway does not speak NAT-PMP; a second NAT level would not be seen"))
       << r.transcript;
   EXPECT_EQ(r.counters.gateway_requests_sent, 5u);
   // RFC 6886 section 3.1: 250 ms, doubling, after test I (one round trip to the supernode).
