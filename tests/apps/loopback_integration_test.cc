@@ -143,16 +143,23 @@ TEST(LoopbackIntegration, PeersPublishLookupSearchMessageAndWatchPresence) {
   // B falls silent (SIGSTOP): past the expiry C is told "offline, expired".
   b.process().signal(SIGSTOP);
   auto expired = c.expect("presence", [&](const Json& j) { return j["peer_id"] == b.id(); });
-  b.process().signal(SIGCONT);
   ASSERT_TRUE(expired) << c.transcript();
   EXPECT_EQ((*expired)["online"], false);
   EXPECT_EQ((*expired)["reason"], "expired");
 
-  // The offline peers are out of the directory's results.
+  // The offline peers are out of the directory's results (B still stopped).
   ASSERT_TRUE(c.command("search role=camera"));
   auto after = c.expect("search");
   ASSERT_TRUE(after) << c.transcript();
   EXPECT_EQ((*after)["total"], 0) << after->dump();
+
+  // B wakes up: the supernode answers its keepalive with "unknown session" and B logs in
+  // again at once, so C sees it come back.
+  b.process().signal(SIGCONT);
+  auto back = c.expect("presence", [&](const Json& j) { return j["peer_id"] == b.id(); });
+  ASSERT_TRUE(back) << c.transcript();
+  EXPECT_EQ((*back)["online"], true);
+  EXPECT_EQ((*back)["reason"], "login");
 
   // A restarted with its key file is the same peer.
   PeerProcess a2("A2", supernode.primary(), keys.file("a.key"));
