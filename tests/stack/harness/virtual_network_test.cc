@@ -182,7 +182,7 @@ TEST(VirtualNetwork, UnroutableAndForeignSourcesAreCountedDrops) {
 TEST(VirtualNetwork, RejectsAddressesOutsideTheDocumentationRanges) {
   VirtualNetwork net;
   Echo a, b;
-  EXPECT_THROW(net.add_node("a", a, {at("10.0.0.1:7")}), std::invalid_argument);
+  EXPECT_THROW(net.add_node("a", a, {at("100.64.0.1:7")}), std::invalid_argument);
   net.add_node("b", b, {at("198.51.100.1:7")});
   EXPECT_THROW(net.add_node("a", a, {at("198.51.100.1:7")}), std::invalid_argument);
 }

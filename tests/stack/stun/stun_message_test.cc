@@ -1,6 +1,7 @@
 // STUN codec tests: the RFC 5769 test vectors byte for byte (parse, integrity, fingerprint,
 // XOR-MAPPED-ADDRESS, rebuild), round trips of every attribute kind (RFC 8489 section 14,
 // RFC 5780 section 7), and one test per class of malformed input.
+#include "tests/stack/hex_bytes.h"
 #include "stack/stun/stun_message.h"
 
 #include <gtest/gtest.h>
@@ -12,21 +13,7 @@
 namespace qp2p::stun {
 namespace {
 
-Bytes hex(std::string_view text) {
-  Bytes out;
-  int high = -1;
-  for (char c : text) {
-    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-    if (v < 0) continue;
-    if (high < 0) {
-      high = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(high << 4 | v));
-      high = -1;
-    }
-  }
-  return out;
-}
+using test::hex;
 
 const std::uint8_t* bytes(std::string_view s) {
   return reinterpret_cast<const std::uint8_t*>(s.data());

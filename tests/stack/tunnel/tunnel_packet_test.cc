@@ -1,4 +1,5 @@
 // Tunnel packet codec: byte layout vectors, round trips, signatures, and every malformed class.
+#include "tests/stack/hex_bytes.h"
 #include "stack/tunnel/tunnel_packet.h"
 
 #include <gtest/gtest.h>
@@ -10,23 +11,7 @@
 namespace qp2p::tunnel {
 namespace {
 
-Bytes hex(std::string_view h) {
-  Bytes out;
-  int nibble = -1;
-  for (char c : h) {
-    int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else continue;  // spaces and separators
-    if (nibble < 0) {
-      nibble = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(nibble << 4 | v));
-      nibble = -1;
-    }
-  }
-  return out;
-}
+using test::hex;
 
 std::string repeat(std::string_view byte, int n) {
   std::string s;

@@ -1,6 +1,7 @@
 // Control message codec tests: the wire type numbers, a round trip of every Body alternative,
 // byte-exact golden vectors (so the layout in docs/protocol.md cannot drift silently), and one
 // test per class of malformed input, each naming the DecodeError it must produce.
+#include "tests/stack/hex_bytes.h"
 #include "stack/wire/control_message.h"
 
 #include <gtest/gtest.h>
@@ -11,21 +12,7 @@
 namespace qp2p::wire {
 namespace {
 
-Bytes hex(std::string_view text) {
-  Bytes out;
-  int high = -1;
-  for (char c : text) {
-    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-    if (v < 0) continue;
-    if (high < 0) {
-      high = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(high << 4 | v));
-      high = -1;
-    }
-  }
-  return out;
-}
+using test::hex;
 
 Endpoint ep(std::string_view text) { return *Endpoint::parse(text); }
 

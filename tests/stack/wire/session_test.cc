@@ -2,6 +2,7 @@
 // with RFC 7748 keys against a value computed independently (Python: X25519 + BLAKE2b), a
 // byte-exact sealed message, MAC failures for every altered byte, the 64-message replay window
 // (RFC 4303 section 3.4.3 style) and reflection of a message back to its sender.
+#include "tests/stack/hex_bytes.h"
 #include "stack/wire/session.h"
 
 #include <gtest/gtest.h>
@@ -11,21 +12,7 @@
 namespace qp2p::wire {
 namespace {
 
-Bytes hex(std::string_view text) {
-  Bytes out;
-  int high = -1;
-  for (char c : text) {
-    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-    if (v < 0) continue;
-    if (high < 0) {
-      high = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(high << 4 | v));
-      high = -1;
-    }
-  }
-  return out;
-}
+using test::hex;
 
 std::array<std::uint8_t, 32> hex32(std::string_view text) {
   Bytes b = hex(text);
