@@ -1,6 +1,7 @@
 // Encoding and bounded decoding of qp2p control messages (docs/protocol.md).
 #include "stack/wire/control_message.h"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace qp2p::wire {
@@ -14,13 +15,16 @@ constexpr std::uint16_t kTypeNumbers[] = {
     0x01ff,                                                                  // error
     0x0201, 0x0202, 0x0203,                                                  // pushes
     0x02ff,                                                                  // push ack
+    0x0030, 0x0031, 0x0130, 0x0131, 0x0204, 0x0205, 0x0206,                  // tunnels
 };
 constexpr const char* kTypeNames[] = {
     "hello",     "login",        "keepalive",      "logout",      "publish",
     "lookup",    "search",       "watch",          "send",        "challenge",
     "login-ok",  "keepalive-ack","logout-ack",     "publish-ack", "lookup-result",
     "search-result", "watch-ack", "send-accepted", "error",       "deliver",
-    "delivery-report", "presence", "ack",
+    "delivery-report", "presence", "ack", "tunnel-connect", "tunnel-answer",
+    "tunnel-connect-accepted", "tunnel-answer-ack", "tunnel-offer", "tunnel-refused",
+    "punch-start",
 };
 static_assert(std::size(kTypeNumbers) == std::variant_size_v<Body>);
 static_assert(std::size(kTypeNames) == std::variant_size_v<Body>);
@@ -37,6 +41,115 @@ std::optional<Body> default_body_for(std::uint16_t type) {
 
 void put_array(ByteWriter& w, const std::array<std::uint8_t, 32>& a) { w.bytes(a.data(), a.size()); }
 void get_array(ByteReader& r, std::array<std::uint8_t, 32>& a) { r.bytes(a.data(), a.size()); }
+
+void put_address(ByteWriter& w, const IpAddress& a) {
+  w.u8(a.is_v4() ? 4 : 6);
+  w.bytes(a.data(), a.size());
+}
+
+IpAddress get_address(ByteReader& r) {
+  const std::uint8_t family = r.u8();
+  if (family == 4) {
+    std::array<std::uint8_t, 4> b{};
+    r.bytes(b.data(), b.size());
+    return IpAddress::v4(b);
+  }
+  if (family == 6) {
+    std::array<std::uint8_t, 16> b{};
+    r.bytes(b.data(), b.size());
+    return IpAddress::v6(b);
+  }
+  r.fail();
+  return {};
+}
+
+void put_hosts(ByteWriter& w, const std::vector<Endpoint>& host) {
+  const std::size_t n = std::min(host.size(), kMaxHostCandidates);  // callers bound it first
+  w.u8(static_cast<std::uint8_t>(n));
+  for (std::size_t i = 0; i < n; ++i) append(w, host[i]);
+}
+
+std::vector<Endpoint> get_hosts(ByteReader& r) {
+  std::vector<Endpoint> host;
+  const std::size_t n = r.u8();
+  if (n > kMaxHostCandidates) {
+    r.fail();
+    return host;
+  }
+  for (std::size_t i = 0; i < n && r.ok(); ++i) host.push_back(read_endpoint(r));
+  return host;
+}
+
+std::uint32_t get_rtt(ByteReader& r) {
+  const std::uint32_t rtt = r.u32();
+  if (rtt > kMaxRttMs) r.fail();
+  return rtt;
+}
+
+void put_plan(ByteWriter& w, const PunchPlanFields& p) {
+  w.u8(static_cast<std::uint8_t>(p.strategy));
+  w.u16(p.local_sockets);
+  w.u32(p.start_after_ms);
+  w.u32(p.deadline_ms);
+  const std::size_t n = std::min(p.remote_candidates.size(), tunnel::kMaxRemoteCandidates);
+  w.u8(static_cast<std::uint8_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    w.u8(p.remote_candidates[i].kind);
+    append(w, p.remote_candidates[i].endpoint);
+  }
+  if (p.strategy == PlanStrategy::kPortPrediction) {
+    append(w, p.prediction_base);
+    w.u32(static_cast<std::uint32_t>(p.prediction_delta));
+    w.u16(p.prediction_before);
+    w.u16(p.prediction_after);
+  } else if (p.strategy == PlanStrategy::kBirthday) {
+    put_address(w, p.birthday_address);
+    w.u16(p.birthday_probes);
+    w.u16(p.birthday_port_min);
+    w.u16(p.birthday_port_max);
+  }
+}
+
+// Every bound HolePunchConfig checks (hole_punch.cc) is checked here too, so a plan that
+// decodes can always configure an attempt.
+void get_plan(ByteReader& r, PunchPlanFields& p) {
+  const std::uint8_t strategy = r.u8();
+  if (strategy > static_cast<std::uint8_t>(PlanStrategy::kBirthday)) return r.fail();
+  p.strategy = static_cast<PlanStrategy>(strategy);
+  p.local_sockets = r.u16();
+  if (p.local_sockets == 0 || p.local_sockets > tunnel::kMaxLocalEndpoints) return r.fail();
+  p.start_after_ms = r.u32();
+  if (p.start_after_ms > kMaxStartAfterMs) return r.fail();
+  p.deadline_ms = r.u32();
+  if (p.deadline_ms == 0 || p.deadline_ms > to_ms(tunnel::kMaxPunchDeadline)) return r.fail();
+  const std::size_t n = r.u8();
+  if (n > tunnel::kMaxRemoteCandidates) return r.fail();
+  for (std::size_t i = 0; i < n && r.ok(); ++i) {
+    PlanCandidate c;
+    c.kind = r.u8();
+    if (c.kind > kMaxCandidateKind) return r.fail();
+    c.endpoint = read_endpoint(r);
+    p.remote_candidates.push_back(c);
+  }
+  if (p.strategy == PlanStrategy::kPortPrediction) {
+    p.prediction_base = read_endpoint(r);
+    p.prediction_delta = static_cast<std::int32_t>(r.u32());
+    p.prediction_before = r.u16();
+    p.prediction_after = r.u16();
+    if (p.prediction_delta == 0 || p.prediction_delta > 65535 || p.prediction_delta < -65535)
+      return r.fail();
+    if (std::size_t(p.prediction_before) + p.prediction_after > tunnel::kMaxPredictedPorts)
+      return r.fail();
+  } else if (p.strategy == PlanStrategy::kBirthday) {
+    p.birthday_address = get_address(r);
+    p.birthday_probes = r.u16();
+    p.birthday_port_min = r.u16();
+    p.birthday_port_max = r.u16();
+    if (p.birthday_probes > tunnel::kMaxBirthdayProbes) return r.fail();
+    if (p.birthday_port_min == 0 || p.birthday_port_min > p.birthday_port_max) return r.fail();
+    if (p.birthday_probes > p.birthday_port_max - p.birthday_port_min + 1u) return r.fail();
+  }
+}
 
 struct BodyWriter {
   ByteWriter& w;
@@ -109,6 +222,37 @@ struct BodyWriter {
     w.u8(static_cast<std::uint8_t>(m.reason));
   }
   void operator()(const Ack&) {}
+  void operator()(const TunnelConnect& m) {
+    append_key(w, m.to);
+    put_hosts(w, m.host);
+    w.u32(m.rtt_ms);
+  }
+  void operator()(const TunnelAnswer& m) {
+    append_key(w, m.to);
+    w.u64(m.attempt);
+    w.u8(m.accept ? 1 : 0);
+    put_hosts(w, m.host);
+    w.u32(m.rtt_ms);
+    w.str16(m.reason.substr(0, kMaxTunnelReasonBytes));
+  }
+  void operator()(const TunnelConnectAccepted& m) { w.u64(m.attempt); }
+  void operator()(const TunnelAnswerAck& m) { w.u64(m.attempt); }
+  void operator()(const TunnelOffer& m) {
+    w.u64(m.attempt);
+    append(w, m.from);
+  }
+  void operator()(const TunnelRefused& m) {
+    append_key(w, m.peer);
+    w.u64(m.attempt);
+    w.str16(m.reason.substr(0, kMaxTunnelReasonBytes));
+  }
+  void operator()(const PunchStart& m) {
+    append_key(w, m.peer);
+    w.u64(m.attempt);
+    put_array(w, m.nonce);
+    w.u8(m.direct_feasible ? 1 : 0);
+    put_plan(w, m.plan);
+  }
 };
 
 bool read_bool(ByteReader& r) {
@@ -193,6 +337,37 @@ struct BodyReader {
     m.reason = static_cast<PresenceReason>(reason);
   }
   void operator()(Ack&) {}
+  void operator()(TunnelConnect& m) {
+    m.to = read_key(r);
+    m.host = get_hosts(r);
+    m.rtt_ms = get_rtt(r);
+  }
+  void operator()(TunnelAnswer& m) {
+    m.to = read_key(r);
+    m.attempt = r.u64();
+    m.accept = read_bool(r);
+    m.host = get_hosts(r);
+    m.rtt_ms = get_rtt(r);
+    m.reason = r.str16(kMaxTunnelReasonBytes);
+  }
+  void operator()(TunnelConnectAccepted& m) { m.attempt = r.u64(); }
+  void operator()(TunnelAnswerAck& m) { m.attempt = r.u64(); }
+  void operator()(TunnelOffer& m) {
+    m.attempt = r.u64();
+    m.from = read_peer_info(r);
+  }
+  void operator()(TunnelRefused& m) {
+    m.peer = read_key(r);
+    m.attempt = r.u64();
+    m.reason = r.str16(kMaxTunnelReasonBytes);
+  }
+  void operator()(PunchStart& m) {
+    m.peer = read_key(r);
+    m.attempt = r.u64();
+    get_array(r, m.nonce);
+    m.direct_feasible = read_bool(r);
+    get_plan(r, m.plan);
+  }
 };
 
 }  // namespace

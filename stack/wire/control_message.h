@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "stack/core/datagram.h"
+#include "stack/tunnel/tunnel_timing.h"
 #include "stack/wire/records.h"
 
 namespace qp2p::wire {
@@ -38,6 +39,15 @@ inline constexpr std::size_t kMaxDatagram = 1232;
 inline constexpr std::size_t kMaxTextBytes = 1000;
 inline constexpr std::size_t kMaxSearchTerms = 8;
 inline constexpr std::uint8_t kFlagSession = 0x01;
+// Tunnel negotiation (docs/protocol.md section 8.5). A peer offers its own socket addresses
+// (LAN paths); a handful covers every interface of a host and keeps a PunchStart, which
+// lists them all, far inside one datagram.
+inline constexpr std::size_t kMaxHostCandidates = 8;
+inline constexpr std::size_t kMaxTunnelReasonBytes = 200;
+// A reported round-trip time above a minute is nonsense (the keepalive would have failed).
+inline constexpr std::uint32_t kMaxRttMs = 60000;
+// A PunchStart never asks a peer to wait longer than this before its synchronised start.
+inline constexpr std::uint32_t kMaxStartAfterMs = 60000;
 
 using Nonce = std::array<std::uint8_t, 32>;
 using X25519Key = std::array<std::uint8_t, 32>;
@@ -66,6 +76,19 @@ struct SearchTerm { std::string key; std::string value; bool prefix = false; };
 struct Search { std::uint16_t limit = 20; std::vector<SearchTerm> terms; PeerId after; };
 struct Watch { PeerId target; };
 struct SendMessage { PeerId to; std::uint64_t message_id = 0; std::string text; };
+// Asks for a tunnel to `to`. `host`: the caller's own socket addresses; `rtt_ms`: its smoothed
+// round-trip time to this supernode (0: not measured yet).
+struct TunnelConnect { PeerId to; std::vector<Endpoint> host; std::uint32_t rtt_ms = 0; };
+// The callee's answer to the TunnelOffer `attempt` from `to`. Accepting sends its host
+// candidates and rtt; refusing sends a reason (host empty).
+struct TunnelAnswer {
+  PeerId to;
+  std::uint64_t attempt = 0;
+  bool accept = false;
+  std::vector<Endpoint> host;
+  std::uint32_t rtt_ms = 0;
+  std::string reason;
+};
 // Responses from the supernode.
 struct Challenge { PeerId supernode; Nonce nonce{}; };
 struct LoginOk {
@@ -83,6 +106,9 @@ struct LookupResult { PeerInfo info; };
 struct SearchResult { std::uint32_t total = 0; std::vector<PeerInfo> peers; };
 struct WatchAck { bool online = false; };
 struct SendAccepted {};
+// The offer went out to the callee as negotiation `attempt`.
+struct TunnelConnectAccepted { std::uint64_t attempt = 0; };
+struct TunnelAnswerAck { std::uint64_t attempt = 0; };
 struct Error { ErrorCode code = ErrorCode::kBadRequest; std::string reason; };
 // Pushes from the supernode (each acknowledged by the peer with an Ack).
 struct Deliver { PeerId from; std::uint64_t message_id = 0; std::string text; };
@@ -90,11 +116,51 @@ struct DeliveryReport { PeerId to; std::uint64_t message_id = 0; };
 enum class PresenceReason : std::uint8_t { kLogin = 1, kLogout = 2, kExpired = 3 };
 struct Presence { PeerId peer; bool online = false; PresenceReason reason = PresenceReason::kLogin; };
 struct Ack {};
+// To the callee: `from` (its id, mapped address and signed metadata) asks for a tunnel.
+struct TunnelOffer { PeerInfo from; std::uint64_t attempt = 0; };
+// To the caller: `peer` refused (or did not answer: reason "timeout"; went offline: "offline").
+struct TunnelRefused { PeerId peer; std::uint64_t attempt = 0; std::string reason; };
+
+// The receiving side's part of a hole-punching plan (tunnel::PunchPlan, converted by
+// stack/wire/punch_plan_fields.h; plain numbers here so the codec does not depend on the tunnel
+// layer). Only the fields of the chosen strategy travel.
+enum class PlanStrategy : std::uint8_t { kSimultaneousOpen = 0, kPortPrediction = 1, kBirthday = 2 };
+// tunnel::CandidateKind: 0 host, 1 server-reflexive, 2 predicted, 3 birthday-probe,
+// 4 peer-reflexive.
+inline constexpr std::uint8_t kMaxCandidateKind = 4;
+struct PlanCandidate { Endpoint endpoint; std::uint8_t kind = 0; };
+struct PunchPlanFields {
+  PlanStrategy strategy = PlanStrategy::kSimultaneousOpen;
+  std::uint16_t local_sockets = 1;         // 1..kMaxLocalEndpoints
+  std::uint32_t start_after_ms = 0;        // <= kMaxStartAfterMs
+  std::uint32_t deadline_ms = 10000;       // 1..kMaxPunchDeadline
+  std::vector<PlanCandidate> remote_candidates;  // <= kMaxRemoteCandidates
+  // kPortPrediction
+  Endpoint prediction_base;
+  std::int32_t prediction_delta = 1;       // non-zero, |delta| <= 65535
+  std::uint16_t prediction_before = 0;     // before + after <= kMaxPredictedPorts
+  std::uint16_t prediction_after = 0;
+  // kBirthday
+  IpAddress birthday_address;
+  std::uint16_t birthday_probes = 0;       // <= kMaxBirthdayProbes
+  std::uint16_t birthday_port_min = 1024;  // 1 <= min <= max
+  std::uint16_t birthday_port_max = 65535;
+};
+// To both sides of an accepted negotiation, at the same moment: punch towards `peer`.
+struct PunchStart {
+  PeerId peer;
+  std::uint64_t attempt = 0;
+  Nonce nonce{};                // 32 random bytes from the supernode, the same for both sides
+  bool direct_feasible = true;  // false: do not punch, go to the relay
+  PunchPlanFields plan;
+};
 
 using Body = std::variant<Hello, Login, Keepalive, Logout, Publish, Lookup, Search, Watch,
                           SendMessage, Challenge, LoginOk, KeepaliveAck, LogoutAck, PublishAck,
                           LookupResult, SearchResult, WatchAck, SendAccepted, Error, Deliver,
-                          DeliveryReport, Presence, Ack>;
+                          DeliveryReport, Presence, Ack, TunnelConnect, TunnelAnswer,
+                          TunnelConnectAccepted, TunnelAnswerAck, TunnelOffer, TunnelRefused,
+                          PunchStart>;
 
 // Wire type numbers (docs/protocol.md); the variant index is not part of the wire format.
 std::uint16_t type_number(const Body& body);

@@ -156,6 +156,59 @@ void expect_same(const Presence& a, const Presence& b) {
   EXPECT_EQ(a.reason, b.reason);
 }
 void expect_same(const Ack&, const Ack&) {}
+void expect_same(const TunnelConnect& a, const TunnelConnect& b) {
+  EXPECT_EQ(a.to, b.to);
+  EXPECT_EQ(a.host, b.host);
+  EXPECT_EQ(a.rtt_ms, b.rtt_ms);
+}
+void expect_same(const TunnelAnswer& a, const TunnelAnswer& b) {
+  EXPECT_EQ(a.to, b.to);
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.accept, b.accept);
+  EXPECT_EQ(a.host, b.host);
+  EXPECT_EQ(a.rtt_ms, b.rtt_ms);
+  EXPECT_EQ(a.reason, b.reason);
+}
+void expect_same(const TunnelConnectAccepted& a, const TunnelConnectAccepted& b) {
+  EXPECT_EQ(a.attempt, b.attempt);
+}
+void expect_same(const TunnelAnswerAck& a, const TunnelAnswerAck& b) {
+  EXPECT_EQ(a.attempt, b.attempt);
+}
+void expect_same(const TunnelOffer& a, const TunnelOffer& b) {
+  expect_same(a.from, b.from);
+  EXPECT_EQ(a.attempt, b.attempt);
+}
+void expect_same(const TunnelRefused& a, const TunnelRefused& b) {
+  EXPECT_EQ(a.peer, b.peer);
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.reason, b.reason);
+}
+void expect_same(const PunchStart& a, const PunchStart& b) {
+  EXPECT_EQ(a.peer, b.peer);
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.nonce, b.nonce);
+  EXPECT_EQ(a.direct_feasible, b.direct_feasible);
+  const PunchPlanFields& p = a.plan;
+  const PunchPlanFields& q = b.plan;
+  EXPECT_EQ(p.strategy, q.strategy);
+  EXPECT_EQ(p.local_sockets, q.local_sockets);
+  EXPECT_EQ(p.start_after_ms, q.start_after_ms);
+  EXPECT_EQ(p.deadline_ms, q.deadline_ms);
+  ASSERT_EQ(p.remote_candidates.size(), q.remote_candidates.size());
+  for (std::size_t i = 0; i < p.remote_candidates.size(); ++i) {
+    EXPECT_EQ(p.remote_candidates[i].endpoint, q.remote_candidates[i].endpoint);
+    EXPECT_EQ(p.remote_candidates[i].kind, q.remote_candidates[i].kind);
+  }
+  EXPECT_EQ(p.prediction_base, q.prediction_base);
+  EXPECT_EQ(p.prediction_delta, q.prediction_delta);
+  EXPECT_EQ(p.prediction_before, q.prediction_before);
+  EXPECT_EQ(p.prediction_after, q.prediction_after);
+  EXPECT_EQ(p.birthday_address, q.birthday_address);
+  EXPECT_EQ(p.birthday_probes, q.birthday_probes);
+  EXPECT_EQ(p.birthday_port_min, q.birthday_port_min);
+  EXPECT_EQ(p.birthday_port_max, q.birthday_port_max);
+}
 
 // One instance of every alternative, with every field away from its default.
 std::vector<Body> every_body() {
@@ -186,6 +239,24 @@ std::vector<Body> every_body() {
   all.push_back(DeliveryReport{key_of(15), 43});
   all.push_back(Presence{key_of(16), false, PresenceReason::kExpired});
   all.push_back(Ack{});
+  all.push_back(TunnelConnect{key_of(17), {ep("198.51.100.7:4000"), ep("[2001:db8::3]:4001")}, 37});
+  all.push_back(TunnelAnswer{key_of(18), 0x1122334455667788ULL, true, {ep("203.0.113.8:5000")}, 12,
+                             ""});
+  all.push_back(TunnelConnectAccepted{0xa1a2a3a4a5a6a7a8ULL});
+  all.push_back(TunnelAnswerAck{0xb1b2b3b4b5b6b7b8ULL});
+  all.push_back(TunnelOffer{sample_info(true, ep("203.0.113.5:5000")), 99});
+  all.push_back(TunnelRefused{key_of(19), 100, "busy"});
+  PunchStart start{key_of(20), 101, pattern<32>(21), true, {}};
+  start.plan.strategy = PlanStrategy::kPortPrediction;
+  start.plan.local_sockets = 3;
+  start.plan.start_after_ms = 45;
+  start.plan.deadline_ms = 9000;
+  start.plan.remote_candidates = {{ep("198.51.100.20:7000"), 0}, {ep("203.0.113.20:7001"), 1}};
+  start.plan.prediction_base = ep("203.0.113.20:7001");
+  start.plan.prediction_delta = -2;
+  start.plan.prediction_before = 4;
+  start.plan.prediction_after = 16;
+  all.push_back(start);
   return all;
 }
 
@@ -198,7 +269,10 @@ TEST(ControlTypes, WireNumbersAndNamesAreFixed) {
       {0x0104, "logout-ack"},    {0x0110, "publish-ack"}, {0x0111, "lookup-result"},
       {0x0112, "search-result"}, {0x0113, "watch-ack"},   {0x0120, "send-accepted"},
       {0x01ff, "error"},         {0x0201, "deliver"},     {0x0202, "delivery-report"},
-      {0x0203, "presence"},      {0x02ff, "ack"},
+      {0x0203, "presence"},      {0x02ff, "ack"},         {0x0030, "tunnel-connect"},
+      {0x0031, "tunnel-answer"}, {0x0130, "tunnel-connect-accepted"},
+      {0x0131, "tunnel-answer-ack"}, {0x0204, "tunnel-offer"}, {0x0205, "tunnel-refused"},
+      {0x0206, "punch-start"},
   };
   const auto all = every_body();
   ASSERT_EQ(all.size(), std::variant_size_v<Body>);
@@ -367,7 +441,7 @@ TEST(ControlDecode, BodyLengthMustMatchTheDatagram) {
 
 TEST(ControlDecode, UnknownType) {
   for (std::uint16_t type :
-       {0x0000, 0x0005, 0x0014, 0x0100, 0x0121, 0x0200, 0x0204, 0x03ff, 0xffff}) {
+       {0x0000, 0x0005, 0x0014, 0x0032, 0x0100, 0x0121, 0x0200, 0x0207, 0x03ff, 0xffff}) {
     EXPECT_EQ(decode_error(raw(type, {})), DecodeError::kUnknownType) << type;
   }
   // decode_header alone does not look at the type.
