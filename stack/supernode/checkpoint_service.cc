@@ -149,6 +149,7 @@ void SupernodeCore::end_session(Instant now, std::uint64_t session_id,
   }
   sessions_.erase(it);
   session_of_.erase(id);
+  end_negotiations_of(now, id);
   // Logged-out and expired peers leave the directory (DESIGN: they disappear everywhere).
   index_.remove(id);
   SPDLOG_INFO("peer {} {}", id.to_string(),
@@ -164,6 +165,7 @@ void SupernodeCore::expire_silent_peers(Instant now) {
     ++counters_.expiries;
     end_session(now, sid, wire::PresenceReason::kExpired);
   }
+  expire_negotiations(now);
 }
 
 }  // namespace qp2p

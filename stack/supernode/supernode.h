@@ -13,6 +13,7 @@
 #include "stack/core/random.h"
 #include "stack/core/sans_io.h"
 #include "stack/identity/identity.h"
+#include "stack/supernode/handshake_service.h"
 #include "stack/supernode/stun_service.h"
 
 namespace qp2p {
@@ -70,6 +71,7 @@ class Supernode final : public SansIoEndpoint {
 
   const SupernodeCounters& counters() const;
   const StunCounters& stun_counters() const;
+  const HandshakeCounters& handshake_counters() const;  // defined in handshake_service.cc
   std::size_t online_peers() const;
   const Identity& identity() const;
 

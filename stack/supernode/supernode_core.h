@@ -2,7 +2,7 @@
 // the index, and the pushes in flight (deliveries, delivery reports, presence). Its methods are
 // split by service: supernode.cc (demultiplexing, timers), checkpoint_service.cc (login,
 // keepalive, logout, expiry, watches), message_service.cc (instant messages, pushes),
-// index requests in index_requests.cc.
+// index requests in index_requests.cc, tunnel negotiation in handshake_service.cc.
 #pragma once
 
 #include <deque>
@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "stack/supernode/handshake_service.h"
 #include "stack/supernode/index_service.h"
 #include "stack/supernode/supernode.h"
 #include "stack/transaction/request_tracker.h"
@@ -35,7 +36,7 @@ struct PeerSessionState {
 
 // What a push in flight is for, so its ack or timeout can be acted on.
 struct PendingPush {
-  enum class Kind { kDeliver, kReport, kPresence } kind = Kind::kDeliver;
+  enum class Kind { kDeliver, kReport, kPresence, kTunnel } kind = Kind::kDeliver;
   PeerId target;          // who the push went to
   PeerId sender;          // kDeliver: who sent the message
   std::uint64_t message_id = 0;
@@ -71,6 +72,15 @@ class SupernodeCore {
   std::deque<Datagram> transmits_;
   Instant next_expiry_check_ = kNever;
 
+  // Handshake service: negotiations by attempt id, the attempt of each (caller, callee) pair,
+  // how many each peer is part of, and recently answered attempts (attempt -> callee).
+  std::map<std::uint64_t, Negotiation> negotiations_;
+  std::map<std::pair<PeerId, PeerId>, std::uint64_t> negotiation_of_;
+  std::map<PeerId, std::size_t> negotiations_per_peer_;
+  std::map<std::uint64_t, PeerId> answered_;
+  std::deque<std::pair<Instant, std::uint64_t>> answered_order_;
+  HandshakeCounters handshake_counters_;
+
  private:
   void handle_stun(const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
                    std::size_t size);
@@ -105,6 +115,22 @@ class SupernodeCore {
   void push(Instant now, PeerSessionState& target, wire::Body body, PendingPush pending);
   void notify_watchers(Instant now, const PeerId& peer, bool online, wire::PresenceReason reason);
   void forget_old_routed(Instant now);
+
+  // Tunnel negotiation (handshake_service.cc).
+  void on_tunnel_connect(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                         const wire::TunnelConnect& m);
+  void on_tunnel_answer(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                        const wire::TunnelAnswer& m);
+  // Refuses offers past their timeout to their callers; forgets old answers. Run by the
+  // one-second housekeeping scan (expire_silent_peers).
+  void expire_negotiations(Instant now);
+  // A peer left: its offers to others are dropped, offers to it are refused to their callers.
+  void end_negotiations_of(Instant now, const PeerId& peer);
+  // Where a handshake message for `peer` goes: its session here, or nullptr. The one place
+  // that decides routing (federation extends it to peers on other supernodes).
+  PeerSessionState* handshake_route(const PeerId& peer);
+  void push_handshake(Instant now, const PeerId& to, wire::Body body);
+  void forget_negotiation(std::map<std::uint64_t, Negotiation>::iterator it);
 
   // Replies.
   void reply(PeerSessionState& peer, std::uint64_t transaction, wire::Body body);

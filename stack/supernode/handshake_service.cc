@@ -1,0 +1,190 @@
+// The handshake service: tunnel negotiation between two peers of this supernode and the
+// synchronised start of their hole punching (handshake_service.h; docs/protocol.md section 8.5).
+#include <spdlog/spdlog.h>
+
+#include "stack/discovery/nat_profile.h"
+#include "stack/supernode/supernode_core.h"
+#include "stack/tunnel/punch_planner.h"
+#include "stack/wire/punch_plan_fields.h"
+
+namespace qp2p {
+
+namespace {
+
+std::string short_id(const PeerId& id) { return id.to_string().substr(0, 8); }
+
+}  // namespace
+
+PeerSessionState* SupernodeCore::handshake_route(const PeerId& peer) { return find_session(peer); }
+
+void SupernodeCore::push_handshake(Instant now, const PeerId& to, wire::Body body) {
+  PeerSessionState* target = handshake_route(to);
+  if (!target) return;  // gone meanwhile: nothing to tell
+  push(now, *target, std::move(body), PendingPush{PendingPush::Kind::kTunnel, to, {}, 0});
+}
+
+void SupernodeCore::forget_negotiation(std::map<std::uint64_t, Negotiation>::iterator it) {
+  for (const PeerId& p : {it->second.caller, it->second.callee}) {
+    auto n = negotiations_per_peer_.find(p);
+    if (n != negotiations_per_peer_.end() && --n->second == 0) negotiations_per_peer_.erase(n);
+  }
+  negotiation_of_.erase({it->second.caller, it->second.callee});
+  negotiations_.erase(it);
+}
+
+void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
+                                      std::uint64_t transaction, const wire::TunnelConnect& m) {
+  if (m.to == peer.id) {
+    ++handshake_counters_.connects_to_self;
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kBadRequest, "a tunnel to yourself"});
+  }
+  const Duration rtt = std::chrono::milliseconds(m.rtt_ms);
+  // A retransmitted connect (its answer was lost), or a new one while the first is pending:
+  // the same negotiation, with the newest candidates.
+  if (auto known = negotiation_of_.find({peer.id, m.to}); known != negotiation_of_.end()) {
+    Negotiation& n = negotiations_.at(known->second);
+    n.caller_host = m.host;
+    n.caller_rtt = rtt;
+    return reply(peer, transaction, wire::TunnelConnectAccepted{n.attempt});
+  }
+  if (!handshake_route(m.to)) {
+    ++handshake_counters_.connects_unknown_peer;
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kNotFound,
+                             "peer " + m.to.to_string() + " is unknown or offline"});
+  }
+  auto count = [&](const PeerId& p) {
+    auto it = negotiations_per_peer_.find(p);
+    return it == negotiations_per_peer_.end() ? std::size_t{0} : it->second;
+  };
+  if (count(peer.id) >= kMaxNegotiationsPerPeer || count(m.to) >= kMaxNegotiationsPerPeer) {
+    ++handshake_counters_.connects_over_limit;
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kTooManyRequests,
+                             "too many tunnel negotiations pending for you or the peer"});
+  }
+  if (negotiations_.size() >= kMaxNegotiations) {
+    ++handshake_counters_.connects_over_limit;
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kServerFull, "too many tunnel negotiations"});
+  }
+  std::uint64_t attempt;
+  do attempt = random_.next_u64(); while (attempt == 0 || negotiations_.count(attempt) ||
+                                          answered_.count(attempt));
+  Negotiation n;
+  n.attempt = attempt;
+  n.caller = peer.id;
+  n.callee = m.to;
+  n.caller_host = m.host;
+  n.caller_rtt = rtt;
+  n.expires = now + kNegotiationTimeout;
+  negotiations_.emplace(attempt, std::move(n));
+  negotiation_of_[{peer.id, m.to}] = attempt;
+  ++negotiations_per_peer_[peer.id];
+  ++negotiations_per_peer_[m.to];
+  ++handshake_counters_.connects;
+  SPDLOG_DEBUG("handshake {:016x}: {} asks for a tunnel to {}", attempt, short_id(peer.id),
+               short_id(m.to));
+  const PeerId caller = peer.id;  // `peer` may not outlive a push (sessions are a hash map)
+  reply(peer, transaction, wire::TunnelConnectAccepted{attempt});
+  push_handshake(now, m.to, wire::TunnelOffer{peer_info(caller), attempt});
+}
+
+void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
+                                     std::uint64_t transaction, const wire::TunnelAnswer& m) {
+  auto it = negotiations_.find(m.attempt);
+  if (it == negotiations_.end() || it->second.callee != peer.id || it->second.caller != m.to) {
+    // The same answer again (our ack was lost): acknowledge it again.
+    if (auto a = answered_.find(m.attempt); a != answered_.end() && a->second == peer.id)
+      return reply(peer, transaction, wire::TunnelAnswerAck{m.attempt});
+    ++handshake_counters_.answers_unexpected;
+    SPDLOG_DEBUG("handshake: drop answer from {} to attempt {:016x}: no such offer to it",
+                 short_id(peer.id), m.attempt);
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kNotFound, "no tunnel offer from " +
+                                                             m.to.to_string() + " to you"});
+  }
+  const Negotiation n = it->second;
+  forget_negotiation(it);
+  answered_.emplace(n.attempt, peer.id);
+  answered_order_.emplace_back(now, n.attempt);
+  reply(peer, transaction, wire::TunnelAnswerAck{n.attempt});
+
+  if (!m.accept) {
+    ++handshake_counters_.refused;
+    SPDLOG_DEBUG("handshake {:016x}: {} refused: {}", n.attempt, short_id(n.callee), m.reason);
+    return push_handshake(
+        now, n.caller, wire::TunnelRefused{n.callee, n.attempt, m.reason.empty() ? "refused" : m.reason});
+  }
+  PeerSessionState* caller = handshake_route(n.caller);
+  if (!caller) return;  // cannot happen on one supernode: a leaving caller ends its negotiations
+
+  auto punch_peer = [&](const PeerSessionState& s, std::vector<Endpoint> host, Duration rtt) {
+    tunnel::PunchPeer p;
+    p.id = s.id;
+    if (const wire::SignedRecord* record = index_.get(s.id))
+      p.profile = NatProfile::from_meta(record->entries);
+    p.host = std::move(host);
+    p.reflexive = s.remote;
+    p.rtt = rtt;
+    return p;
+  };
+  const tunnel::PairPlan plan =
+      tunnel::plan_punch(punch_peer(*caller, n.caller_host, n.caller_rtt),
+                         punch_peer(peer, m.host, std::chrono::milliseconds(m.rtt_ms)));
+  wire::Nonce nonce{};
+  random_.fill(nonce.data(), nonce.size());
+  ++handshake_counters_.accepted;
+  if (!plan.direct_feasible) ++handshake_counters_.relay_plans;
+  SPDLOG_INFO("handshake {:016x}: {} -> {}: {}", n.attempt, short_id(n.caller),
+              short_id(n.callee), plan.rationale);
+  // Both pushes leave now, together: the plans' start_after values absorb the difference in
+  // the two one-way delays.
+  push_handshake(now, n.caller,
+                 wire::PunchStart{n.callee, n.attempt, nonce, plan.direct_feasible,
+                                  wire::to_fields(plan.a)});
+  push_handshake(now, n.callee,
+                 wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible,
+                                  wire::to_fields(plan.b)});
+}
+
+void SupernodeCore::expire_negotiations(Instant now) {
+  for (auto it = negotiations_.begin(); it != negotiations_.end();) {
+    auto next = std::next(it);
+    if (it->second.expires <= now) {
+      const Negotiation n = it->second;
+      forget_negotiation(it);
+      ++handshake_counters_.timeouts;
+      SPDLOG_DEBUG("handshake {:016x}: {} did not answer", n.attempt, short_id(n.callee));
+      push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "timeout"});
+    }
+    it = next;
+  }
+  while (!answered_order_.empty() && now - answered_order_.front().first >= kAnsweredMemory) {
+    answered_.erase(answered_order_.front().second);
+    answered_order_.pop_front();
+  }
+}
+
+void SupernodeCore::end_negotiations_of(Instant now, const PeerId& peer) {
+  for (auto it = negotiations_.begin(); it != negotiations_.end();) {
+    auto next = std::next(it);
+    const Negotiation n = it->second;
+    if (n.caller == peer) {
+      forget_negotiation(it);
+      ++handshake_counters_.caller_offline;
+    } else if (n.callee == peer) {
+      forget_negotiation(it);
+      ++handshake_counters_.callee_offline;
+      push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "offline"});
+    }
+    it = next;
+  }
+}
+
+const HandshakeCounters& Supernode::handshake_counters() const {
+  return core_->handshake_counters_;
+}
+
+}  // namespace qp2p

@@ -1,0 +1,56 @@
+// The handshake service's bounds, timing and counters (its handlers are SupernodeCore methods in
+// handshake_service.cc). It negotiates a tunnel between two peers: the caller's TunnelConnect
+// becomes a TunnelOffer to the callee; the callee's TunnelAnswer either refuses (TunnelRefused to
+// the caller) or accepts, and then both get a PunchStart at the same moment with the plan
+// plan_punch (stack/tunnel/punch_planner.h) made from both peers' candidates, NAT profiles and
+// round-trip times. docs/protocol.md section 8.5.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "stack/core/endpoint.h"
+#include "stack/core/instant.h"
+#include "stack/identity/identity.h"
+
+namespace qp2p {
+
+// An offer unanswered for this long is refused to the caller with reason "timeout". The
+// callee's application may ask a person, so this is generous; it is checked by the supernode's
+// one-second housekeeping scan, so the refusal may come up to a second later.
+inline constexpr Duration kNegotiationTimeout = std::chrono::seconds(30);
+// Negotiations a peer may be part of at once (as caller or callee): a caller cannot flood a
+// callee with offers, nor hold many slots of the supernode's table.
+inline constexpr std::size_t kMaxNegotiationsPerPeer = 16;
+// All negotiations of this supernode (each a few hundred bytes).
+inline constexpr std::size_t kMaxNegotiations = 4096;
+// A callee's repeated answer (its TunnelAnswerAck was lost) is acknowledged again for this long
+// after the first: longer than a peer's whole retransmission schedule.
+inline constexpr Duration kAnsweredMemory = std::chrono::seconds(60);
+
+struct HandshakeCounters {
+  std::uint64_t connects = 0;               // offers made
+  std::uint64_t connects_unknown_peer = 0;  // 404: the callee is not online here
+  std::uint64_t connects_to_self = 0;       // 400
+  std::uint64_t connects_over_limit = 0;    // 429 / 503
+  std::uint64_t accepted = 0;               // PunchStart pairs sent
+  std::uint64_t relay_plans = 0;            // of which direct was infeasible
+  std::uint64_t refused = 0;                // by the callee
+  std::uint64_t timeouts = 0;               // no answer within kNegotiationTimeout
+  std::uint64_t callee_offline = 0;         // the callee left before answering
+  std::uint64_t caller_offline = 0;         // the caller left: negotiation dropped
+  std::uint64_t answers_unexpected = 0;     // an answer to no offer made to that peer
+};
+
+// One negotiation, from the caller's connect to the callee's answer.
+struct Negotiation {
+  std::uint64_t attempt = 0;
+  PeerId caller;
+  PeerId callee;
+  std::vector<Endpoint> caller_host;
+  Duration caller_rtt{};
+  Instant expires;
+};
+
+}  // namespace qp2p
