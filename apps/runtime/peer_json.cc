@@ -106,6 +106,21 @@ json event(const PeerEvent& event, const PeerId& self) {
             return out;
           },
           [&](const ev::NatDiscoveryFailed& e) -> json { return error("netcheck", e.reason); },
+          [&](const ev::TunnelRequested& e) -> json {
+            return {{"event", "tunnel-request"},
+                    {"from", e.from.to_string()},
+                    {"meta", e.info.record ? meta(e.info.record->entries) : json::object()}};
+          },
+          [&](const ev::TunnelRefused& e) -> json {
+            return {{"event", "tunnel-refused"}, {"peer", e.peer.to_string()}, {"reason", e.reason}};
+          },
+          [&](const ev::PunchStarted& e) -> json {
+            return {{"event", "punch-start"},
+                    {"peer", e.peer.to_string()},
+                    {"strategy", tunnel::to_string(e.plan.strategy)},
+                    {"direct_feasible", e.direct_feasible},
+                    {"start_after_ms", to_ms(e.plan.start_after)}};
+          },
       },
       event);
 }

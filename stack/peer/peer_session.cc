@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "stack/wire/punch_plan_fields.h"
+
 namespace qp2p {
 
 namespace {
@@ -38,6 +40,16 @@ std::uint64_t PeerSession::new_transaction() {
   return t;
 }
 
+void PeerSession::start_tracked(Instant now, std::uint64_t txn, RequestTracker::Builder builder) {
+  rtt_.sent(txn, now);
+  tracker_.start(now, txn,
+                 [this, txn, first = true, builder = std::move(builder)]() mutable {
+                   if (!first) rtt_.retransmitted(txn);
+                   first = false;
+                   return builder();
+                 });
+}
+
 void PeerSession::start(Instant now) {
   if (config_.supernodes.empty()) {
     events_.push_back(peer_event::Disconnected{{}, "no supernode configured"});
@@ -56,7 +68,7 @@ void PeerSession::send_plain(Instant now, std::uint64_t txn, wire::Body body, bo
   Datagram d{config_.local, supernode_endpoint(), {}};
   wire::encode({txn, std::move(body)}, d.payload);
   if (!track) return transmits_.push_back(std::move(d));
-  tracker_.start(now, txn, [d]() -> std::optional<Datagram> { return d; });
+  start_tracked(now, txn, [d]() -> std::optional<Datagram> { return d; });
 }
 
 void PeerSession::send_sealed(std::uint64_t txn, wire::Body body) {
@@ -69,6 +81,7 @@ void PeerSession::fail_over(Instant now, std::string reason, bool next_supernode
   events_.push_back(peer_event::Disconnected{supernode_endpoint(), reason});
   ++counters_.failovers;
   tracker_.clear();
+  rtt_.forget_all();
   // Requests in flight go back in the queue and are re-issued at the next supernode.
   for (const auto& [id, pending] : requests_)
     if (std::find(queued_.begin(), queued_.end(), id) == queued_.end()) queued_.push_back(id);
@@ -90,8 +103,12 @@ std::uint64_t PeerSession::enqueue(Instant now, std::string command, wire::Body 
 void PeerSession::issue(Instant now, std::uint64_t request) {
   auto it = requests_.find(request);
   if (it == requests_.end()) return;
+  // Tunnel requests carry our current RTT estimate (it improves while a request is queued).
+  if (auto* c = std::get_if<wire::TunnelConnect>(&it->second.body)) c->rtt_ms = rtt_ms();
+  if (auto* a = std::get_if<wire::TunnelAnswer>(&it->second.body); a && a->accept)
+    a->rtt_ms = rtt_ms();
   // Each retransmission is sealed afresh: the receiver's replay window drops exact copies.
-  tracker_.start(now, request, [this, request]() -> std::optional<Datagram> {
+  start_tracked(now, request, [this, request]() -> std::optional<Datagram> {
     auto r = requests_.find(request);
     if (r == requests_.end() || state_ != State::kRegistered) return std::nullopt;
     return Datagram{config_.local, supernode_endpoint(), session_.seal({request, r->second.body})};
@@ -158,7 +175,7 @@ void PeerSession::logout(Instant now) {
   next_keepalive_ = kNever;
   const std::uint64_t txn = new_transaction();
   login_txn_ = txn;
-  tracker_.start(now, txn, [this, txn]() -> std::optional<Datagram> {
+  start_tracked(now, txn, [this, txn]() -> std::optional<Datagram> {
     return Datagram{config_.local, supernode_endpoint(), session_.seal({txn, wire::Logout{}})};
   });
 }
@@ -166,6 +183,9 @@ void PeerSession::logout(Instant now) {
 void PeerSession::finish_logout() {
   state_ = State::kLoggedOut;
   tracker_.clear();
+  rtt_.forget_all();
+  outgoing_.clear();
+  incoming_.clear();
   // Requests still queued, or in flight and abandoned by the logout, will never be answered:
   // report each, so every request id has an outcome. In id order, for a stable event order.
   std::vector<std::uint64_t> ids;
@@ -240,6 +260,7 @@ void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
   }
   if (auto* challenge = std::get_if<wire::Challenge>(&msg.body); challenge && state_ == State::kHello) {
     tracker_.complete(msg.transaction);
+    answered(now, msg.transaction);
     supernode_id_ = challenge->supernode;
     ephemeral_ = wire::EphemeralKeyPair::generate(random_);
     wire::Login login{identity_.id(), challenge->nonce, ephemeral_.public_key, {}};
@@ -263,6 +284,7 @@ void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
       return;
     }
     tracker_.complete(msg.transaction);
+    answered(now, msg.transaction);
     session_ = wire::Session(ok->session_id, *key, wire::Direction::kToSupernode);
     state_ = State::kRegistered;
     mapped_ = ok->mapped;
@@ -306,12 +328,16 @@ void PeerSession::on_session(Instant now, wire::ControlMessage& msg) {
   schedule_keepalive(now);  // any authenticated traffic proves the path is alive
   const bool is_push = std::holds_alternative<wire::Deliver>(msg.body) ||
                        std::holds_alternative<wire::DeliveryReport>(msg.body) ||
-                       std::holds_alternative<wire::Presence>(msg.body);
+                       std::holds_alternative<wire::Presence>(msg.body) ||
+                       std::holds_alternative<wire::TunnelOffer>(msg.body) ||
+                       std::holds_alternative<wire::TunnelRefused>(msg.body) ||
+                       std::holds_alternative<wire::PunchStart>(msg.body);
   if (is_push) return on_push(now, msg.transaction, msg.body);
   if (!tracker_.complete(msg.transaction)) {
     ++counters_.dropped_unexpected;  // a late duplicate response
     return;
   }
+  answered(now, msg.transaction);
   on_response(now, msg.transaction, msg.body);
 }
 
@@ -353,7 +379,19 @@ void PeerSession::on_response(Instant now, std::uint64_t txn, wire::Body& body) 
       [&](wire::SendAccepted&) {
         events_.push_back(peer_event::MessageAccepted{txn, pending.target, pending.message_id});
       },
+      [&](wire::TunnelConnectAccepted& m) {
+        // The offer is on its way; the outcome comes as PunchStarted or TunnelRefused.
+        if (auto o = outgoing_.find(pending.target); o != outgoing_.end() && o->second.request == txn)
+          o->second.attempt = m.attempt;
+      },
+      [&](wire::TunnelAnswerAck&) {},  // accept: PunchStarted follows; refuse: done
       [&](wire::Error& m) {
+        // A failed connect or answer ends that negotiation here too.
+        if (auto o = outgoing_.find(pending.target); o != outgoing_.end() && o->second.request == txn)
+          outgoing_.erase(o);
+        if (auto i = incoming_.find(pending.target);
+            i != incoming_.end() && i->second.accept_request == txn)
+          incoming_.erase(i);
         events_.push_back(peer_event::RequestFailed{txn, pending.command, m.reason});
       },
       [&](auto&) {
@@ -386,6 +424,8 @@ void PeerSession::on_push(Instant now, std::uint64_t txn, wire::Body& body) {
     events_.push_back(peer_event::Delivered{m->to, m->message_id});
   } else if (auto* m = std::get_if<wire::Presence>(&body)) {
     events_.push_back(peer_event::Presence{m->peer, m->online, m->reason});
+  } else {
+    on_tunnel_push(now, body);
   }
 }
 
@@ -426,13 +466,14 @@ void PeerSession::handle_timeout(Instant now) {
   if (state_ == State::kRegistered && now >= next_keepalive_ && !tracker_.outstanding(keepalive_txn_)) {
     keepalive_txn_ = new_transaction();
     const std::uint64_t txn = keepalive_txn_;
-    tracker_.start(now, txn, [this, txn]() -> std::optional<Datagram> {
+    start_tracked(now, txn, [this, txn]() -> std::optional<Datagram> {
       if (state_ != State::kRegistered) return std::nullopt;
       return Datagram{config_.local, supernode_endpoint(), session_.seal({txn, wire::Keepalive{}})};
     });
     schedule_keepalive(now);
   }
   for (std::uint64_t txn : tracker_.handle_timeout(now)) {
+    rtt_.forget(txn);
     if (txn == login_txn_ && state_ == State::kLoggingOut) {
       finish_logout();
       return;

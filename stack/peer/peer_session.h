@@ -1,6 +1,8 @@
 // A peer's session with the supernode network, sans-IO: login (challenge, signature, key
 // agreement), keepalives, failover to the next supernode of its list, and the requests an
-// application makes (publish, lookup, search, instant messages, presence watches).
+// application makes (publish, lookup, search, instant messages, presence watches), and the
+// negotiation of tunnels through the handshake service (docs/protocol.md section 8.5): connect,
+// accept and refuse; the hole punching itself is run by the consumer of PunchStarted.
 //
 // API calls return a request id and are queued until the peer is registered; their outcome
 // arrives later as a PeerEvent naming that id. "One change, then drain": after any call or
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -22,7 +25,9 @@
 #include "stack/core/sans_io.h"
 #include "stack/discovery/nat_discovery.h"
 #include "stack/identity/identity.h"
+#include "stack/peer/rtt_estimator.h"
 #include "stack/transaction/request_tracker.h"
+#include "stack/tunnel/punch_planner.h"
 #include "stack/wire/session.h"
 
 namespace qp2p {
@@ -63,6 +68,25 @@ struct RequestFailed { std::uint64_t request = 0; std::string command; std::stri
 struct LoggedOut {};
 struct NatClassified { NatProfile profile; std::vector<std::string> transcript; };
 struct NatDiscoveryFailed { std::string reason; };
+// Peer `from` asks for a tunnel: answer with accept(from) or refuse(from, reason).
+struct TunnelRequested { PeerId from; wire::PeerInfo info; std::uint64_t attempt = 0; };
+// Our connect to `peer` was refused ("timeout": no answer; "offline": the peer left).
+struct TunnelRefused { std::uint64_t request = 0; PeerId peer; std::string reason; };
+// The handshake service says: punch towards `peer` now. Everything a HolePunchConfig needs:
+// remote = peer, attempt_nonce = nonce, locals = `local` plus plan.local_sockets - 1 extra
+// sockets, plan.remote_candidates / strategy / prediction / birthday, start = received_at +
+// plan.start_after, deadline = plan.deadline. direct_feasible false: go to the relay at once.
+struct PunchStarted {
+  std::uint64_t request = 0;  // our connect (caller) or accept (callee)
+  PeerId peer;
+  bool caller = false;
+  std::uint64_t attempt = 0;
+  tunnel::AttemptNonce nonce{};
+  bool direct_feasible = true;
+  tunnel::PunchPlan plan;
+  Instant received_at{};
+  Endpoint local;  // the main socket (PeerConfig::local)
+};
 }  // namespace peer_event
 
 using PeerEvent =
@@ -70,14 +94,20 @@ using PeerEvent =
                  peer_event::LookupDone, peer_event::SearchDone, peer_event::Watching,
                  peer_event::MessageAccepted, peer_event::MessageReceived, peer_event::Delivered,
                  peer_event::Presence, peer_event::RequestFailed, peer_event::LoggedOut,
-                 peer_event::NatClassified, peer_event::NatDiscoveryFailed>;
+                 peer_event::NatClassified, peer_event::NatDiscoveryFailed,
+                 peer_event::TunnelRequested, peer_event::TunnelRefused,
+                 peer_event::PunchStarted>;
 
 struct PeerCounters {
   std::uint64_t dropped_malformed = 0;
   std::uint64_t dropped_unauthenticated = 0;
   std::uint64_t dropped_unexpected = 0;
   std::uint64_t failovers = 0;
+  std::uint64_t dropped_tunnel_pushes = 0;  // offers over the bound, pushes for no negotiation
 };
+
+// Tunnel negotiations a peer keeps at once, each way (requests it made, offers it holds).
+inline constexpr std::size_t kMaxPeerNegotiations = 64;
 
 class PeerSession final : public SansIoEndpoint {
  public:
@@ -93,6 +123,16 @@ class PeerSession final : public SansIoEndpoint {
   // Returns the request id; the message id is reported in MessageAccepted and Delivered.
   std::uint64_t send_message(Instant now, const PeerId& to, std::string text);
   void logout(Instant now);
+
+  // Tunnels (docs/protocol.md section 8.5). connect's outcome: PunchStarted, TunnelRefused or
+  // RequestFailed (unknown peer, ...) naming the returned request id. accept and refuse answer
+  // the last TunnelRequested from `peer` (RequestFailed if there is none, or it expired);
+  // an accept leads to PunchStarted naming its request id.
+  std::uint64_t connect(Instant now, const PeerId& peer);
+  std::uint64_t accept(Instant now, const PeerId& peer);
+  std::uint64_t refuse(Instant now, const PeerId& peer, std::string reason);
+  // Smoothed round-trip time to the current supernode (zero until measured).
+  Duration rtt() const { return rtt_.smoothed(); }
 
   void handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
                        const std::uint8_t* data, std::size_t size) override;
@@ -137,6 +177,13 @@ class PeerSession final : public SansIoEndpoint {
   void start_discovery(Instant now);
   void drain_discovery(Instant now);
   std::uint64_t new_transaction();
+  // Starts a tracked transaction, timing it for the RTT estimate.
+  void start_tracked(Instant now, std::uint64_t txn, RequestTracker::Builder builder);
+  void answered(Instant now, std::uint64_t txn) { rtt_.answered(txn, now); }
+  std::vector<Endpoint> host_candidates() const;
+  std::uint32_t rtt_ms() const;
+  std::uint64_t answer(Instant now, const PeerId& peer, bool accept, std::string reason);
+  void on_tunnel_push(Instant now, wire::Body& body);
   const Endpoint& supernode_endpoint() const { return config_.supernodes[supernode_index_]; }
 
   PeerConfig config_;
@@ -168,6 +215,14 @@ class PeerSession final : public SansIoEndpoint {
   std::set<std::uint64_t> seen_pushes_;
   std::deque<std::uint64_t> seen_push_order_;
   std::set<PeerId> watching_;  // re-watched after failover
+
+  // Tunnel negotiations: our connects by callee (attempt 0 until the supernode named it), and
+  // the offers we hold by caller.
+  struct Outgoing { std::uint64_t request = 0; std::uint64_t attempt = 0; };
+  struct Incoming { std::uint64_t attempt = 0; Instant received{}; std::uint64_t accept_request = 0; };
+  std::map<PeerId, Outgoing> outgoing_;
+  std::map<PeerId, Incoming> incoming_;
+  RttEstimator rtt_;
 
   std::unique_ptr<NatDiscovery> discovery_;
   std::optional<NatProfile> nat_profile_;

@@ -222,6 +222,17 @@ class PeerScenario {
             o << "NatClassified " << e.profile.describe();
           } else if constexpr (std::is_same_v<T, ev::NatDiscoveryFailed>) {
             o << "NatDiscoveryFailed reason=" << e.reason;
+          } else if constexpr (std::is_same_v<T, ev::TunnelRequested>) {
+            o << "TunnelRequested from=" << name_of(e.from) << " " << describe(e.info);
+          } else if constexpr (std::is_same_v<T, ev::TunnelRefused>) {
+            o << "TunnelRefused req=" << e.request << " peer=" << name_of(e.peer)
+              << " reason=" << e.reason;
+          } else if constexpr (std::is_same_v<T, ev::PunchStarted>) {
+            o << "PunchStarted req=" << e.request << " peer=" << name_of(e.peer)
+              << " strategy=" << tunnel::to_string(e.plan.strategy)
+              << " start_after_us=" << std::chrono::duration_cast<std::chrono::microseconds>(
+                                           e.plan.start_after).count()
+              << " candidates=" << e.plan.remote_candidates.size();
           }
         },
         event);

@@ -1,0 +1,134 @@
+// PeerSession's side of tunnel negotiation (peer_session.h; docs/protocol.md section 8.5):
+// connect / accept / refuse requests to the handshake service, and its pushes (TunnelOffer,
+// TunnelRefused, PunchStart) turned into events. The hole punch itself is not run here.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "stack/peer/peer_session.h"
+#include "stack/wire/punch_plan_fields.h"
+
+namespace qp2p {
+
+std::vector<Endpoint> PeerSession::host_candidates() const {
+  // The main socket, when bound to a concrete address (a wildcard bind names no path).
+  if (config_.local.address.is_unspecified() || config_.local.port == 0) return {};
+  return {config_.local};
+}
+
+std::uint32_t PeerSession::rtt_ms() const {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(rtt_.smoothed()).count();
+  return static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>((us + 500) / 1000, 0, wire::kMaxRttMs));
+}
+
+std::uint64_t PeerSession::connect(Instant now, const PeerId& peer) {
+  if (!outgoing_.count(peer) && outgoing_.size() >= kMaxPeerNegotiations) {
+    const std::uint64_t id = new_transaction();
+    events_.push_back(peer_event::RequestFailed{id, "connect", "too many tunnel requests pending"});
+    return id;
+  }
+  const std::uint64_t id =
+      enqueue(now, "connect", wire::TunnelConnect{peer, host_candidates(), rtt_ms()}, peer);
+  outgoing_[peer] = Outgoing{id, 0};
+  return id;
+}
+
+std::uint64_t PeerSession::accept(Instant now, const PeerId& peer) {
+  return answer(now, peer, true, {});
+}
+
+std::uint64_t PeerSession::refuse(Instant now, const PeerId& peer, std::string reason) {
+  if (reason.size() > wire::kMaxTunnelReasonBytes) reason.resize(wire::kMaxTunnelReasonBytes);
+  return answer(now, peer, false, std::move(reason));
+}
+
+std::uint64_t PeerSession::answer(Instant now, const PeerId& peer, bool accept,
+                                  std::string reason) {
+  const char* command = accept ? "accept" : "refuse";
+  auto it = incoming_.find(peer);
+  if (it == incoming_.end() || it->second.accept_request != 0) {
+    const std::uint64_t id = new_transaction();
+    events_.push_back(peer_event::RequestFailed{
+        id, command, "no pending tunnel request from " + peer.to_string()});
+    return id;
+  }
+  wire::TunnelAnswer body{peer, it->second.attempt, accept, {}, 0, std::move(reason)};
+  if (accept) {
+    body.host = host_candidates();
+    body.rtt_ms = rtt_ms();
+  }
+  const std::uint64_t id = enqueue(now, command, std::move(body), peer);
+  // A refused offer is done; an accepted one waits for its PunchStart.
+  if (accept) it->second.accept_request = id;
+  else incoming_.erase(it);
+  return id;
+}
+
+void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
+  if (auto* offer = std::get_if<wire::TunnelOffer>(&body)) {
+    const PeerId from = offer->from.id;
+    if (!incoming_.count(from) && incoming_.size() >= kMaxPeerNegotiations) {
+      // Offers the application never answered expire at the supernode: make room by
+      // forgetting the oldest unanswered one.
+      auto oldest = incoming_.end();
+      for (auto i = incoming_.begin(); i != incoming_.end(); ++i)
+        if (i->second.accept_request == 0 &&
+            (oldest == incoming_.end() || i->second.received < oldest->second.received))
+          oldest = i;
+      if (oldest == incoming_.end()) {
+        ++counters_.dropped_tunnel_pushes;
+        SPDLOG_DEBUG("peer: drop tunnel offer from {}: {} negotiations pending", from.to_string(),
+                     incoming_.size());
+        return;
+      }
+      incoming_.erase(oldest);
+    }
+    incoming_[from] = Incoming{offer->attempt, now, 0};
+    events_.push_back(peer_event::TunnelRequested{from, std::move(offer->from), offer->attempt});
+    return;
+  }
+  if (auto* refused = std::get_if<wire::TunnelRefused>(&body)) {
+    auto it = outgoing_.find(refused->peer);
+    if (it == outgoing_.end() || (it->second.attempt != 0 && it->second.attempt != refused->attempt)) {
+      ++counters_.dropped_tunnel_pushes;
+      SPDLOG_DEBUG("peer: drop tunnel refusal from {}: no such request", refused->peer.to_string());
+      return;
+    }
+    events_.push_back(peer_event::TunnelRefused{it->second.request, refused->peer,
+                                                std::move(refused->reason)});
+    outgoing_.erase(it);
+    return;
+  }
+  if (auto* start = std::get_if<wire::PunchStart>(&body)) {
+    peer_event::PunchStarted event;
+    if (auto out = outgoing_.find(start->peer);
+        out != outgoing_.end() && (out->second.attempt == 0 || out->second.attempt == start->attempt)) {
+      event.request = out->second.request;
+      event.caller = true;
+      outgoing_.erase(out);
+    } else if (auto in = incoming_.find(start->peer);
+               in != incoming_.end() && in->second.accept_request != 0 &&
+               in->second.attempt == start->attempt) {
+      event.request = in->second.accept_request;
+      incoming_.erase(in);
+    } else {
+      ++counters_.dropped_tunnel_pushes;
+      SPDLOG_DEBUG("peer: drop punch-start for {}: no such negotiation", start->peer.to_string());
+      return;
+    }
+    event.peer = start->peer;
+    event.attempt = start->attempt;
+    event.nonce = start->nonce;
+    event.direct_feasible = start->direct_feasible;
+    event.plan = wire::from_fields(start->plan, start->peer);
+    event.received_at = now;
+    event.local = config_.local;
+    SPDLOG_INFO("peer: punch towards {} ({}), start in {} ms", start->peer.to_string(),
+                tunnel::to_string(event.plan.strategy), start->plan.start_after_ms);
+    events_.push_back(std::move(event));
+  }
+}
+
+}  // namespace qp2p
