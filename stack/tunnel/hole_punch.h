@@ -162,6 +162,9 @@ class HolePunch final : public SansIoEndpoint {
   // The sockets the runtime must have open (config.locals).
   const std::vector<Endpoint>& local_endpoints() const { return config_.locals; }
   std::size_t pair_count() const { return pairs_.size(); }
+  // The id the peer's sealed packets to us carry (routes early data to this attempt).
+  std::uint64_t tunnel_id() const { return side_.tunnel_id; }
+  const PeerId& remote() const { return config_.remote; }
   const HolePunchCounters& counters() const { return counters_; }
 
  private:

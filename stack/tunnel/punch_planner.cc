@@ -23,6 +23,16 @@ bool random_dependent(const PunchPeer& p) {
   return dependent_mapping(p) && p.profile->allocation == Allocation::kRandom;
 }
 
+bool sequential_dependent(const PunchPeer& p) {
+  return dependent_mapping(p) && p.profile->allocation == Allocation::kSequential;
+}
+
+// Both sit behind one NAT (the server saw one public address): the LAN or a hairpin path.
+bool same_nat(const PunchPeer& a, const PunchPeer& b) {
+  return behind_nat(a) && behind_nat(b) && a.reflexive.address == b.reflexive.address &&
+         !a.reflexive.address.is_unspecified();
+}
+
 // Checks from an unpredictable port of the remote's address get through our NAT once we have
 // sent anything to that address (RFC 4787 section 5: EIF or ADF).
 bool admits_unknown_port(const PunchPeer& p) {
@@ -46,15 +56,23 @@ PunchPlan plan_side(const PunchPeer& self, const PunchPeer& remote, const PunchP
   plan.remote = remote.id;
   plan.remote_candidates = candidates_of(remote);
   plan.deadline = cfg.deadline;
-  if (dependent_mapping(remote) && remote.profile->allocation == Allocation::kSequential) {
+  if (same_nat(self, remote)) {
+    why = "same-nat simultaneous-open";
+    return plan;
+  }
+  if (sequential_dependent(remote)) {
     plan.strategy = PunchStrategy::kPortPrediction;
-    plan.prediction.base = remote.reflexive;
     plan.prediction.delta = remote.profile->sequential_delta != 0 ? remote.profile->sequential_delta : 1;
+    // Both sequential: skip the remote's mappings towards our candidates (header comment).
+    const long skip = sequential_dependent(self) ? static_cast<long>(candidates_of(self).size()) : 0;
+    const long base = static_cast<long>(remote.reflexive.port) + skip * plan.prediction.delta;
+    plan.prediction.base = remote.reflexive;
+    if (base >= 1 && base <= 65535) plan.prediction.base.port = static_cast<std::uint16_t>(base);
     plan.prediction.before = cfg.predicted_ports_before;
     plan.prediction.after = cfg.predicted_ports_after;
     why = std::string("prediction(") + (plan.prediction.delta > 0 ? "+" : "") +
           std::to_string(plan.prediction.delta) + ")";
-  } else if (random_dependent(remote) && !admits_unknown_port(self)) {
+  } else if (random_dependent(remote) && !dependent_mapping(self) && !admits_unknown_port(self)) {
     plan.strategy = PunchStrategy::kBirthday;
     plan.birthday.address = remote.reflexive.address;
     plan.birthday.probes = cfg.birthday_probes;
@@ -63,7 +81,7 @@ PunchPlan plan_side(const PunchPeer& self, const PunchPeer& remote, const PunchP
     why = "simultaneous-open";
   }
   // The side behind the random-port NAT opens K mappings for the remote's birthday probes.
-  if (random_dependent(self) && !admits_unknown_port(remote))
+  if (random_dependent(self) && !dependent_mapping(remote) && !admits_unknown_port(remote))
     plan.local_sockets = cfg.birthday_local_sockets;
   return plan;
 }
@@ -89,17 +107,38 @@ PairPlan plan_punch(const PunchPeer& a, const PunchPeer& b, const PunchPlannerCo
   const Duration latest = std::max(one_way(a), one_way(b));
   pair.a.start_after = latest - one_way(a) + config.start_margin;
   pair.b.start_after = latest - one_way(b) + config.start_margin;
-  // Each side's mappings towards the other are unpredictable and neither filter admits an
-  // unknown port: no packet of one can ever match a hole the other opened.
-  if (random_dependent(a) && random_dependent(b) && !admits_unknown_port(a) &&
-      !admits_unknown_port(b)) {
+  pair.same_nat = same_nat(a, b);
+  // Both map every destination to its own port and at least one side's ports are random: a
+  // hit needs a guess of a fresh random port per probe (header comment: at most 7.8%).
+  if (!pair.same_nat && dependent_mapping(a) && dependent_mapping(b) &&
+      (random_dependent(a) || random_dependent(b))) {
     pair.direct_feasible = false;
-    pair.rationale = "relay: both sides map every destination to a random port";
+    pair.rationale = "relay: both sides map every destination to its own port, and " +
+                     std::string(random_dependent(a) && random_dependent(b) ? "both" : "one") +
+                     " allocate" + (random_dependent(a) && random_dependent(b) ? "" : "s") +
+                     " them randomly";
     return pair;
   }
   pair.rationale = "a: " + why_a + " (" + std::to_string(pair.a.local_sockets) + " sockets), b: " +
                    why_b + " (" + std::to_string(pair.b.local_sockets) + " sockets)";
   return pair;
+}
+
+HolePunchConfig make_punch_config(const PunchPlan& plan, const Identity& identity,
+                                  const AttemptNonce& nonce, std::vector<Endpoint> locals,
+                                  Instant start) {
+  HolePunchConfig c;
+  c.identity = identity;
+  c.remote = plan.remote;
+  c.attempt_nonce = nonce;
+  c.locals = std::move(locals);
+  c.remote_candidates = plan.remote_candidates;
+  c.strategy = plan.strategy;
+  c.prediction = plan.prediction;
+  c.birthday = plan.birthday;
+  c.start = start;
+  c.deadline = plan.deadline;
+  return c;
 }
 
 }  // namespace qp2p::tunnel

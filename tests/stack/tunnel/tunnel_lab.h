@@ -1,17 +1,21 @@
-// A lab for hole-punching and tunnel tests: sites (a host behind a NatTable from
+// A lab for hole-punching and tunnel tests: sites (a host behind NatTables from
 // nat-models/nat_table.h, or a host with a public address) exchanging datagrams in virtual time,
 // and a PunchLab that runs two peers' HolePunch attempts and then their Tunnels. Header-only
 // (the unit-test target globs *_test.cc files only).
 //
-// Datagrams are translated outbound by the sender's NAT when sent and inbound by the receiver's
-// NAT when they arrive one one-way latency later, as real NATs do (a check that leaves before
-// the peer's NAT opened but arrives after it did gets through). Not
+// Topology: NAT nodes whose public side is on the Internet or on the private side of another NAT
+// (a home NAT behind a carrier NAT, the `cgnat` chain), and hosts on a NAT's private side;
+// several hosts may share one NAT (a LAN: they reach each other's host addresses directly).
+// Datagrams are translated outbound by the sender's NATs when sent (up to the segment that owns
+// the destination, or hairpinned by a NAT addressed at its own public side, RFC 4787 section 6)
+// and inbound by the receiver's NATs when they arrive one one-way latency later, as real NATs do
+// (a check that leaves before the peer's NAT opened but arrives after it did gets through). Not
 // tests/stack/harness/virtual_network.h: its rewriters run at send time only, and a site here
 // swaps its HolePunch for a Tunnel on the fly. Loss is seeded and applied beyond the sender's
-// NAT (a lost check still opened the sender's mapping). A tap sees every datagram after the
-// sender's NAT (to capture, alter or drop it) and inject() delivers arbitrary datagrams from any
-// source (spoofed replays, forgeries). Everything is ordered and seeded, so a run replays exactly;
-// every loop is bounded.
+// NATs (a lost check still opened the sender's mappings). A tap sees every datagram after the
+// sender's NATs (to capture, alter or drop it) and inject() delivers arbitrary datagrams from any
+// Internet source (spoofed replays, forgeries). Everything is ordered and seeded, so a run
+// replays exactly; every loop is bounded.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -73,37 +77,55 @@ class Network {
 
   static constexpr std::size_t kMaxSteps = 3'000'000;
   static constexpr std::size_t kMaxTransmitsPerDrain = 200'000;
+  static constexpr std::size_t kInternet = static_cast<std::size_t>(-1);
+  static constexpr std::size_t kMaxNatDepth = 8;
 
   Network(std::uint64_t seed, Duration one_way, double loss)
       : seed_(seed), one_way_(one_way), loss_(loss), random_(Random::from_u64(0x7a6b ^ seed)) {}
 
-  // A host at `host` behind `nat`, whose public address is `public_ip` (for an untranslating
-  // "open" NAT, the host's own address).
+  // A NAT whose public side (address `public_ip`) sits on the Internet, or on the private side
+  // of NAT `behind` (a home NAT behind a carrier NAT). Returns its node id.
+  std::size_t add_nat(NatBehaviour nat, IpAddress public_ip, std::size_t behind = kInternet) {
+    const std::uint64_t nat_seed = seed_ * 1'000'003 + 0x4e47 + nodes_.size();
+    nodes_.push_back(Node{public_ip, behind, NatTable(nat, public_ip, Random::from_u64(nat_seed))});
+    return nodes_.size() - 1;
+  }
+  // A host at `host` on the private side of NAT node `nat` (for an untranslating node, on the
+  // segment the node itself sits on: the host is public there).
+  std::size_t add_site_behind(std::size_t nat, IpAddress host) {
+    sites_.push_back(Site{host, nat});
+    return sites_.size() - 1;
+  }
+  // A host at `host` behind its own `nat`, whose public address is `public_ip` (for an
+  // untranslating "open" NAT, the host's own address).
   std::size_t add_site(NatBehaviour nat, IpAddress host, IpAddress public_ip) {
     if (!nat.translating) public_ip = host;
-    const std::uint64_t nat_seed = seed_ * 1'000'003 + 0x4e47 + sites_.size();
-    sites_.push_back(Site{host, public_ip, NatTable(nat, public_ip, Random::from_u64(nat_seed))});
-    return sites_.size() - 1;
+    return add_site_behind(add_nat(std::move(nat), public_ip), host);
   }
   void attach(std::size_t site, SansIoEndpoint* endpoint) { sites_.at(site).endpoint = endpoint; }
   void set_offline(std::size_t site, bool offline) { sites_.at(site).offline = offline; }
-  NatTable& nat(std::size_t site) { return sites_.at(site).nat; }
+  // The NAT right in front of the site's host.
+  NatTable& nat(std::size_t site) { return nodes_.at(sites_.at(site).nat).table; }
+  NatTable& nat_node(std::size_t node) { return nodes_.at(node).table; }
   // A NAT reboot: a fresh table (every mapping gone; new ports where allocation is not
   // preserving).
   void replace_nat(std::size_t site, NatBehaviour nat, std::uint64_t seed) {
-    Site& s = sites_.at(site);
-    s.nat = NatTable(nat, s.public_ip, Random::from_u64(seed));
+    Node& n = nodes_.at(sites_.at(site).nat);
+    n.table = NatTable(nat, n.public_ip, Random::from_u64(seed));
   }
-  // The server-reflexive endpoint of `local` as a STUN server sees it now (opens the mapping,
-  // as the peer's NAT discovery did).
+  // The server-reflexive endpoint of `local` as a STUN server sees it now (opens the mappings
+  // of every NAT on the way out, as the peer's NAT discovery did).
   Endpoint reflexive(std::size_t site, const Endpoint& local) {
-    Site& s = sites_.at(site);
-    if (!s.nat.behaviour().translating) return local;
-    return s.nat.translate_outbound(now_, local, kStunServer).value();
+    Endpoint source = local;
+    for (std::size_t n = segment_of(site), depth = 0; n != kInternet && depth < kMaxNatDepth;
+         n = nodes_[n].parent, ++depth)
+      source = nodes_[n].table.translate_outbound(now_, source, kStunServer).value();
+    return source;
   }
-  // A datagram from anywhere (spoofed sources allowed), arriving one one-way latency from now.
+  // A datagram from anywhere on the Internet (spoofed sources allowed), arriving one one-way
+  // latency from now.
   void inject(const Endpoint& source, const Endpoint& destination, Bytes payload) {
-    schedule(Datagram{source, destination, std::move(payload)});
+    schedule(Datagram{source, destination, std::move(payload)}, kInternet);
   }
   void set_tap(Tap tap) { tap_ = std::move(tap); }
   void on_step(Hook hook) { hooks_.push_back(std::move(hook)); }
@@ -128,9 +150,9 @@ class Network {
       }
       now_ = std::max(now_, next);
       while (!queue_.empty() && queue_.begin()->first.first <= now_) {
-        Datagram d = std::move(queue_.begin()->second);
+        Queued q = std::move(queue_.begin()->second);
         queue_.erase(queue_.begin());
-        arrive(d);
+        arrive(q.datagram, q.segment);
       }
       for (Site& s : sites_)
         if (s.endpoint && s.endpoint->poll_timeout() <= now_) s.endpoint->handle_timeout(now_);
@@ -141,13 +163,40 @@ class Network {
   void run_for(Duration d) { run_until(nullptr, d); }
 
  private:
+  struct Node {
+    IpAddress public_ip;
+    std::size_t parent = kInternet;  // the segment its public side is on
+    NatTable table;
+  };
   struct Site {
     IpAddress host;
-    IpAddress public_ip;
-    NatTable nat;
+    std::size_t nat = kInternet;  // node in front of the host
     SansIoEndpoint* endpoint = nullptr;
     bool offline = false;
   };
+  struct Queued {
+    Datagram datagram;
+    std::size_t segment;  // where its destination is looked up on arrival
+  };
+
+  bool translating(std::size_t node) const { return nodes_[node].table.behaviour().translating; }
+  // The segment a site's host sits on: the private side of its NAT, or, behind an untranslating
+  // node, the segment of that node.
+  std::size_t segment_of(std::size_t site) const {
+    const std::size_t n = sites_[site].nat;
+    if (n == kInternet || translating(n)) return n;
+    return nodes_[n].parent;
+  }
+  // True when `address` is a host or a NAT's public side on `segment` (a datagram to it stays
+  // on that segment, no NAT above it is involved).
+  bool owned_on(std::size_t segment, const IpAddress& address) const {
+    for (std::size_t i = 0; i < sites_.size(); ++i)
+      if (segment_of(i) == segment && sites_[i].host == address) return true;
+    for (std::size_t n = 0; n < nodes_.size(); ++n)
+      if (translating(n) && nodes_[n].parent == segment && nodes_[n].public_ip == address)
+        return true;
+    return false;
+  }
 
   void drain() {
     for (std::size_t i = 0; i < sites_.size(); ++i) {
@@ -164,6 +213,8 @@ class Network {
     }
   }
 
+  // Send time: up through the sender's NATs until the destination is on the current segment
+  // (or a NAT hairpins it back down); arrival time: down through the receiver's NATs.
   void route(std::size_t from, Datagram d) {
     ++counters_.sent;
     Site& s = sites_[from];
@@ -175,17 +226,31 @@ class Network {
       ++counters_.dropped_unroutable;
       return;
     }
-    if (s.nat.behaviour().translating) {
-      if (s.nat.is_public(d.remote.address)) {  // hairpin: not modelled, the presets have it off
-        ++counters_.dropped_nat;
+    std::size_t segment = segment_of(from);
+    for (std::size_t depth = 0; segment != kInternet && !owned_on(segment, d.remote.address);
+         ++depth) {
+      Node& n = nodes_[segment];
+      if (depth >= kMaxNatDepth) {
+        ++counters_.dropped_unroutable;
         return;
       }
-      auto external = s.nat.translate_outbound(now_, d.local, d.remote);
+      if (n.table.is_public(d.remote.address)) {  // hairpin: back down this NAT
+        auto v = n.table.translate_hairpin(now_, d.local, d.remote);
+        if (!v.forwarded()) {
+          ++counters_.dropped_nat;
+          return;
+        }
+        d.local = v.source;
+        d.remote = v.inner;
+        break;  // v.inner is on this NAT's private side
+      }
+      auto external = n.table.translate_outbound(now_, d.local, d.remote);
       if (!external) {
         ++counters_.dropped_nat;
         return;
       }
       d.local = *external;
+      segment = n.parent;
     }
     if (tap_ && !tap_(now_, from, d)) {
       ++counters_.dropped_tap;
@@ -195,35 +260,42 @@ class Network {
       ++counters_.dropped_loss;
       return;
     }
-    schedule(std::move(d));
+    schedule(std::move(d), segment);
   }
 
-  void schedule(Datagram d) { queue_.emplace(std::make_pair(now_ + one_way_, seq_++), std::move(d)); }
+  void schedule(Datagram d, std::size_t segment) {
+    queue_.emplace(std::make_pair(now_ + one_way_, seq_++), Queued{std::move(d), segment});
+  }
 
-  void arrive(const Datagram& d) {
-    Site* to = nullptr;
-    for (Site& s : sites_)
-      if (s.public_ip == d.remote.address) to = &s;
-    if (!to) {
-      ++counters_.dropped_unroutable;
-      return;
-    }
+  void arrive(const Datagram& d, std::size_t segment) {
     Endpoint inner = d.remote, source = d.local;
-    if (to->nat.behaviour().translating) {
-      auto v = to->nat.translate_inbound(now_, d.remote, d.local);
+    for (std::size_t depth = 0; depth <= kMaxNatDepth; ++depth) {
+      for (std::size_t i = 0; i < sites_.size(); ++i) {
+        if (segment_of(i) != segment || sites_[i].host != inner.address) continue;
+        Site& to = sites_[i];
+        if (to.offline || !to.endpoint) {
+          ++counters_.dropped_offline;
+          return;
+        }
+        ++counters_.delivered;
+        to.endpoint->handle_datagram(now_, inner, source, d.payload.data(), d.payload.size());
+        return;
+      }
+      std::optional<std::size_t> next;
+      for (std::size_t n = 0; n < nodes_.size(); ++n)
+        if (translating(n) && nodes_[n].parent == segment && nodes_[n].public_ip == inner.address)
+          next = n;
+      if (!next) break;
+      auto v = nodes_[*next].table.translate_inbound(now_, inner, source);
       if (!v.forwarded()) {
         ++counters_.dropped_nat;
         return;
       }
       inner = v.inner;
       source = v.source;
+      segment = *next;
     }
-    if (to->offline || !to->endpoint) {
-      ++counters_.dropped_offline;
-      return;
-    }
-    ++counters_.delivered;
-    to->endpoint->handle_datagram(now_, inner, source, d.payload.data(), d.payload.size());
+    ++counters_.dropped_unroutable;
   }
 
   std::uint64_t seed_;
@@ -231,8 +303,9 @@ class Network {
   double loss_;
   Random random_;
   Instant now_ = instant_from_us(10'000'000);
+  std::vector<Node> nodes_;
   std::vector<Site> sites_;
-  std::map<std::pair<Instant, std::uint64_t>, Datagram> queue_;
+  std::map<std::pair<Instant, std::uint64_t>, Queued> queue_;
   std::uint64_t seq_ = 0;
   Tap tap_;
   std::vector<Hook> hooks_;

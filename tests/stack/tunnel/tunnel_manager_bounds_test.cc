@@ -1,0 +1,52 @@
+// A TunnelManager's attempts end in AttemptFailed when they cannot succeed: over the configured
+// number of attempts (at once), and at the deadline when the peer never answers (then the
+// caller falls back to the relay); either way nothing is left running.
+#include <gtest/gtest.h>
+
+#include "tests/stack/tunnel/manager_lab.h"
+
+namespace qp2p::tunnel_lab {
+namespace {
+
+TEST(TunnelManagerBounds, AttemptsOverTheLimitFailAtOnce) {
+  ManagerLabConfig c;
+  c.limits.max_attempts = 1;
+  ManagerLab lab(c);
+  lab.connect();
+  Random r = Random::from_u64(5);
+  tunnel::PunchPlan other;
+  other.remote = Identity::generate(r).id();
+  lab.a().manager->start_attempt(lab.now(), other, tunnel::AttemptNonce{}, lab.now());
+  lab.net().run_for(1ms);
+  const auto failed = lab.a().first<mev::AttemptFailed>();
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->peer, other.remote);
+  EXPECT_EQ(failed->reason, "too many attempts running");
+  EXPECT_EQ(lab.a().manager->counters().attempts_refused, 1u);
+  // The first attempt is unaffected.
+  ASSERT_TRUE(lab.run_until_established());
+}
+
+TEST(TunnelManagerBounds, AnAbsentPeerFailsAtTheDeadline) {
+  ManagerLabConfig c;
+  c.b = "symmetric";  // a birthday plan: B would bind sockets, A probes
+  ManagerLab lab(c);
+  lab.net().set_offline(lab.b().site, true);
+  const auto plan = lab.connect();
+  const Instant started = lab.now();
+  lab.net().run_until([&] { return !lab.a().all<mev::AttemptFailed>().empty(); }, 20s);
+  const auto failed = lab.a().first<mev::AttemptFailed>();
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_NE(failed->reason.find("deadline"), std::string::npos) << failed->reason;
+  EXPECT_EQ(lab.now() - started, plan.a.start_after + plan.a.deadline);
+  EXPECT_FALSE(lab.a().manager->has_attempt(lab.b().identity.id()));
+  EXPECT_EQ(lab.a().manager->poll_timeout(), kNever);
+  // B's attempt (its K sockets) ends the same way and every extra socket is given back.
+  lab.net().run_until([&] { return !lab.b().all<mev::AttemptFailed>().empty(); }, 5s);
+  ASSERT_TRUE(lab.b().first<mev::AttemptFailed>().has_value());
+  EXPECT_GT(lab.b().sockets_bound, 0u);
+  EXPECT_EQ(lab.b().sockets_released, lab.b().sockets_bound);
+}
+
+}  // namespace
+}  // namespace qp2p::tunnel_lab
