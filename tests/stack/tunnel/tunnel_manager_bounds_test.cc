@@ -1,5 +1,5 @@
 // A TunnelManager's attempts end in AttemptFailed when they cannot succeed: over the configured
-// number of attempts (at once), and at the deadline when the peer never answers (then the
+// number of attempts or tunnels (at once; replacing a peer's tunnel does not count), and at the deadline when the peer never answers (then the
 // caller falls back to the relay), or when the sockets a birthday plan needs never come; either
 // way nothing is left running.
 #include <gtest/gtest.h>
@@ -26,6 +26,28 @@ TEST(TunnelManagerBounds, AttemptsOverTheLimitFailAtOnce) {
   EXPECT_EQ(lab.a().manager->counters().attempts_refused, 1u);
   // The first attempt is unaffected.
   ASSERT_TRUE(lab.run_until_established());
+}
+
+TEST(TunnelManagerBounds, TunnelsOverTheLimitAreRefusedButReplacementsAreNot) {
+  ManagerLabConfig c;
+  c.limits.max_tunnels = 1;
+  ManagerLab lab(c);
+  lab.connect();
+  ASSERT_TRUE(lab.run_until_established());
+  Random r = Random::from_u64(6);
+  tunnel::PunchPlan third;
+  third.remote = Identity::generate(r).id();
+  lab.a().manager->start_attempt(lab.now(), third, tunnel::AttemptNonce{}, lab.now());
+  lab.net().run_for(1ms);
+  const auto failed = lab.a().first<mev::AttemptFailed>();
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->peer, third.remote);
+  EXPECT_EQ(failed->reason, "too many tunnels");
+  // A new attempt to the peer we already have a tunnel with replaces it: allowed.
+  lab.connect();
+  ASSERT_TRUE(lab.run_until_established(2));
+  EXPECT_EQ(lab.a().manager->tunnel_count(), 1u);
+  EXPECT_EQ(lab.a().manager->counters().attempts_refused, 1u);
 }
 
 TEST(TunnelManagerBounds, AnAbsentPeerFailsAtTheDeadline) {
