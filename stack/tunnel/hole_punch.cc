@@ -108,28 +108,29 @@ std::optional<std::size_t> HolePunch::add_pair(const Endpoint& local, const Endp
   return it->second;
 }
 
-void HolePunch::schedule(std::size_t pair, Instant at) {
+void HolePunch::unschedule(std::size_t pair) {
   auto old = due_of_.find(pair);
-  if (old != due_of_.end()) {
-    due_.erase({old->second, pair});
-    due_of_.erase(old);
-  }
-  due_.emplace(at, pair);
-  due_of_.emplace(pair, at);
+  if (old == due_of_.end()) return;
+  (old->second.second ? hot_due_ : due_).erase({old->second.first, pair});
+  due_of_.erase(old);
+}
+
+void HolePunch::schedule(std::size_t pair, Instant at) {
+  unschedule(pair);
+  const bool hot = pairs_[pair].peer_reached;
+  (hot ? hot_due_ : due_).emplace(at, pair);
+  due_of_.emplace(pair, std::make_pair(at, hot));
 }
 
 void HolePunch::trigger(std::size_t pair) {
-  auto old = due_of_.find(pair);
-  if (old != due_of_.end()) {
-    due_.erase({old->second, pair});
-    due_of_.erase(old);
-  }
+  unschedule(pair);
   if (std::find(triggered_.begin(), triggered_.end(), pair) == triggered_.end())
     triggered_.push_back(pair);
 }
 
 void HolePunch::clear_schedule() {
   due_.clear();
+  hot_due_.clear();
   due_of_.clear();
   triggered_.clear();
 }
@@ -186,10 +187,14 @@ void HolePunch::handle_timeout(Instant now) {
   if (!triggered_.empty()) {
     index = triggered_.front();
     triggered_.pop_front();
-  } else if (!due_.empty() && due_.begin()->first <= now) {
-    index = due_.begin()->second;
-    due_.erase(due_.begin());
-    due_of_.erase(*index);
+  } else {
+    for (auto* set : {&hot_due_, &due_}) {
+      if (set->empty() || set->begin()->first > now) continue;
+      index = set->begin()->second;
+      set->erase(set->begin());
+      due_of_.erase(*index);
+      break;
+    }
   }
   if (!index) return;
   send_check(now, *index);
@@ -204,6 +209,7 @@ Instant HolePunch::poll_timeout() const {
       Instant t = deadline_;
       if (!triggered_.empty()) t = std::min(t, next_send_);
       if (!due_.empty()) t = std::min(t, std::max(next_send_, due_.begin()->first));
+      if (!hot_due_.empty()) t = std::min(t, std::max(next_send_, hot_due_.begin()->first));
       return t;
     }
     default:
@@ -286,6 +292,7 @@ void HolePunch::handle_request(Instant now, const Endpoint& local, const Endpoin
     ++counters_.peer_reflexive_pairs;
   }
   Pair& p = pairs_[index];
+  p.peer_reached = true;
   if (check.nominate && !controlling()) {
     p.nominated_by_peer = true;
     if (p.succeeded) {

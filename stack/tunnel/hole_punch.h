@@ -6,7 +6,8 @@
 // candidate pair (local endpoint x remote endpoint), each pair every pair_interval, the whole
 // attempt at most one check per min_send_gap. It answers every valid check it receives, also
 // on pairs it did not know (peer-reflexive: a NAT gave the peer an endpoint no one predicted),
-// and then checks that pair itself ("triggered check", RFC 8445 section 7.3.1.4).
+// and then checks that pair itself ("triggered check", RFC 8445 section 7.3.1.4); until it
+// succeeds, such a pair is retried every pair_interval ahead of the ordinary checks.
 //
 // A pair succeeds when a response to our own fresh check (random 96-bit transaction id) comes
 // back from the pair's remote to the pair's local, signed by the expected peer over both
@@ -175,6 +176,7 @@ class HolePunch final : public SansIoEndpoint {
     CandidateKind kind;
     bool succeeded = false;
     bool nominated_by_peer = false;
+    bool peer_reached = false;  // a valid check from the peer arrived on it
     int checks = 0;
     Duration rtt{};
   };
@@ -188,6 +190,7 @@ class HolePunch final : public SansIoEndpoint {
   std::optional<std::size_t> add_pair(const Endpoint& local, const Endpoint& remote,
                                       CandidateKind kind);
   void schedule(std::size_t pair, Instant at);
+  void unschedule(std::size_t pair);
   void trigger(std::size_t pair);
   void clear_schedule();
   void send_check(Instant now, std::size_t pair);
@@ -222,7 +225,11 @@ class HolePunch final : public SansIoEndpoint {
   std::vector<Pair> pairs_;
   std::map<std::pair<Endpoint, Endpoint>, std::size_t> pair_index_;
   std::set<std::pair<Instant, std::size_t>> due_;  // pair checks by due time, then pair order
-  std::map<std::size_t, Instant> due_of_;          // pair -> its entry in due_
+  // Retries of pairs the peer's checks arrived on: served before every ordinary check that is
+  // due, so with hundreds of pairs (birthday probing) the one path known to work in one direction
+  // is retried every pair_interval instead of once per round of all pairs.
+  std::set<std::pair<Instant, std::size_t>> hot_due_;
+  std::map<std::size_t, std::pair<Instant, bool>> due_of_;  // pair -> its entry (in hot_due_?)
   // Triggered checks (RFC 8445 section 6.1.4.1): pairs the peer just reached us on, and the
   // nominated pair. Served before any ordinary check, first in first out, no duplicates.
   std::deque<std::size_t> triggered_;

@@ -15,6 +15,7 @@ bool behind_nat(const PunchPeer& p) { return !p.profile || p.profile->nat_levels
 // The peer's NAT gives every destination its own mapping (RFC 4787 section 4.1: APDM or ADM).
 bool dependent_mapping(const PunchPeer& p) {
   if (!behind_nat(p)) return false;
+  if (!p.profile) return false;  // unknown: plan for the common endpoint-independent mapping
   const Behaviour m = p.profile->mapping;
   return m == Behaviour::kAddressDependent || m == Behaviour::kAddressAndPortDependent;
 }
@@ -37,6 +38,7 @@ bool same_nat(const PunchPeer& a, const PunchPeer& b) {
 // sent anything to that address (RFC 4787 section 5: EIF or ADF).
 bool admits_unknown_port(const PunchPeer& p) {
   if (!behind_nat(p)) return true;
+  if (!p.profile) return false;  // unknown: assume the strictest filtering
   const Behaviour f = p.profile->filtering;
   return f == Behaviour::kEndpointIndependent || f == Behaviour::kAddressDependent;
 }

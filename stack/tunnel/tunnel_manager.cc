@@ -167,9 +167,12 @@ void TunnelManager::handle_datagram(Instant now, const Endpoint& local, const En
 }
 
 void TunnelManager::handle_timeout(Instant now) {
-  std::vector<PeerId> due;
-  for (const auto& [peer, a] : attempts_)
+  std::vector<PeerId> due, starved;
+  for (const auto& [peer, a] : attempts_) {
     if (a.punch && a.punch->poll_timeout() <= now) due.push_back(peer);
+    if (!a.punch && a.start + a.plan.deadline <= now) starved.push_back(peer);
+  }
+  for (const PeerId& peer : starved) fail_now(peer, "deadline: the sockets never came");
   for (const PeerId& peer : due) {
     auto it = attempts_.find(peer);
     if (it == attempts_.end()) continue;
@@ -190,7 +193,7 @@ void TunnelManager::handle_timeout(Instant now) {
 Instant TunnelManager::poll_timeout() const {
   Instant t = kNever;
   for (const auto& [peer, a] : attempts_)
-    if (a.punch) t = std::min(t, a.punch->poll_timeout());
+    t = std::min(t, a.punch ? a.punch->poll_timeout() : a.start + a.plan.deadline);
   for (const auto& [peer, lt] : tunnels_) t = std::min(t, lt.tunnel->poll_timeout());
   return t;
 }

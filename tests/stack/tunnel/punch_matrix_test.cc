@@ -14,7 +14,8 @@
 //   synchronised start and within 3 RTTs (peer<->supernode plus peer<->peer) of the request.
 // The same holds with 5% and 20% random loss on every link (fewer trials).
 //
-// Trials: 5 per pair without loss, 3 with loss; QP2P_MATRIX_TRIALS=N sets both. The table is
+// Trials: 5 per pair without loss, 3 with loss; QP2P_MATRIX_TRIALS=N sets both, and
+// QP2P_MATRIX_ONLY=TEXT keeps the pairs whose label contains TEXT. The table is
 // printed: pair, trials, direct %, p50/p95 setup from the request in ms and from the start in
 // peer RTTs, and the plan.
 #include <gtest/gtest.h>
@@ -72,6 +73,7 @@ struct Trial {
   Duration from_request{};
   Duration from_start{};
   std::string rationale;
+  std::string failure;  // a side's Failed reason, when not direct
 };
 
 struct PeerRun {
@@ -80,7 +82,7 @@ struct PeerRun {
   Endpoint main;
   std::unique_ptr<HolePunch> punch;
   std::optional<Instant> established;
-  bool failed = false;
+  std::optional<std::string> failed;
 };
 
 Trial run_trial(const PairSpec& pair, std::uint64_t seed, double loss) {
@@ -140,13 +142,23 @@ Trial run_trial(const PairSpec& pair, std::uint64_t seed, double loss) {
     for (PeerRun* p : {&a, &b}) {
       while (auto e = p->punch->poll_event()) {
         if (std::holds_alternative<tunnel::hole_punch_event::Established>(*e)) p->established = now;
-        else p->failed = true;
+        else p->failed = std::get<tunnel::hole_punch_event::Failed>(*e).reason;
       }
     }
   });
   const auto done = [&] { return (a.established || a.failed) && (b.established || b.failed); };
   net.run_until(done, kServiceRtt + plan.a.deadline + plan.b.deadline + 1s);
   t.direct = a.established && b.established;
+  if (!t.direct) {
+    auto tally = [](const PeerRun& p) {
+      const auto& k = p.punch->counters();
+      return std::string(p.established ? "established" : p.failed ? *p.failed : "running") +
+             " [req in " + std::to_string(k.requests_received) + ", resp in " +
+             std::to_string(k.responses_received) + ", pairs ok " +
+             std::to_string(k.pairs_succeeded) + "]";
+    };
+    t.failure = "a: " + tally(a) + "; b: " + tally(b);
+  }
   if (t.direct) {
     const Instant both = std::max(*a.established, *b.established);
     t.from_request = both - request;
@@ -182,15 +194,19 @@ TEST_P(PunchMatrix, DirectWhereverFeasibleAndFast) {
                 "direct%", "p50 ms", "p95 ms", "p50 RTT", "p95 RTT", "plan");
   std::cout << "[ matrix   ] one-way " << to_ms(kOneWay) << " ms on every link, loss " << loss * 100
             << "%\n" << line;
+  const char* only = std::getenv("QP2P_MATRIX_ONLY");  // a substring of the pair's label
   for (const PairSpec& pair : all_pairs()) {
+    if (only && pair.label().find(only) == std::string::npos) continue;
     int direct = 0, feasible = 0;
     std::vector<Duration> req, st;
     std::string rationale;
+    std::vector<std::string> failures;
     for (int i = 0; i < trials; ++i) {
       const std::uint64_t seed = 1000 + static_cast<std::uint64_t>(i) * 7919 +
                                  static_cast<std::uint64_t>(loss * 1000) * 31;
       const Trial t = run_trial(pair, seed, loss);
       rationale = t.rationale;
+      if (t.feasible && !t.direct) failures.push_back("seed " + std::to_string(seed) + " " + t.failure);
       feasible += t.feasible;
       if (t.direct) {
         ++direct;
@@ -205,6 +221,8 @@ TEST_P(PunchMatrix, DirectWhereverFeasibleAndFast) {
                   static_cast<long long>(to_ms(percentile(req, 95))),
                   in_rtts(percentile(st, 50)), in_rtts(percentile(st, 95)), rationale.c_str());
     std::cout << line;
+    for (std::size_t i = 0; i < std::min<std::size_t>(failures.size(), 3); ++i)
+      std::cout << "    failed: " << failures[i] << "\n";
 
     SCOPED_TRACE(pair.label() + " at " + std::to_string(loss * 100) + "% loss: " + rationale);
     if (pair.infeasible()) {

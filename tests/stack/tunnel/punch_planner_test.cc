@@ -102,6 +102,19 @@ TEST(PunchPlanner, TheNearerSideWaitsForTheFartherOne) {
   EXPECT_EQ(p.b.start_after, cfg.start_margin);
 }
 
+TEST(PunchPlanner, AnUnknownProfileIsPlannedAsSimultaneousOpen) {
+  PunchPeer unknown = port_restricted(18);
+  unknown.profile.reset();
+  const PairPlan p = plan_punch(unknown, symmetric(19, A::kRandom));
+  EXPECT_TRUE(p.direct_feasible);
+  // Its filtering may be strict: the random side still gets probed.
+  EXPECT_EQ(p.a.strategy, PunchStrategy::kBirthday);
+  EXPECT_EQ(p.b.strategy, PunchStrategy::kSimultaneousOpen);
+  const PairPlan q = plan_punch(port_restricted(20), unknown);
+  EXPECT_EQ(q.a.strategy, PunchStrategy::kSimultaneousOpen);
+  EXPECT_EQ(q.b.strategy, PunchStrategy::kSimultaneousOpen);
+}
+
 TEST(PunchPlanner, MakePunchConfigCarriesThePlan) {
   const PairPlan p = plan_punch(port_restricted(15), symmetric(16, A::kRandom));
   Random r = Random::from_u64(17);
