@@ -44,7 +44,6 @@
 
 #include "nat-models/nat_behaviour.h"
 #include "ns3/command-line.h"
-#include "ns3/config.h"
 #include "ns3/node-list.h"
 #include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
@@ -165,11 +164,6 @@ int main(int argc, char* argv[]) {
   Time delay = MilliSeconds(10);
   Time stop = Seconds(60);
   std::string jsonPath = "nat-discovery.json";
-  // ns-3's ARP holds a neighbour that left 3 requests unanswered "dead" for 100 s and drops
-  // everything sent to it meanwhile: at 5% loss about one LAN in a thousand loses its peer for
-  // the whole run. Linux re-resolves a failed neighbour on the next packet; a dead state of 1 s
-  // is close to that. (--ns3::ArpCache::DeadTimeout=100s restores ns-3's default.)
-  Config::SetDefault("ns3::ArpCache::DeadTimeout", TimeValue(Seconds(1)));
   CommandLine cmd(__FILE__);
   cmd.Usage(
       "Peers behind every NAT preset log in and classify their NAT; prints the detected "
