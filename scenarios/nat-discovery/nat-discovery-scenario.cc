@@ -6,7 +6,7 @@
 // the site's NatGateway(s) were configured with.
 //
 //   nat-discovery-scenario [--sites=2 | --peers=N] [--loss=0] [--delay=10ms] [--stop=60s]
-//                          [--discovery-sockets=3] [--json=nat-discovery.json] [--RngRun=1]
+//                          [--discovery-sockets=5] [--json=nat-discovery.json] [--RngRun=1]
 //                          [--RngSeed=1]
 //                          [--ns3::NatGateway::SequentialDelta=2] [--ns3::NatGateway::NatPmp=0]
 //
@@ -52,6 +52,7 @@
 #include "sim/helper/qp2p-application-helper.h"
 #include "sim/helper/topology-helper.h"
 #include "sim/model/peer-application.h"
+#include "stack/discovery/nat_discovery.h"
 #include "stack/discovery/nat_profile.h"
 
 using namespace ns3;
@@ -159,7 +160,7 @@ int main(int argc, char* argv[]) {
   const auto wallStart = std::chrono::steady_clock::now();
   uint32_t sites = 2;
   uint32_t totalPeers = 0;
-  uint32_t discoverySockets = 3;
+  uint32_t discoverySockets = qp2p::kDefaultNatDiscoveryExtraSockets;
   double loss = 0.0;
   Time delay = MilliSeconds(10);
   Time stop = Seconds(60);
@@ -173,8 +174,9 @@ int main(int argc, char* argv[]) {
   cmd.AddValue("peers", "Total peers, spread over the presets round-robin (0: use --sites)",
                totalPeers);
   cmd.AddValue("discovery-sockets",
-               "Extra sockets per peer for discovery (qp2p-peer uses 3; more sockets, more "
-               "allocation samples)",
+               "Extra sockets per peer for discovery (qp2p-peer uses 5; fewer sockets, fewer "
+               "allocation samples: with 3, random ports in a carrier's 512-port block can "
+               "read as unknown)",
                discoverySockets);
   cmd.AddValue("loss", "Packet loss probability on every receiving device (core and access)", loss);
   cmd.AddValue("delay", "One-way delay of every core link (access links: 1 ms)", delay);
