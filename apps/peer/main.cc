@@ -29,6 +29,7 @@
 #include "apps/runtime/logging.h"
 #include "apps/runtime/peer_command.h"
 #include "apps/runtime/peer_json.h"
+#include "stack/discovery/nat_discovery.h"
 
 namespace qp2p {
 namespace {
@@ -51,8 +52,9 @@ struct Options {
   bool nat_discovery = false;
 };
 
-// RFC 5780 discovery needs this many extra sockets for every test (see PeerConfig).
-constexpr int kDiscoverySockets = 3;
+// Extra sockets for RFC 5780 discovery: enough allocation samples to tell sequential from
+// random ports even inside a carrier's small port block (stack/discovery/nat_discovery.h).
+constexpr std::size_t kDiscoverySockets = kDefaultNatDiscoveryExtraSockets;
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::cerr << "qp2p-peer: " << message << " (see --help)\n";
@@ -80,8 +82,10 @@ Options parse_options(int argc, char** argv) {
                  "the supernodes: 127.0.0.1:0 for loopback ones, else 0.0.0.0:0)")
       ->type_name("IP:PORT");
   app.add_flag("--nat-discovery", options.nat_discovery,
-               "after login, classify the NAT (RFC 4787/5780) with 3 extra sockets, print a "
-               "\"nat\" line and publish the profile as nat.* metadata");
+               "after login, classify the NAT (RFC 4787/5780) with " +
+                   std::to_string(kDiscoverySockets) +
+                   " extra sockets, print a \"nat\" line and publish the profile as nat.* "
+                   "metadata");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -21,9 +21,10 @@
 namespace qp2p {
 
 namespace {
-// One primary and three extra sockets: enough consecutive new mappings to tell sequential
-// from random allocation behind an endpoint-independent NAT (stack/discovery/port_allocation).
-constexpr int kExtraSockets = 3;
+// One primary and five extra sockets: enough consecutive new mappings to tell sequential from
+// random allocation behind an endpoint-independent NAT, even one drawing random ports from a
+// small carrier port block (stack/discovery/nat_discovery.h, port_allocation.h).
+constexpr std::size_t kExtraSockets = kDefaultNatDiscoveryExtraSockets;
 
 [[noreturn]] void netcheck_usage_error(const std::string& why) {
   std::cerr << "qp2p-peer netcheck: " << why << "\n";
@@ -32,8 +33,9 @@ constexpr int kExtraSockets = 3;
 }  // namespace
 
 int run_netcheck(int argc, char** argv) {
-  CLI::App app{"qp2p-peer netcheck: classify this host's NAT (RFC 4787 terms) with a supernode's "
-               "two STUN services (RFC 5780)"};
+  CLI::App app{
+      "qp2p-peer netcheck: classify this host's NAT (RFC 4787 terms) with a supernode's "
+      "two STUN services (RFC 5780)"};
   std::string server_text = "127.0.0.1:3478";
   std::string gateway_text;
   std::string log_level = "warn";
@@ -56,8 +58,10 @@ int run_netcheck(int argc, char** argv) {
     netcheck_usage_error(e.what());
   }
   auto server = Endpoint::parse(server_text);
-  if (!server || server->port == 0) netcheck_usage_error("--supernode: '" + server_text + "' is not IP:PORT");
-  if (!parse_log_level(log_level)) netcheck_usage_error("--log-level: unknown level '" + log_level + "'");
+  if (!server || server->port == 0)
+    netcheck_usage_error("--supernode: '" + server_text + "' is not IP:PORT");
+  if (!parse_log_level(log_level))
+    netcheck_usage_error("--log-level: unknown level '" + log_level + "'");
   setup_logging(log_level);
 
   NatDiscoveryConfig config;
@@ -74,7 +78,7 @@ int run_netcheck(int argc, char** argv) {
     const Endpoint local = AsioPeer::default_local({*server});
     fds.push_back(open_udp_socket(local));
     config.primary_local = socket_local_endpoint(fds.back());
-    for (int i = 0; i < kExtraSockets; ++i) {
+    for (std::size_t i = 0; i < kExtraSockets; ++i) {
       fds.push_back(open_udp_socket(Endpoint{config.primary_local.address, 0}));
       config.extra_locals.push_back(socket_local_endpoint(fds.back()));
     }
@@ -110,8 +114,12 @@ int run_netcheck(int argc, char** argv) {
     return 1;
   }
   if (auto* failed = std::get_if<nat_discovery_event::Failed>(&*result)) {
-    if (human) std::cout << "netcheck failed: " << failed->reason << "\n";
-    else std::cout << peer_json::to_line({{"error", failed->reason}, {"supernode", server->to_string()}}) << "\n";
+    if (human)
+      std::cout << "netcheck failed: " << failed->reason << "\n";
+    else
+      std::cout << peer_json::to_line(
+                       {{"error", failed->reason}, {"supernode", server->to_string()}})
+                << "\n";
     return 1;
   }
   const NatProfile& profile = std::get<nat_discovery_event::Completed>(*result).profile;

@@ -6,7 +6,7 @@
 // the site's NatGateway(s) were configured with.
 //
 //   nat-discovery-scenario [--sites=2 | --peers=N] [--loss=0] [--delay=10ms] [--stop=60s]
-//                          [--discovery-sockets=3] [--json=nat-discovery.json] [--RngRun=1]
+//                          [--discovery-sockets=5] [--json=nat-discovery.json] [--RngRun=1]
 //                          [--RngSeed=1]
 //                          [--ns3::NatGateway::SequentialDelta=2] [--ns3::NatGateway::NatPmp=0]
 //
@@ -44,7 +44,6 @@
 
 #include "nat-models/nat_behaviour.h"
 #include "ns3/command-line.h"
-#include "ns3/config.h"
 #include "ns3/node-list.h"
 #include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
@@ -53,6 +52,7 @@
 #include "sim/helper/qp2p-application-helper.h"
 #include "sim/helper/topology-helper.h"
 #include "sim/model/peer-application.h"
+#include "stack/discovery/nat_discovery.h"
 #include "stack/discovery/nat_profile.h"
 
 using namespace ns3;
@@ -160,16 +160,11 @@ int main(int argc, char* argv[]) {
   const auto wallStart = std::chrono::steady_clock::now();
   uint32_t sites = 2;
   uint32_t totalPeers = 0;
-  uint32_t discoverySockets = 3;
+  uint32_t discoverySockets = qp2p::kDefaultNatDiscoveryExtraSockets;
   double loss = 0.0;
   Time delay = MilliSeconds(10);
   Time stop = Seconds(60);
   std::string jsonPath = "nat-discovery.json";
-  // ns-3's ARP holds a neighbour that left 3 requests unanswered "dead" for 100 s and drops
-  // everything sent to it meanwhile: at 5% loss about one LAN in a thousand loses its peer for
-  // the whole run. Linux re-resolves a failed neighbour on the next packet; a dead state of 1 s
-  // is close to that. (--ns3::ArpCache::DeadTimeout=100s restores ns-3's default.)
-  Config::SetDefault("ns3::ArpCache::DeadTimeout", TimeValue(Seconds(1)));
   CommandLine cmd(__FILE__);
   cmd.Usage(
       "Peers behind every NAT preset log in and classify their NAT; prints the detected "
@@ -179,8 +174,9 @@ int main(int argc, char* argv[]) {
   cmd.AddValue("peers", "Total peers, spread over the presets round-robin (0: use --sites)",
                totalPeers);
   cmd.AddValue("discovery-sockets",
-               "Extra sockets per peer for discovery (qp2p-peer uses 3; more sockets, more "
-               "allocation samples)",
+               "Extra sockets per peer for discovery (qp2p-peer uses 5; fewer sockets, fewer "
+               "allocation samples: with 3, random ports in a carrier's 512-port block can "
+               "read as unknown)",
                discoverySockets);
   cmd.AddValue("loss", "Packet loss probability on every receiving device (core and access)", loss);
   cmd.AddValue("delay", "One-way delay of every core link (access links: 1 ms)", delay);

@@ -6,7 +6,7 @@
 //                     [--RngRun=N] [--ns3::NatGateway::MappingTimeout=30s] [--verbose]
 //                     [--Qp2pLogLevel=info] [--summary] [--discover]
 //
-// --discover gives each peer three extra sockets for the session's RFC 5780 NAT discovery and
+// --discover gives each peer five extra sockets for the session's RFC 5780 NAT discovery and
 // prints what it found next to the preset.
 //
 // --sites=N builds N NAT sites per preset (--sites=143 --summary: about 1,000 NATs and peers)
@@ -31,6 +31,7 @@
 #include "sim/helper/topology-helper.h"
 #include "sim/model/peer-application.h"
 #include "sim/model/supernode-application.h"
+#include "stack/discovery/nat_discovery.h"
 
 using namespace ns3;
 
@@ -84,7 +85,8 @@ int main(int argc, char* argv[]) {
   std::vector<const NatSite*> peerSites;
   for (const NatSite& site : topology.nats) {
     peerHelper.SetAttribute("Metadata", StringValue("preset=" + site.preset));
-    peerHelper.SetAttribute("DiscoverySockets", UintegerValue(discover ? 3 : 0));
+    peerHelper.SetAttribute("DiscoverySockets",
+                            UintegerValue(discover ? qp2p::kDefaultNatDiscoveryExtraSockets : 0));
     ApplicationContainer apps = peerHelper.Install(site.hosts);
     for (uint32_t i = 0; i < apps.GetN(); ++i) {
       Ptr<PeerApplication> peer = DynamicCast<PeerApplication>(apps.Get(i));

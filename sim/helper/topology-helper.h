@@ -21,6 +21,11 @@
 // carrier access links (SetAccessLink). Loss is a RateErrorModel (per packet) on every
 // receiving device of a link.
 //
+// ARP: every ARP cache the helper creates (CSMA LANs) holds a neighbour that left its requests
+// unanswered "dead" for 1 s, not ns-3's 100 s (see ArpDeadTimeout() in topology-helper.cc), unless
+// the default was changed (Config::SetDefault or --ns3::ArpCache::DeadTimeout=...), which then
+// applies as usual.
+//
 // Random streams: every random variable the topology creates (loss models, ARP request jitter,
 // CSMA backoff, ...) gets a fixed ns-3 stream number, from SetStreamBase() upwards in build
 // order, so a seed and run reproduce the same run even when several simulations are built in
@@ -93,8 +98,9 @@ class TopologyHelper {
   void SetStreamBase(int64_t stream) { m_streamBase = stream; }
   // The first stream number Build() did not use.
   int64_t NextFreeStream() const { return m_nextStream; }
-  // An attribute for every single-preset NAT gateway (not the cgnat chain, which uses
-  // nat::chain_preset as is), e.g. ("MappingTimeout", TimeValue(Seconds(30))).
+  // An attribute for every NAT gateway, e.g. ("MappingTimeout", TimeValue(Seconds(30))). The
+  // cgnat chain's gateways keep nat::chain_preset's behaviour: only the attributes beyond it
+  // (NatPmp, Seed) reach them.
   void SetNatAttribute(const std::string& name, const AttributeValue& value);
 
   void AddSupernodes(uint32_t count);
@@ -134,6 +140,7 @@ class TopologyHelper {
   InternetStackHelper m_stack;
   bool m_built = false;
 
+  Time m_arpDeadTimeout;  // set by Build(); zero: leave the ArpCache default alone
   Ptr<Node> m_coreNode;
   uint32_t m_coreLinks = 0;
   uint32_t m_insideCursor = 0;  // offset into 198.19.0.0/16

@@ -39,7 +39,7 @@ TypeId NatDiscoveryApplication::GetTypeId() {
           .AddAttribute("ExtraSockets",
                         "Sockets besides the primary one (filtering, hairpin and allocation "
                         "tests); at least 1.",
-                        UintegerValue(3),
+                        UintegerValue(qp2p::kDefaultNatDiscoveryExtraSockets),
                         MakeUintegerAccessor(&NatDiscoveryApplication::m_extraSockets),
                         MakeUintegerChecker<uint32_t>(1, 16))
           .AddAttribute("NatPmp",

@@ -4,8 +4,8 @@
 // StartApplication, and reports the NatProfile in RFC 4787 terms.
 //
 // Attributes: Server ("IP:PORT", the supernode's primary STUN endpoint), LocalAddress (0.0.0.0:
-// the node's first address), ExtraSockets (>= 1; 3 lets allocation be seen behind an
-// endpoint-independent NAT), NatPmp (ask the default gateway for its external address, RFC
+// the node's first address), ExtraSockets (>= 1; the default, kDefaultNatDiscoveryExtraSockets
+// = 5, lets allocation be told behind an endpoint-independent NAT), NatPmp (ask the default gateway for its external address, RFC
 // 6886, to count NAT levels; default on), Gateway (0.0.0.0: the next hop of the node's default
 // route), Seed (0: from RngSeedManager seed/run and the node id).
 // Trace sources: Completed (NatProfile::describe() line), Failed (reason).
@@ -57,7 +57,7 @@ class NatDiscoveryApplication : public Application {
 
   std::string m_server;
   Ipv4Address m_localAddress;
-  uint32_t m_extraSockets = 3;
+  uint32_t m_extraSockets = 0;  // set from the attribute
   uint64_t m_seed = 0;
   bool m_natPmp = true;
   Ipv4Address m_gateway;

@@ -35,8 +35,10 @@
 //
 // Port allocation, from the consecutive allocations of 1 and 2 (port_allocation.h): most
 // sockets' first mappings kept the local port: preserving; else one delta in a majority (and at
-// least two) of the steps: sequential; else random; fewer than two steps: unknown (two sockets
-// behind an endpoint-independent NAT; open three extra sockets to avoid it).
+// least three) of the steps: sequential; else random; unknown when one repeated delta holds a
+// majority of two or three steps (a random allocator's coincidence looks the same) or there are
+// fewer than two steps. Behind an endpoint-independent NAT only the bindings allocate, so the
+// default of five extra sockets (kDefaultNatDiscoveryExtraSockets) gives five steps.
 //
 // NAT levels (RFC 6886 NAT-PMP for the second level): 0 when S0's mapped endpoint is its local
 // endpoint. Otherwise, once test I shows a NAT, S0 asks the default gateway (`gateway`, port
@@ -56,6 +58,7 @@
 // poll_event() and re-arm the timer at poll_timeout().
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -92,13 +95,22 @@ inline constexpr Duration kDefaultNatDiscoveryDeadline = std::chrono::seconds(20
 // when the STUN tests end anyway (~6.5 s).
 RetransmitPolicy default_nat_pmp_retransmit();
 
+// Extra sockets (S1..S5) a runtime opens for discovery. Behind an endpoint-independent mapping
+// only each socket's first mapping is a new allocation: six sockets give five steps, of which a
+// sequential verdict needs three equal ones (port_allocation.h), so one stray allocation by
+// another host still leaves a sequential NAT recognisable, while a random allocator in a
+// 512-port carrier block fakes it ~1.5e-5 of the time. With three extra sockets (three steps)
+// one repeated step is often all there is: ~0.3% of peers behind the cgnat preset then read
+// "unknown" (and read "sequential" under the earlier rule that trusted two equal steps).
+inline constexpr std::size_t kDefaultNatDiscoveryExtraSockets = 5;
+
 struct NatDiscoveryConfig {
   // The socket the peer talks to its supernode from (S0). Runtimes pass the concrete local
   // address (not 0.0.0.0) where they know it: the no-NAT test compares it with the mapped one.
   Endpoint primary_local;
   // Further sockets (S1..), at least one: filtering and hairpin tests use S1; the allocation
-  // test wants three (four fresh mappings) to see sequential steps behind an
-  // endpoint-independent mapping. Each must be a fresh socket that has sent nothing yet.
+  // test wants kDefaultNatDiscoveryExtraSockets (five steps behind an endpoint-independent
+  // mapping). Each must be a fresh socket that has sent nothing yet.
   std::vector<Endpoint> extra_locals;
   // The supernode's primary STUN endpoint (A:p).
   Endpoint server;

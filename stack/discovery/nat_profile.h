@@ -49,9 +49,13 @@ struct NatProfile {
   int sequential_delta = 0;
   // A packet from one of our sockets to another socket's mapped endpoint reached it.
   bool hairpin = false;
-  // 0: no NAT (mapped endpoint == local endpoint); 1: at least one NAT; 2: two or more seen.
-  // A second level is only seen when the runtime supplies the gateway's external address
-  // (see NatDiscoveryConfig::gateway_external); STUN alone sees a chain as one NAT.
+  // 0: no NAT (mapped endpoint == local endpoint); 1: one NAT as far as can be seen; 2: two or
+  // more. STUN alone sees a chain as one NAT: the second level shows when the default gateway's
+  // own external address differs from the mapped address. Discovery asks the gateway for it
+  // with NAT-PMP (RFC 6886) when NatDiscoveryConfig::gateway names it (the ns-3 applications:
+  // their default route's next hop; `qp2p-peer netcheck --gateway IP`), or takes it from
+  // NatDiscoveryConfig::gateway_external. No answer leaves 1, with a note; a deeper chain also
+  // reads 2 (each gateway only knows its own outside). See nat_discovery.h, "NAT levels".
   int nat_levels = 0;
   // Server-reflexive endpoint of the primary socket (RFC 5780 test I).
   Endpoint mapped;

@@ -3,8 +3,14 @@
 
 #include <cstdlib>
 #include <map>
+#include <string>
 
 namespace qp2p {
+namespace {
+
+std::string signed_delta(int delta) { return (delta > 0 ? "+" : "") + std::to_string(delta); }
+
+}  // namespace
 
 AllocationVerdict classify_port_allocation(const std::vector<NewMapping>& mappings) {
   using A = NatProfile::Allocation;
@@ -49,10 +55,20 @@ AllocationVerdict classify_port_allocation(const std::vector<NewMapping>& mappin
       best = it;
     }
   }
-  if (best != deltas.end() && best->second >= 2 && 2 * best->second > steps) {
-    v.allocation = A::kSequential;
-    v.delta = best->first;
-    return v;
+  if (best != deltas.end() && 2 * best->second > steps) {
+    if (best->second >= kMinSequentialSteps) {
+      v.allocation = A::kSequential;
+      v.delta = best->first;
+      return v;
+    }
+    if (best->second >= 2) {
+      // One repeat: as likely a random allocator's coincidence in a small range (a carrier's
+      // port block) as a sequential NAT with a stray allocation (port_allocation.h).
+      v.notes.push_back("allocation: step " + signed_delta(best->first) + " in " +
+                        std::to_string(best->second) + " of " + std::to_string(steps) +
+                        " steps: sequential, or random ports by chance; more sockets would tell");
+      return v;
+    }
   }
   v.allocation = A::kRandom;
   return v;

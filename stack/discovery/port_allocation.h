@@ -6,10 +6,21 @@
 //                new destinations) the next free port, which would look sequential; and a
 //                minority may have moved because another host behind the NAT held the port.
 //   sequential   one non-zero delta between consecutive external ports in a strict majority
-//                of the steps, and in at least two of them (one step proves nothing; a stray
-//                allocation by another host may break one step).
-//   random       otherwise, given at least two steps.
-//   unknown      fewer than two steps (e.g. two sockets behind an endpoint-independent NAT).
+//                of the steps, and in at least kMinSequentialSteps (3) of them. A stray
+//                allocation by another host may break a step, hence only a majority.
+//   unknown      the best delta repeats only once (two equal steps) yet holds a majority,
+//                i.e. two or three steps: a sequential NAT with a stray, or a random
+//                allocator's coincidence (see below); also fewer than two steps (e.g. two
+//                sockets behind an endpoint-independent NAT).
+//   random       otherwise.
+//
+// Why three equal steps. A random allocator repeats a step by chance with probability about
+// 1/R per pair of steps, R the size of its range. Over 1024-65535 that never matters; a carrier
+// NAT that draws random ports inside a 512-port block (RFC 7422) repeated one of three steps
+// for ~0.3% of subscribers, which "two equal steps" read as sequential with a large delta.
+// Three equal steps need two coincidences: over 512 ports, ~1.5e-5 of runs with five steps (six
+// sockets behind an endpoint-independent NAT, kDefaultNatDiscoveryExtraSockets) and ~1e-6
+// with three.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +32,9 @@
 #include "stack/discovery/nat_profile.h"
 
 namespace qp2p {
+
+// How many steps must share the sequential delta (see above).
+inline constexpr std::size_t kMinSequentialSteps = 3;
 
 struct NewMapping {
   Endpoint external;

@@ -16,6 +16,7 @@
 #include "sim/model/nat-discovery-application.h"
 #include "sim/model/nat-gateway.h"
 #include "sim/model/qp2p-sim-utils.h"
+#include "stack/discovery/nat_discovery.h"
 #include "stack/discovery/nat_pmp.h"
 #include "tests/sim/nat_probe_bed.h"
 #include "tests/sim/peer_bed.h"
@@ -52,7 +53,8 @@ LevelsRun RunPeers(bool natPmp) {
     }
   }
   for (auto& peer : bed.peers) {
-    peer.app->SetAttribute("DiscoverySockets", ns3::UintegerValue(3));
+    peer.app->SetAttribute("DiscoverySockets",
+                           ns3::UintegerValue(qp2p::kDefaultNatDiscoveryExtraSockets));
   }
   bed.RunUntil(ns3::Seconds(30));
   LevelsRun run;

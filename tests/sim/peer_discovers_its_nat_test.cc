@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ns3/uinteger.h"
+#include "stack/discovery/nat_discovery.h"
 #include "tests/sim/peer_bed.h"
 
 namespace qp2p_sim_test {
@@ -20,7 +21,8 @@ TEST(PeerDiscoversItsNat, ClassifiesEveryPresetAfterLogin) {
   PeerBed bed(options);
   std::vector<std::string> profiles(bed.peers.size());
   for (std::size_t i = 0; i < bed.peers.size(); ++i) {
-    bed.peers[i].app->SetAttribute("DiscoverySockets", ns3::UintegerValue(3));
+    bed.peers[i].app->SetAttribute("DiscoverySockets",
+                                   ns3::UintegerValue(qp2p::kDefaultNatDiscoveryExtraSockets));
     bed.peers[i].app->TraceConnectWithoutContext(
         "NatClassified", ns3::MakeBoundCallback(&OnClassified, &profiles[i]));
   }

@@ -59,7 +59,7 @@ struct Scenario {
   bool two_ips = true;
   double loss = 0.0;
   std::uint64_t seed = 1;
-  int extra_sockets = 3;
+  int extra_sockets = static_cast<int>(kDefaultNatDiscoveryExtraSockets);
   std::optional<IpAddress> gateway_external;
   Duration deadline = kDefaultNatDiscoveryDeadline;
   bool server_down = false;

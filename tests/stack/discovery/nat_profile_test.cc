@@ -1,10 +1,9 @@
-// NatProfile's RFC 4787 words and its signed-record metadata form, and the port allocation
-// classifier (port_allocation.h) on hand-made mapping sequences.
+// NatProfile's RFC 4787 words and its signed-record metadata form. (The port allocation
+// classifier's tests are in port_allocation_test.cc.)
 #include "stack/discovery/nat_profile.h"
 
 #include <gtest/gtest.h>
 
-#include "stack/discovery/port_allocation.h"
 #include "stack/identity/identity.h"
 
 namespace qp2p {
@@ -117,63 +116,6 @@ TEST(NatProfileMeta, RejectsMalformedValues) {
   auto p = NatProfile::from_meta(seq);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->sequential_delta, -2);
-}
-
-// --- port allocation ----------------------------------------------------------------------------
-
-NewMapping first(std::uint16_t local, std::uint16_t external) {
-  return {Endpoint{*IpAddress::parse("198.18.0.1"), external}, local};
-}
-NewMapping later(std::uint16_t external) {
-  return {Endpoint{*IpAddress::parse("198.18.0.1"), external}, std::nullopt};
-}
-
-TEST(PortAllocation, PreservingIgnoresLaterMappingsOfASocket) {
-  // An address-and-port-dependent preserving NAT: S0's second and third mappings move up by one.
-  auto v = classify_port_allocation(
-      {first(40000, 40000), first(40100, 40100), later(40001), later(40002)});
-  EXPECT_EQ(v.allocation, Allocation::kPreserving);
-  EXPECT_TRUE(v.notes.empty());
-}
-
-TEST(PortAllocation, PreservingToleratesAMinorityOfTakenPorts) {
-  auto v = classify_port_allocation(
-      {first(40000, 40000), first(40100, 40101), first(40200, 40200), first(40300, 40300)});
-  EXPECT_EQ(v.allocation, Allocation::kPreserving);
-  ASSERT_EQ(v.notes.size(), 1u);
-}
-
-TEST(PortAllocation, SequentialNeedsTwoEqualStepsInAMajority) {
-  auto v = classify_port_allocation(
-      {first(40000, 5000), first(40100, 5002), first(40200, 5004), later(5006)});
-  EXPECT_EQ(v.allocation, Allocation::kSequential);
-  EXPECT_EQ(v.delta, 2);
-  // Another host's allocation in the middle breaks one step of three.
-  v = classify_port_allocation(
-      {first(40000, 5000), first(40100, 5001), first(40200, 5003), first(40300, 5004)});
-  EXPECT_EQ(v.allocation, Allocation::kSequential);
-  EXPECT_EQ(v.delta, 1);
-  // Downwards counters too.
-  v = classify_port_allocation({first(40000, 9000), first(40100, 8999), first(40200, 8998)});
-  EXPECT_EQ(v.allocation, Allocation::kSequential);
-  EXPECT_EQ(v.delta, -1);
-}
-
-TEST(PortAllocation, RandomWhenNoStepDominates) {
-  auto v = classify_port_allocation(
-      {first(40000, 31877), first(40100, 2210), first(40200, 51003), first(40300, 17712)});
-  EXPECT_EQ(v.allocation, Allocation::kRandom);
-  // Two equal steps of four are no majority.
-  v = classify_port_allocation(
-      {first(40000, 100), first(40100, 101), first(40200, 102), later(9000), later(31000)});
-  EXPECT_EQ(v.allocation, Allocation::kRandom);
-}
-
-TEST(PortAllocation, OneStepIsNotEnough) {
-  auto v = classify_port_allocation({first(40000, 5000), first(40100, 5001)});
-  EXPECT_EQ(v.allocation, Allocation::kUnknown);
-  EXPECT_FALSE(v.notes.empty());
-  EXPECT_EQ(classify_port_allocation({}).allocation, Allocation::kUnknown);
 }
 
 }  // namespace
