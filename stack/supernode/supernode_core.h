@@ -55,6 +55,7 @@ class SupernodeCore {
   Identity identity_;
   Random random_;
   StunService stun_;
+  turn::TurnServer turn_;
   IndexService index_;
   SupernodeCounters counters_;
   std::array<std::uint8_t, 32> cookie_secret_{};  // for stateless login nonces
@@ -72,7 +73,7 @@ class SupernodeCore {
   Instant next_expiry_check_ = kNever;
 
  private:
-  void handle_stun(const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
+  void handle_stun(Instant now, const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
                    std::size_t size);
   void handle_control(Instant now, const Endpoint& local, const Endpoint& remote,
                       const std::uint8_t* data, std::size_t size);
