@@ -52,7 +52,7 @@ std::string format_turn_counters(const Supernode& node) {
       "440={} 441={} 442={} 443={} 486={} 508={} bind_failures={} | relayed: send={} "
       "channel_in={} data={} channel_out={} | turn drops: bad_fingerprint={} not_turn={} "
       "channel_malformed={} no_allocation={} channel_unbound={} send_malformed={} "
-      "no_permission={} relay_unknown={} unexpected_indication={} too_large={}",
+      "no_permission={} relay_unknown={} unexpected_indication={} too_large={} forbidden_peer={}",
       node.relay_allocations(), t.allocations_created, t.allocations_deleted,
       t.allocations_expired, t.allocate_retransmits, t.refreshes, t.permissions_created,
       t.channels_bound, t.challenges, t.error_400, t.error_401, t.error_420, t.error_437,
@@ -61,7 +61,7 @@ std::string format_turn_counters(const Supernode& node) {
       t.channel_data_out, t.dropped_bad_fingerprint, t.dropped_not_turn,
       t.dropped_channel_data_malformed, t.dropped_no_allocation, t.dropped_channel_unbound,
       t.dropped_send_malformed, t.dropped_no_permission, t.dropped_relay_unknown,
-      t.dropped_unexpected_indication, t.dropped_too_large);
+      t.dropped_unexpected_indication, t.dropped_too_large, t.dropped_forbidden_peer);
 }
 
 std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io) {

@@ -150,6 +150,11 @@ void TurnServer::on_send(Instant now, const Endpoint& local, const Endpoint& rem
     SPDLOG_DEBUG("turn: Send from {} to {}: no permission", remote.to_string(), peer->to_string());
     return;
   }
+  if (forbidden(*peer)) {
+    ++counters_.dropped_forbidden_peer;
+    SPDLOG_DEBUG("turn: Send from {} to {}: forbidden peer", remote.to_string(), peer->to_string());
+    return;
+  }
   ++counters_.send_indications;
   const std::uint8_t* p = m.value(*data);
   send(Datagram{a->relay, *peer, Bytes(p, p + data->length)});
@@ -193,6 +198,12 @@ void TurnServer::handle_channel_data(Instant now, const Endpoint& local, const E
                  b->peer.to_string());
     return;
   }
+  if (forbidden(b->peer)) {
+    ++counters_.dropped_forbidden_peer;
+    SPDLOG_DEBUG("turn: ChannelData from {} to {}: forbidden peer", remote.to_string(),
+                 b->peer.to_string());
+    return;
+  }
   ++counters_.channel_data_in;
   send(Datagram{a->relay, b->peer, Bytes(cd->data, cd->data + cd->size)});
 }
@@ -209,6 +220,12 @@ void TurnServer::handle_peer_datagram(Instant now, const Endpoint& relay, const 
     return;
   }
   const Allocation& a = allocations_.at(it->second);
+  if (forbidden(peer)) {
+    ++counters_.dropped_forbidden_peer;
+    SPDLOG_DEBUG("turn: datagram on {} from {}: forbidden peer", relay.to_string(),
+                 peer.to_string());
+    return;
+  }
   if (!a.has_permission(now, peer.address)) {
     ++counters_.dropped_no_permission;
     SPDLOG_DEBUG("turn: datagram on {} from {}: no permission", relay.to_string(),

@@ -97,10 +97,9 @@ Allocation* TurnServer::find(const Endpoint& server, const Endpoint& client) {
 
 void TurnServer::schedule(Instant deadline) { next_sweep_ = std::min(next_sweep_, deadline); }
 
-std::size_t TurnServer::allocations_of(const std::string& user) const {
-  std::size_t n = 0;
-  for (const auto& [id, a] : allocations_) n += a.user == user ? 1 : 0;
-  return n;
+bool TurnServer::forbidden(const Endpoint& peer) const {
+  return std::find(config_.forbidden_peers.begin(), config_.forbidden_peers.end(), peer) !=
+         config_.forbidden_peers.end();
 }
 
 Duration TurnServer::granted_lifetime(const stun::MessageView& m) const {
@@ -243,7 +242,9 @@ void TurnServer::on_allocate(Request& r) {
   }
   if (allocations_.size() >= config_.max_allocations)
     return reply_error(r, 508, "Insufficient Capacity");
-  if (allocations_of(r.auth.user) >= config_.max_allocations_per_user)
+  auto per_user = allocations_per_user_.find(r.auth.user);
+  if (per_user != allocations_per_user_.end() &&
+      per_user->second >= config_.max_allocations_per_user)
     return reply_error(r, 486, "Allocation Quota Reached");
 
   const bool reserve = even && (m.value(*even)[0] & kEvenPortReserveBit) != 0;
@@ -284,6 +285,7 @@ void TurnServer::on_allocate(Request& r) {
   }
   by_tuple_[FiveTuple{a.server, a.client}] = id;
   by_relay_[a.relay] = id;
+  ++allocations_per_user_[a.user];
   schedule(a.expires);
   request_socket(a);
 }
@@ -369,6 +371,9 @@ void TurnServer::delete_allocation(std::uint64_t id, bool expired) {
     }
   }
   if (expired) ++counters_.allocations_expired;
+  auto per_user = allocations_per_user_.find(a.user);
+  if (per_user != allocations_per_user_.end() && --per_user->second == 0)
+    allocations_per_user_.erase(per_user);
   allocations_.erase(it);
 }
 

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "stack/core/datagram.h"
 #include "stack/core/instant.h"
@@ -56,6 +57,10 @@ struct TurnConfig {
   std::size_t max_allocations = 10000;        // beyond: 508 Insufficient Capacity
   std::size_t max_allocations_per_user = 10;  // beyond: 486 Allocation Quota Reached
   std::size_t max_permissions_per_allocation = 64;  // beyond: 508
+  // Peers nobody may relay to: the supernode's own listening endpoints, so a client cannot
+  // make the relay talk to the supernode itself (loops, spoofed control traffic). Datagrams to
+  // or from them are dropped (counted as dropped_forbidden_peer).
+  std::vector<Endpoint> forbidden_peers;
   // Accept channel numbers 0x5000-0x7FFF (RFC 5766) as well as 0x4000-0x4FFF (RFC 8656);
   // coturn's client picks from the wider range.
   bool rfc5766_channel_range = true;
@@ -98,6 +103,7 @@ struct TurnCounters {
   std::uint64_t dropped_relay_unknown = 0;         // on a relay socket with no allocation
   std::uint64_t dropped_unexpected_indication = 0;
   std::uint64_t dropped_too_large = 0;             // a peer datagram too big for a Data indication
+  std::uint64_t dropped_forbidden_peer = 0;        // to or from TurnConfig::forbidden_peers
 };
 
 struct SocketChange {
@@ -178,7 +184,7 @@ class TurnServer {
   Duration granted_lifetime(const stun::MessageView& m) const;
   void request_socket(Allocation& a);
   void delete_allocation(std::uint64_t id, bool expired);
-  std::size_t allocations_of(const std::string& user) const;
+  bool forbidden(const Endpoint& peer) const;
   void schedule(Instant deadline);
 
   // turn_relaying.cc: permissions, channels, indications, data, timers.
@@ -198,6 +204,7 @@ class TurnServer {
   std::unordered_map<FiveTuple, std::uint64_t, FiveTupleHash> by_tuple_;
   std::unordered_map<Endpoint, std::uint64_t, EndpointHash> by_relay_;
   std::unordered_map<std::uint64_t, Reservation> reservations_;  // by token
+  std::unordered_map<std::string, std::size_t> allocations_per_user_;
   std::deque<Datagram> transmits_;
   std::deque<SocketChange> socket_changes_;
   Instant next_sweep_ = kNever;

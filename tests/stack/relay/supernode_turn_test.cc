@@ -144,6 +144,20 @@ TEST(SupernodeTurn, AllocatesOnThePrimaryEndpointAndRelays) {
   EXPECT_TRUE(node.poll_transmit());
   EXPECT_EQ(node.stun_counters().binding_requests, 1u);
 
+  // The supernode's own endpoints are no peers: nothing is relayed to or from them.
+  auto perm = d.send(at_s(5), kPrimary, d.request(Method::kCreatePermission, [](stun::MessageBuilder& b) {
+    b.add_xor_address(stun::attr::kXorPeerAddress, kPrimary);
+  }));
+  ASSERT_EQ(perm.error(), 0);
+  Bytes send;
+  stun::MessageBuilder(send, Method::kSend, stun::Class::kIndication, stun::TransactionId{7})
+      .add_xor_address(stun::attr::kXorPeerAddress, kAlternate)
+      .add(stun::attr::kData, binding.data(), binding.size());
+  node.handle_datagram(at_s(5), kPrimary, kClient, send.data(), send.size());
+  node.handle_datagram(at_s(5), *d.relay_, kPrimary, binding.data(), binding.size());
+  EXPECT_FALSE(node.poll_transmit());
+  EXPECT_EQ(node.turn_counters().dropped_forbidden_peer, 2u);
+
   // Expiry through the Supernode's timers closes the relay socket.
   Instant t = at_s(5);
   std::optional<turn::SocketChange> closed;
