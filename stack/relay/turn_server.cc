@@ -141,7 +141,7 @@ void TurnServer::reply_error(const Request& r, int code, std::string_view reason
     else b.add_message_integrity(r.auth.key.data(), r.auth.key.size());
   }
   b.add_fingerprint();
-  SPDLOG_DEBUG("turn: {} {} from {}: {} {}", r.m.raw_method(), "request", r.remote.to_string(),
+  SPDLOG_DEBUG("turn: request 0x{:03x} from {}: {} {}", r.m.raw_method(), r.remote.to_string(),
                code, reason);
   send(std::move(d));
 }
