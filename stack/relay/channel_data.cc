@@ -5,11 +5,16 @@ namespace qp2p::turn {
 
 const char* to_string(ChannelDataError e) {
   switch (e) {
-    case ChannelDataError::kNone: return "none";
-    case ChannelDataError::kTooShort: return "shorter than the 4-byte header";
-    case ChannelDataError::kBadChannel: return "channel number outside 0x4000-0x7FFF";
-    case ChannelDataError::kTruncated: return "Length runs past the datagram";
-    case ChannelDataError::kTooMuchPadding: return "more than 3 bytes after the data";
+    case ChannelDataError::kNone:
+      return "none";
+    case ChannelDataError::kTooShort:
+      return "shorter than the 4-byte header";
+    case ChannelDataError::kBadChannel:
+      return "channel number outside 0x4000-0x7FFF";
+    case ChannelDataError::kTruncated:
+      return "Length runs past the datagram";
+    case ChannelDataError::kTooMuchPadding:
+      return "more than 3 bytes after the data";
   }
   return "?";
 }

@@ -31,10 +31,10 @@ inline constexpr std::size_t kChannelDataHeaderSize = 4;
 
 enum class ChannelDataError : std::uint8_t {
   kNone = 0,
-  kTooShort,       // fewer than 4 bytes
-  kBadChannel,     // channel number outside 0x4000-0x7FFF
-  kTruncated,      // Length runs past the datagram
-  kTooMuchPadding, // more than 3 bytes follow the data
+  kTooShort,        // fewer than 4 bytes
+  kBadChannel,      // channel number outside 0x4000-0x7FFF
+  kTruncated,       // Length runs past the datagram
+  kTooMuchPadding,  // more than 3 bytes follow the data
 };
 const char* to_string(ChannelDataError e);
 

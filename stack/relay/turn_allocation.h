@@ -25,20 +25,20 @@ namespace qp2p::turn {
 
 struct ChannelBinding {
   Endpoint peer;
-  Instant expires;         // data flows until then
-  Instant released;        // expires + the RFC 8656 section 11 quarantine; deleted after
+  Instant expires;   // data flows until then
+  Instant released;  // expires + the RFC 8656 section 11 quarantine; deleted after
 };
 
 struct Allocation {
   // The 5-tuple (transport is always UDP here): our listen endpoint and the client's.
   Endpoint server;
   Endpoint client;
-  Endpoint relay;           // the relayed transport address (a socket the runtime opens)
-  bool socket_open = false; // false until the runtime confirmed the relay socket
+  Endpoint relay;            // the relayed transport address (a socket the runtime opens)
+  bool socket_open = false;  // false until the runtime confirmed the relay socket
   int bind_attempts = 0;
 
-  std::string username;     // every later request must use the same one (else 441)
-  std::string user;         // its user part, for the per-user quota
+  std::string username;  // every later request must use the same one (else 441)
+  std::string user;      // its user part, for the per-user quota
   LongTermKey key{};
   bool sha256 = false;
 

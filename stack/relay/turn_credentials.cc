@@ -116,11 +116,16 @@ NonceFactory::Check NonceFactory::check(Instant now, std::string_view nonce,
 
 const char* to_string(AuthOutcome outcome) {
   switch (outcome) {
-    case AuthOutcome::kOk: return "ok";
-    case AuthOutcome::kChallenge: return "no integrity (challenge)";
-    case AuthOutcome::kBadRequest: return "integrity without USERNAME, REALM or NONCE";
-    case AuthOutcome::kStaleNonce: return "stale nonce";
-    case AuthOutcome::kUnauthorized: return "wrong credentials";
+    case AuthOutcome::kOk:
+      return "ok";
+    case AuthOutcome::kChallenge:
+      return "no integrity (challenge)";
+    case AuthOutcome::kBadRequest:
+      return "integrity without USERNAME, REALM or NONCE";
+    case AuthOutcome::kStaleNonce:
+      return "stale nonce";
+    case AuthOutcome::kUnauthorized:
+      return "wrong credentials";
   }
   return "?";
 }
@@ -151,7 +156,8 @@ AuthResult authenticate(const stun::MessageView& request, std::string_view secre
   }
   // RFC 8489 9.2.4 orders the nonce check before the username check.
   switch (nonces.check(now, *nonce, client)) {
-    case NonceFactory::Check::kValid: break;
+    case NonceFactory::Check::kValid:
+      break;
     case NonceFactory::Check::kExpired:
       r.outcome = AuthOutcome::kStaleNonce;
       r.why = "nonce expired";

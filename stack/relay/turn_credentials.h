@@ -74,20 +74,20 @@ class NonceFactory {
 // The outcome of RFC 8489 section 9.2.4 for one request.
 enum class AuthOutcome {
   kOk,
-  kChallenge,       // no MESSAGE-INTEGRITY: 401 with REALM and NONCE, no integrity
-  kBadRequest,      // integrity without USERNAME, REALM or NONCE: 400
-  kStaleNonce,      // the nonce expired or was not ours: 438 with a fresh NONCE
-  kUnauthorized,    // unknown or expired username, wrong realm or wrong integrity: 401
+  kChallenge,     // no MESSAGE-INTEGRITY: 401 with REALM and NONCE, no integrity
+  kBadRequest,    // integrity without USERNAME, REALM or NONCE: 400
+  kStaleNonce,    // the nonce expired or was not ours: 438 with a fresh NONCE
+  kUnauthorized,  // unknown or expired username, wrong realm or wrong integrity: 401
 };
 const char* to_string(AuthOutcome outcome);
 
 struct AuthResult {
   AuthOutcome outcome = AuthOutcome::kChallenge;
-  std::string username;    // set when kOk
-  std::string user;        // the user part of the REST username (quotas count by it)
-  LongTermKey key{};       // set when kOk: signs the response
-  bool sha256 = false;     // the request used MESSAGE-INTEGRITY-SHA256: answer in kind
-  std::string why;         // for the debug log when not kOk
+  std::string username;  // set when kOk
+  std::string user;      // the user part of the REST username (quotas count by it)
+  LongTermKey key{};     // set when kOk: signs the response
+  bool sha256 = false;   // the request used MESSAGE-INTEGRITY-SHA256: answer in kind
+  std::string why;       // for the debug log when not kOk
 };
 
 // Checks one request against the shared secret and realm. `unix_now` decides whether the

@@ -97,8 +97,8 @@ void TurnServer::on_channel_bind(Request& r, Allocation& a) {
   // is released (its lifetime plus the quarantine).
   auto bound = a.channels.find(channel);
   if (bound != a.channels.end() && bound->second.peer != *peer) {
-    SPDLOG_DEBUG("turn: ChannelBind from {}: channel 0x{:04x} is bound to {}",
-                 r.remote.to_string(), channel, bound->second.peer.to_string());
+    SPDLOG_DEBUG("turn: ChannelBind from {}: channel 0x{:04x} is bound to {}", r.remote.to_string(),
+                 channel, bound->second.peer.to_string());
     return reply_error(r, 400, "Bad Request");
   }
   auto other = a.channel_of_peer.find(*peer);
@@ -136,13 +136,15 @@ void TurnServer::on_send(Instant now, const Endpoint& local, const Endpoint& rem
   const stun::AttributeView* data = m.find(stun::attr::kData);
   // Section 10.2: unknown comprehension-required attributes (DONT-FRAGMENT among them: we
   // cannot set DF) make the server discard the indication.
-  if (!peer || !data || !m.unknown_comprehension_required({stun::attr::kXorPeerAddress,
-                                                           stun::attr::kData,
-                                                           stun::attr::kPadding})
-                              .empty()) {
+  if (!peer || !data ||
+      !m.unknown_comprehension_required(
+            {stun::attr::kXorPeerAddress, stun::attr::kData, stun::attr::kPadding})
+           .empty()) {
     ++counters_.dropped_send_malformed;
-    SPDLOG_DEBUG("turn: Send indication from {} without XOR-PEER-ADDRESS or DATA, or with an "
-                 "unknown attribute", remote.to_string());
+    SPDLOG_DEBUG(
+        "turn: Send indication from {} without XOR-PEER-ADDRESS or DATA, or with an "
+        "unknown attribute",
+        remote.to_string());
     return;
   }
   if (!a->has_permission(now, peer->address)) {

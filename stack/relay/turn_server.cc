@@ -13,21 +13,27 @@ namespace {
 // Expired allocations, permissions and channels are deleted by a sweep at most this often;
 // validity checks are exact, so this only bounds how long the memory is held.
 constexpr Duration kSweepInterval = std::chrono::seconds(1);
-constexpr std::uint8_t kTransportUdp = 17;       // REQUESTED-TRANSPORT, RFC 8656 section 14.7
-constexpr std::uint8_t kFamilyIpv4 = 0x01;       // REQUESTED-ADDRESS-FAMILY, section 14.1
+constexpr std::uint8_t kTransportUdp = 17;  // REQUESTED-TRANSPORT, RFC 8656 section 14.7
+constexpr std::uint8_t kFamilyIpv4 = 0x01;  // REQUESTED-ADDRESS-FAMILY, section 14.1
 constexpr std::uint8_t kFamilyIpv6 = 0x02;
 constexpr std::uint8_t kEvenPortReserveBit = 0x80;  // EVEN-PORT R bit, section 14.6
 
-// Comprehension-required attributes a TURN request may carry that we act on (or, for USERHASH
-// and the integrity attributes, handle in authentication). Anything else: 420.
-const std::vector<std::uint16_t> kUnderstood = {
-    stun::attr::kUsername,          stun::attr::kMessageIntegrity,
-    stun::attr::kMessageIntegritySha256, stun::attr::kRealm,
-    stun::attr::kNonce,             stun::attr::kLifetime,
-    stun::attr::kRequestedTransport, stun::attr::kEvenPort,
-    stun::attr::kReservationToken,  stun::attr::kRequestedAddressFamily,
-    stun::attr::kXorPeerAddress,    stun::attr::kChannelNumber,
-    stun::attr::kData,              stun::attr::kPadding};
+// Comprehension-required attributes a TURN request may carry that we act on (the credential
+// attributes are handled by authentication). Anything else, USERHASH included: 420.
+const std::vector<std::uint16_t> kUnderstood = {stun::attr::kUsername,
+                                                stun::attr::kMessageIntegrity,
+                                                stun::attr::kMessageIntegritySha256,
+                                                stun::attr::kRealm,
+                                                stun::attr::kNonce,
+                                                stun::attr::kLifetime,
+                                                stun::attr::kRequestedTransport,
+                                                stun::attr::kEvenPort,
+                                                stun::attr::kReservationToken,
+                                                stun::attr::kRequestedAddressFamily,
+                                                stun::attr::kXorPeerAddress,
+                                                stun::attr::kChannelNumber,
+                                                stun::attr::kData,
+                                                stun::attr::kPadding};
 
 std::uint64_t load_be64(const std::uint8_t* p) {
   std::uint64_t v = 0;
@@ -113,18 +119,41 @@ Duration TurnServer::granted_lifetime(const stun::MessageView& m) const {
 
 void TurnServer::reply_error(const Request& r, int code, std::string_view reason) {
   switch (code) {
-    case 400: ++counters_.error_400; break;
-    case 401: ++counters_.error_401; break;
-    case 420: ++counters_.error_420; break;
-    case 437: ++counters_.error_437; break;
-    case 438: ++counters_.error_438; break;
-    case 440: ++counters_.error_440; break;
-    case 441: ++counters_.error_441; break;
-    case 442: ++counters_.error_442; break;
-    case 443: ++counters_.error_443; break;
-    case 486: ++counters_.error_486; break;
-    case 508: ++counters_.error_508; break;
-    default: break;
+    case 400:
+      ++counters_.error_400;
+      break;
+    case 401:
+      ++counters_.error_401;
+      break;
+    case 420:
+      ++counters_.error_420;
+      break;
+    case 437:
+      ++counters_.error_437;
+      break;
+    case 438:
+      ++counters_.error_438;
+      break;
+    case 440:
+      ++counters_.error_440;
+      break;
+    case 441:
+      ++counters_.error_441;
+      break;
+    case 442:
+      ++counters_.error_442;
+      break;
+    case 443:
+      ++counters_.error_443;
+      break;
+    case 486:
+      ++counters_.error_486;
+      break;
+    case 508:
+      ++counters_.error_508;
+      break;
+    default:
+      break;
   }
   Datagram d{r.local, r.remote, {}};
   stun::MessageBuilder b(d.payload, r.m.raw_method(), stun::Class::kError, r.m.transaction_id());
@@ -134,11 +163,12 @@ void TurnServer::reply_error(const Request& r, int code, std::string_view reason
     b.add_string(stun::attr::kRealm, config_.realm);
     b.add_string(stun::attr::kNonce, nonces_.make(r.now, r.remote));
   }
-  if (code == 420)
-    b.add_unknown_attributes(r.m.unknown_comprehension_required(kUnderstood));
+  if (code == 420) b.add_unknown_attributes(r.m.unknown_comprehension_required(kUnderstood));
   if (r.auth.outcome == AuthOutcome::kOk) {
-    if (r.auth.sha256) b.add_message_integrity_sha256(r.auth.key.data(), r.auth.key.size());
-    else b.add_message_integrity(r.auth.key.data(), r.auth.key.size());
+    if (r.auth.sha256)
+      b.add_message_integrity_sha256(r.auth.key.data(), r.auth.key.size());
+    else
+      b.add_message_integrity(r.auth.key.data(), r.auth.key.size());
   }
   b.add_fingerprint();
   SPDLOG_DEBUG("turn: request 0x{:03x} from {}: {} {}", r.m.raw_method(), r.remote.to_string(),
@@ -147,8 +177,10 @@ void TurnServer::reply_error(const Request& r, int code, std::string_view reason
 }
 
 void TurnServer::reply_success(const Request& r, Bytes& out, stun::MessageBuilder& b) {
-  if (r.auth.sha256) b.add_message_integrity_sha256(r.auth.key.data(), r.auth.key.size());
-  else b.add_message_integrity(r.auth.key.data(), r.auth.key.size());
+  if (r.auth.sha256)
+    b.add_message_integrity_sha256(r.auth.key.data(), r.auth.key.size());
+  else
+    b.add_message_integrity(r.auth.key.data(), r.auth.key.size());
   b.add_fingerprint();
   send(Datagram{r.local, r.remote, std::move(out)});
 }
@@ -165,7 +197,8 @@ void TurnServer::handle_stun(Instant now, const Endpoint& local, const Endpoint&
   if (m.message_class() == stun::Class::kIndication) {
     if (m.method() == stun::Method::kSend) return on_send(now, local, remote, m);
     ++counters_.dropped_unexpected_indication;
-    SPDLOG_DEBUG("turn: unexpected indication 0x{:03x} from {}", m.raw_method(), remote.to_string());
+    SPDLOG_DEBUG("turn: unexpected indication 0x{:03x} from {}", m.raw_method(),
+                 remote.to_string());
     return;
   }
   const stun::Method method = m.method();
@@ -178,11 +211,12 @@ void TurnServer::handle_stun(Instant now, const Endpoint& local, const Endpoint&
     return;
   }
   ++counters_.requests;
-  Request r{now, local, remote, m,
-            authenticate(m, config_.secret, config_.realm, nonces_, now, unix_seconds(now),
-                         remote)};
+  Request r{
+      now, local, remote, m,
+      authenticate(m, config_.secret, config_.realm, nonces_, now, unix_seconds(now), remote)};
   switch (r.auth.outcome) {
-    case AuthOutcome::kOk: break;
+    case AuthOutcome::kOk:
+      break;
     case AuthOutcome::kChallenge:
       ++counters_.challenges;
       return reply_error(r, 401, "Unauthorized");
@@ -236,7 +270,8 @@ void TurnServer::on_allocate(Request& r) {
     return reply_error(r, 400, "Bad Request");
   if (family) {
     const std::uint8_t f = m.value(*family)[0];
-    if (f != kFamilyIpv4 && f != kFamilyIpv6) return reply_error(r, 440, "Address Family not Supported");
+    if (f != kFamilyIpv4 && f != kFamilyIpv6)
+      return reply_error(r, 440, "Address Family not Supported");
     if ((f == kFamilyIpv4) != config_.relay_address.is_v4())
       return reply_error(r, 440, "Address Family not Supported");
   }
@@ -271,15 +306,15 @@ void TurnServer::on_allocate(Request& r) {
   a.sha256 = r.auth.sha256;
   const Duration lifetime = granted_lifetime(m);
   a.expires = r.now + lifetime;
-  a.granted_seconds =
-      static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(lifetime).count());
+  a.granted_seconds = static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(lifetime).count());
   a.even_port = even != nullptr;
   a.allocate_transaction = m.transaction_id();
   if (reserve) {
     std::uint64_t t = 0;
     while (t == 0 || reservations_.count(t)) t = random_.next_u64();
-    reservations_[t] = Reservation{static_cast<std::uint16_t>(*port + 1),
-                                   r.now + config_.reservation_lifetime};
+    reservations_[t] =
+        Reservation{static_cast<std::uint16_t>(*port + 1), r.now + config_.reservation_lifetime};
     a.reservation_token = t;
     schedule(r.now + config_.reservation_lifetime);
   }
@@ -316,16 +351,19 @@ void TurnServer::handle_socket_result(Instant now, const Endpoint& local, bool o
         .add_xor_address(stun::attr::kXorMappedAddress, a.client);
     if (a.reservation_token) {
       std::uint8_t t[8];
-      for (int i = 0; i < 8; ++i) t[i] = static_cast<std::uint8_t>(a.reservation_token >> (56 - 8 * i));
+      for (int i = 0; i < 8; ++i)
+        t[i] = static_cast<std::uint8_t>(a.reservation_token >> (56 - 8 * i));
       b.add(stun::attr::kReservationToken, t, sizeof(t));
     }
     b.add_string(stun::attr::kSoftware, config_.software);
-    if (a.sha256) b.add_message_integrity_sha256(a.key.data(), a.key.size());
-    else b.add_message_integrity(a.key.data(), a.key.size());
+    if (a.sha256)
+      b.add_message_integrity_sha256(a.key.data(), a.key.size());
+    else
+      b.add_message_integrity(a.key.data(), a.key.size());
     b.add_fingerprint();
     a.allocate_response = out;
-    SPDLOG_DEBUG("turn: allocation {} for {} ({}), {} s", a.relay.to_string(),
-                 a.client.to_string(), a.username, a.granted_seconds);
+    SPDLOG_DEBUG("turn: allocation {} for {} ({}), {} s", a.relay.to_string(), a.client.to_string(),
+                 a.username, a.granted_seconds);
     send(Datagram{a.server, a.client, std::move(out)});
     return;
   }
@@ -344,8 +382,10 @@ void TurnServer::handle_socket_result(Instant now, const Endpoint& local, bool o
   ++counters_.error_508;
   stun::MessageBuilder b(out, stun::Method::kAllocate, stun::Class::kError, a.allocate_transaction);
   b.add_error_code(508, "Insufficient Capacity");
-  if (a.sha256) b.add_message_integrity_sha256(a.key.data(), a.key.size());
-  else b.add_message_integrity(a.key.data(), a.key.size());
+  if (a.sha256)
+    b.add_message_integrity_sha256(a.key.data(), a.key.size());
+  else
+    b.add_message_integrity(a.key.data(), a.key.size());
   b.add_fingerprint();
   send(Datagram{a.server, a.client, std::move(out)});
   a.relay.port = 0;  // nothing left to release
@@ -388,8 +428,7 @@ void TurnServer::on_refresh(Request& r) {
   }
   ++counters_.refreshes;
   Bytes out;
-  stun::MessageBuilder b(out, stun::Method::kRefresh, stun::Class::kSuccess,
-                         r.m.transaction_id());
+  stun::MessageBuilder b(out, stun::Method::kRefresh, stun::Class::kSuccess, r.m.transaction_id());
   auto requested = r.m.u32(stun::attr::kLifetime);
   if (requested && *requested == 0) {
     ++counters_.allocations_deleted;
@@ -399,9 +438,9 @@ void TurnServer::on_refresh(Request& r) {
     const Duration lifetime = granted_lifetime(r.m);
     a.expires = r.now + lifetime;
     schedule(a.expires);
-    b.add_u32(stun::attr::kLifetime, static_cast<std::uint32_t>(
-                                         std::chrono::duration_cast<std::chrono::seconds>(lifetime)
-                                             .count()));
+    b.add_u32(stun::attr::kLifetime,
+              static_cast<std::uint32_t>(
+                  std::chrono::duration_cast<std::chrono::seconds>(lifetime).count()));
   }
   reply_success(r, out, b);
 }

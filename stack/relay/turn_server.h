@@ -54,8 +54,8 @@ struct TurnConfig {
   Duration reservation_lifetime = std::chrono::seconds(30);  // section 14.9: about 30 s
   // A nonce is good this long; then 438 Stale Nonce with a fresh one (coturn: 600 s).
   Duration nonce_lifetime = std::chrono::seconds(600);
-  std::size_t max_allocations = 10000;        // beyond: 508 Insufficient Capacity
-  std::size_t max_allocations_per_user = 10;  // beyond: 486 Allocation Quota Reached
+  std::size_t max_allocations = 10000;              // beyond: 508 Insufficient Capacity
+  std::size_t max_allocations_per_user = 10;        // beyond: 486 Allocation Quota Reached
   std::size_t max_permissions_per_allocation = 64;  // beyond: 508
   // Peers nobody may relay to: the supernode's own listening endpoints, so a client cannot
   // make the relay talk to the supernode itself (loops, spoofed control traffic). Datagrams to
@@ -75,18 +75,18 @@ struct TurnConfig {
 struct TurnCounters {
   std::uint64_t requests = 0;
   std::uint64_t allocations_created = 0;
-  std::uint64_t allocations_deleted = 0;   // Refresh 0
+  std::uint64_t allocations_deleted = 0;  // Refresh 0
   std::uint64_t allocations_expired = 0;
   std::uint64_t allocate_retransmits = 0;  // answered with the stored response
   std::uint64_t refreshes = 0;
   std::uint64_t permissions_created = 0;
   std::uint64_t channels_bound = 0;
-  std::uint64_t challenges = 0;            // 401 to a request without integrity
+  std::uint64_t challenges = 0;  // 401 to a request without integrity
   // Error responses by code.
   std::uint64_t error_400 = 0, error_401 = 0, error_420 = 0, error_437 = 0, error_438 = 0,
                 error_440 = 0, error_441 = 0, error_442 = 0, error_443 = 0, error_486 = 0,
                 error_508 = 0;
-  std::uint64_t relay_bind_failures = 0;   // the runtime could not open a relay port
+  std::uint64_t relay_bind_failures = 0;  // the runtime could not open a relay port
   // Relayed traffic.
   std::uint64_t send_indications = 0;
   std::uint64_t channel_data_in = 0;
@@ -94,16 +94,16 @@ struct TurnCounters {
   std::uint64_t channel_data_out = 0;
   // Drops.
   std::uint64_t dropped_bad_fingerprint = 0;
-  std::uint64_t dropped_not_turn = 0;              // responses, unknown methods/classes
+  std::uint64_t dropped_not_turn = 0;  // responses, unknown methods/classes
   std::uint64_t dropped_channel_data_malformed = 0;
-  std::uint64_t dropped_no_allocation = 0;         // indication/ChannelData from a 5-tuple without one
+  std::uint64_t dropped_no_allocation = 0;  // indication/ChannelData from a 5-tuple without one
   std::uint64_t dropped_channel_unbound = 0;
-  std::uint64_t dropped_send_malformed = 0;        // Send without XOR-PEER-ADDRESS or DATA
-  std::uint64_t dropped_no_permission = 0;         // to or from a peer without permission
-  std::uint64_t dropped_relay_unknown = 0;         // on a relay socket with no allocation
+  std::uint64_t dropped_send_malformed = 0;  // Send without XOR-PEER-ADDRESS or DATA
+  std::uint64_t dropped_no_permission = 0;   // to or from a peer without permission
+  std::uint64_t dropped_relay_unknown = 0;   // on a relay socket with no allocation
   std::uint64_t dropped_unexpected_indication = 0;
-  std::uint64_t dropped_too_large = 0;             // a peer datagram too big for a Data indication
-  std::uint64_t dropped_forbidden_peer = 0;        // to or from TurnConfig::forbidden_peers
+  std::uint64_t dropped_too_large = 0;       // a peer datagram too big for a Data indication
+  std::uint64_t dropped_forbidden_peer = 0;  // to or from TurnConfig::forbidden_peers
 };
 
 struct SocketChange {

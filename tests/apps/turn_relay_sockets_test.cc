@@ -57,7 +57,8 @@ TEST(TurnRelaySockets, CloseSocketFreesThePortAndKeepsTheOthers) {
   ::close(again);
 
   send_to(client, primary);
-  for (int i = 0; i < 200 && core.arrivals.size() < 2; ++i) io.run_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 200 && core.arrivals.size() < 2; ++i)
+    io.run_for(std::chrono::milliseconds(5));
   ASSERT_EQ(core.arrivals.size(), 2u);
   EXPECT_EQ(core.arrivals.back(), primary);
   ::close(client);

@@ -82,14 +82,16 @@ class TurnUclientTest : public ::testing::Test {
     args.insert(args.end(), {"-p", std::to_string(server.port), server.address.to_string()});
     auto client = ChildProcess::spawn(client_, args);
     ClientResult r;
-    auto status = client.wait(std::chrono::duration_cast<std::chrono::milliseconds>(kClientTimeout));
+    auto status =
+        client.wait(std::chrono::duration_cast<std::chrono::milliseconds>(kClientTimeout));
     while (client.read_line(200ms)) {
     }
     if (!status) status = client.kill();
     r.exit_code = *status;
     std::smatch m;
     for (const auto& line : client.lines()) {
-      if (std::regex_search(line, m, std::regex(R"(tot_send_msgs=([0-9]+), tot_recv_msgs=([0-9]+))"))) {
+      if (std::regex_search(line, m,
+                            std::regex(R"(tot_send_msgs=([0-9]+), tot_recv_msgs=([0-9]+))"))) {
         r.sent = std::stol(m[1].str());
         r.received = std::stol(m[2].str());
       }
@@ -131,14 +133,15 @@ TEST_F(TurnUclientTest, SendIndicationsToAnEchoPeerLoseNothing) {
   ASSERT_GT(peer_port, 0);
   ChildProcess::Options quiet;
   quiet.stderr_mode = ChildProcess::Stderr::kDiscard;
-  auto peer = ChildProcess::spawn(*peer_tool, {"-L", "127.0.0.1", "-p", std::to_string(peer_port)},
-                                  quiet);
+  auto peer =
+      ChildProcess::spawn(*peer_tool, {"-L", "127.0.0.1", "-p", std::to_string(peer_port)}, quiet);
 
   test::SupernodeProcess supernode({}, {"--turn-secret", kSecret, "--relay-ports", "49152-65535"});
   ASSERT_TRUE(supernode.start()) << supernode.failure();
   // -s: Send and Data indications instead of channels; -c: one allocation per client.
-  auto r = run_client(supernode.primary(), {"-s", "-c", "-n", "20", "-e", "127.0.0.1", "-r",
-                                            std::to_string(peer_port), "-W", kSecret, "-u", "qp2p"});
+  auto r =
+      run_client(supernode.primary(), {"-s", "-c", "-n", "20", "-e", "127.0.0.1", "-r",
+                                       std::to_string(peer_port), "-W", kSecret, "-u", "qp2p"});
   EXPECT_EQ(r.exit_code, 0) << r.transcript;
   EXPECT_GT(r.sent, 0) << r.transcript;
   EXPECT_EQ(r.received, r.sent) << r.transcript;

@@ -23,7 +23,8 @@ TEST(ChannelData, AppendPadsToFourBytes) {
 }
 
 TEST(ChannelData, ParsesWithAndWithoutPadding) {
-  for (const Bytes& b : {test::hex("4001 0005 deadbeef 01"), test::hex("4001 0005 deadbeef 01000000")}) {
+  for (const Bytes& b :
+       {test::hex("4001 0005 deadbeef 01"), test::hex("4001 0005 deadbeef 01000000")}) {
     ChannelDataError e = ChannelDataError::kTooShort;
     auto v = parse_channel_data(b.data(), b.size(), &e);
     ASSERT_TRUE(v);

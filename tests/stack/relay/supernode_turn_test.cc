@@ -82,7 +82,8 @@ class Driver {
 TEST(SupernodeTurn, OffWithoutASecret) {
   Supernode node(config(false), identity(), Random::from_u64(1));
   Driver d(node);
-  auto a = d.send(at_s(1), kPrimary, d.request(Method::kAllocate, TurnTestClient::udp_transport(), false));
+  auto a = d.send(at_s(1), kPrimary,
+                  d.request(Method::kAllocate, TurnTestClient::udp_transport(), false));
   EXPECT_FALSE(a) << "no TURN answer";
   EXPECT_EQ(node.stun_counters().dropped_not_request, 1u);
   EXPECT_EQ(node.turn_counters().requests, 0u);
@@ -92,12 +93,15 @@ TEST(SupernodeTurn, AllocatesOnThePrimaryEndpointAndRelays) {
   Supernode node(config(true), identity(), Random::from_u64(2));
   Driver d(node);
   // Not on the alternate endpoint: only the primary serves TURN.
-  EXPECT_FALSE(d.send(at_s(1), kAlternate, d.request(Method::kAllocate, TurnTestClient::udp_transport(), false)));
-  auto challenge = d.send(at_s(1), kPrimary, d.request(Method::kAllocate, TurnTestClient::udp_transport(), false));
+  EXPECT_FALSE(d.send(at_s(1), kAlternate,
+                      d.request(Method::kAllocate, TurnTestClient::udp_transport(), false)));
+  auto challenge = d.send(at_s(1), kPrimary,
+                          d.request(Method::kAllocate, TurnTestClient::udp_transport(), false));
   ASSERT_TRUE(challenge);
   ASSERT_EQ(challenge.error(), 401);
   d.nonce_ = std::string(*challenge->string(stun::attr::kNonce));
-  auto ok = d.send(at_s(1), kPrimary, d.request(Method::kAllocate, TurnTestClient::udp_transport()));
+  auto ok =
+      d.send(at_s(1), kPrimary, d.request(Method::kAllocate, TurnTestClient::udp_transport()));
   ASSERT_TRUE(ok);
   ASSERT_EQ(ok->message_class(), stun::Class::kSuccess) << ok.error();
   ASSERT_TRUE(d.relay_);
@@ -105,10 +109,11 @@ TEST(SupernodeTurn, AllocatesOnThePrimaryEndpointAndRelays) {
   EXPECT_EQ(node.relay_allocations(), 1u);
 
   // Channel 0x5123 starts with the control protocol's 0x51.
-  auto bound = d.send(at_s(2), kPrimary, d.request(Method::kChannelBind, [](stun::MessageBuilder& b) {
-    b.add_u32(stun::attr::kChannelNumber, 0x51230000);
-    b.add_xor_address(stun::attr::kXorPeerAddress, kPeer);
-  }));
+  auto bound =
+      d.send(at_s(2), kPrimary, d.request(Method::kChannelBind, [](stun::MessageBuilder& b) {
+        b.add_u32(stun::attr::kChannelNumber, 0x51230000);
+        b.add_xor_address(stun::attr::kXorPeerAddress, kPeer);
+      }));
   ASSERT_TRUE(bound);
   ASSERT_EQ(bound.error(), 0);
 
@@ -145,9 +150,10 @@ TEST(SupernodeTurn, AllocatesOnThePrimaryEndpointAndRelays) {
   EXPECT_EQ(node.stun_counters().binding_requests, 1u);
 
   // The supernode's own endpoints are no peers: nothing is relayed to or from them.
-  auto perm = d.send(at_s(5), kPrimary, d.request(Method::kCreatePermission, [](stun::MessageBuilder& b) {
-    b.add_xor_address(stun::attr::kXorPeerAddress, kPrimary);
-  }));
+  auto perm =
+      d.send(at_s(5), kPrimary, d.request(Method::kCreatePermission, [](stun::MessageBuilder& b) {
+        b.add_xor_address(stun::attr::kXorPeerAddress, kPrimary);
+      }));
   ASSERT_EQ(perm.error(), 0);
   Bytes send;
   stun::MessageBuilder(send, Method::kSend, stun::Class::kIndication, stun::TransactionId{7})

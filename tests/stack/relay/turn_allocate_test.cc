@@ -13,7 +13,8 @@ using stun::Method;
 TEST(TurnAllocate, UnauthenticatedRequestIsChallengedWithRealmAndNonce) {
   turn::TurnServer server(test_turn_config(), Random::from_u64(1));
   TurnTestClient client(server, ep("198.51.100.7:40000"));
-  auto a = client.exchange(at_s(1), client.request(Method::kAllocate, client.udp_transport(), false));
+  auto a =
+      client.exchange(at_s(1), client.request(Method::kAllocate, client.udp_transport(), false));
   ASSERT_TRUE(a);
   EXPECT_EQ(a.error(), 401);
   EXPECT_EQ(a->string(stun::attr::kRealm), std::string_view(kRealm));
@@ -129,7 +130,8 @@ TEST(TurnAllocate, MissingNonceIs400AndStaleNonceIs438WithAFreshOne) {
   EXPECT_EQ(bad.error(), 400);
 
   // Nonces live 600 s.
-  auto stale = client.exchange(at_s(600), client.request(Method::kAllocate, client.udp_transport()));
+  auto stale =
+      client.exchange(at_s(600), client.request(Method::kAllocate, client.udp_transport()));
   ASSERT_TRUE(stale);
   EXPECT_EQ(stale.error(), 438);
   ASSERT_TRUE(stale->string(stun::attr::kNonce));
@@ -235,8 +237,9 @@ TEST(TurnAllocate, PortsTakenElsewhereAreReplacedThen508) {
 
   TurnTestClient unlucky(server, ep("198.51.100.7:40001"));
   ASSERT_TRUE(unlucky.learn_nonce(at_s(2)));
-  auto refused = unlucky.exchange(at_s(2), unlucky.request(Method::kAllocate, unlucky.udp_transport()),
-                                  /*open_ok=*/false);
+  auto refused =
+      unlucky.exchange(at_s(2), unlucky.request(Method::kAllocate, unlucky.udp_transport()),
+                       /*open_ok=*/false);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused.error(), 508);
   EXPECT_EQ(server.counters().relay_bind_failures, 2u + turn::TurnServer::kMaxBindAttempts);

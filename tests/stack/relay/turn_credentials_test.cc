@@ -80,8 +80,10 @@ TEST(TurnNonce, BoundToTheClientAndTheKey) {
   std::array<std::uint8_t, 32> key{};
   turn::NonceFactory nonces(key, std::chrono::seconds(600));
   const std::string n = nonces.make(at_s(0), ep("198.51.100.7:40000"));
-  EXPECT_EQ(nonces.check(at_s(1), n, ep("198.51.100.7:40001")), turn::NonceFactory::Check::kInvalid);
-  EXPECT_EQ(nonces.check(at_s(1), n, ep("198.51.100.8:40000")), turn::NonceFactory::Check::kInvalid);
+  EXPECT_EQ(nonces.check(at_s(1), n, ep("198.51.100.7:40001")),
+            turn::NonceFactory::Check::kInvalid);
+  EXPECT_EQ(nonces.check(at_s(1), n, ep("198.51.100.8:40000")),
+            turn::NonceFactory::Check::kInvalid);
   key[31] = 1;
   turn::NonceFactory other(key, std::chrono::seconds(600));
   EXPECT_EQ(other.check(at_s(1), n, ep("198.51.100.7:40000")), turn::NonceFactory::Check::kInvalid);

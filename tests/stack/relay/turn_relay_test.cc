@@ -173,20 +173,28 @@ TEST(TurnRelay, ChannelsExpireAndStayReservedFor300MoreSeconds) {
 
 TEST(TurnRelay, MalformedAndUnroutedInputIsCounted) {
   Fixture f;
-  f.channel_data(at_s(1), test::hex("4001 0009 6161"));  // truncated
-  f.channel_data(at_s(1), test::hex("4001"));            // too short
+  f.channel_data(at_s(1), test::hex("4001 0009 6161"));       // truncated
+  f.channel_data(at_s(1), test::hex("4001"));                 // too short
   f.channel_data(at_s(1), test::hex("4005 0001 61 000000"));  // unbound
   TurnTestClient stranger(f.server, ep("198.51.100.9:40000"));
   f.server.handle_channel_data(at_s(1), f.server.config().listen, stranger.me(),
                                test::hex("4001 0000").data(), 4);
-  stranger.deliver(at_s(1), stranger.request(Method::kSend, [](stun::MessageBuilder& b) {
-    b.add_xor_address(stun::attr::kXorPeerAddress, kPeer);
-  }, false, stun::Class::kIndication));
-  f.client.deliver(at_s(1), f.client.request(Method::kSend, [](stun::MessageBuilder& b) {
-    b.add_xor_address(stun::attr::kXorPeerAddress, kPeer);  // no DATA
-  }, false, stun::Class::kIndication));
-  f.server.handle_peer_datagram(at_s(1), ep("192.0.2.1:50100"), kPeer, kHello.data(), kHello.size());
-  f.client.deliver(at_s(1), f.client.request(Method::kData, nullptr, false, stun::Class::kIndication));
+  stranger.deliver(at_s(1), stranger.request(
+                                Method::kSend,
+                                [](stun::MessageBuilder& b) {
+                                  b.add_xor_address(stun::attr::kXorPeerAddress, kPeer);
+                                },
+                                false, stun::Class::kIndication));
+  f.client.deliver(at_s(1), f.client.request(
+                                Method::kSend,
+                                [](stun::MessageBuilder& b) {
+                                  b.add_xor_address(stun::attr::kXorPeerAddress, kPeer);  // no DATA
+                                },
+                                false, stun::Class::kIndication));
+  f.server.handle_peer_datagram(at_s(1), ep("192.0.2.1:50100"), kPeer, kHello.data(),
+                                kHello.size());
+  f.client.deliver(at_s(1),
+                   f.client.request(Method::kData, nullptr, false, stun::Class::kIndication));
   const auto& c = f.server.counters();
   EXPECT_EQ(c.dropped_channel_data_malformed, 2u);
   EXPECT_EQ(c.dropped_channel_unbound, 1u);
@@ -202,7 +210,8 @@ TEST(TurnRelay, CreatePermissionNeedsAPeerAndRespectsTheQuota) {
   config.max_permissions_per_allocation = 2;
   Fixture f(config);
   EXPECT_EQ(f.client.create_permission(at_s(1), {}).error(), 400);
-  EXPECT_EQ(f.client.create_permission(at_s(1), {ep("203.0.113.1:1"), ep("203.0.113.2:1")}).error(), 0);
+  EXPECT_EQ(f.client.create_permission(at_s(1), {ep("203.0.113.1:1"), ep("203.0.113.2:1")}).error(),
+            0);
   EXPECT_EQ(f.client.create_permission(at_s(1), {ep("203.0.113.3:1")}).error(), 508);
   EXPECT_EQ(f.client.create_permission(at_s(1), {ep("[2001:db8::3]:1")}).error(), 443);
 }
