@@ -18,6 +18,9 @@ constexpr std::uint32_t kMaxExpirySeconds = 24 * 3600;
 constexpr std::uint32_t kMaxStatsIntervalSeconds = 7 * 24 * 3600;
 // A config file is a handful of lines; refuse to read something that clearly is not one.
 constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
+constexpr std::size_t kMaxRealmBytes = 127;
+// Each allocation holds a socket: far beyond this the process runs out of descriptors anyway.
+constexpr std::uint32_t kMaxTurnAllocations = 1000000;
 
 std::string_view trim(std::string_view s) {
   const char* blanks = " \t\r\n";
@@ -53,6 +56,34 @@ std::string parse_endpoint(std::string_view value, Endpoint* out) {
   return {};
 }
 
+std::string parse_count(std::string_view value, std::uint32_t min, std::uint32_t max,
+                        std::uint32_t* out) {
+  std::uint32_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size())
+    return "expected a whole number, got '" + std::string(value) + "'";
+  if (v < min || v > max)
+    return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+  *out = v;
+  return {};
+}
+
+// "MIN-MAX", two ports with MIN <= MAX.
+std::string parse_port_range(std::string_view value, std::uint16_t* min, std::uint16_t* max) {
+  const std::string bad = "expected MIN-MAX ports (e.g. 49152-65535), got '" + std::string(value) + "'";
+  auto dash = value.find('-');
+  if (dash == std::string_view::npos) return bad;
+  std::uint32_t lo = 0, hi = 0;
+  if (!parse_count(trim(value.substr(0, dash)), 1, 65535, &lo).empty() ||
+      !parse_count(trim(value.substr(dash + 1)), 1, 65535, &hi).empty())
+    return bad;
+  if (lo > hi) return "the first port (" + std::to_string(lo) + ") is above the second (" +
+                      std::to_string(hi) + ")";
+  *min = static_cast<std::uint16_t>(lo);
+  *max = static_cast<std::uint16_t>(hi);
+  return {};
+}
+
 }  // namespace
 
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
@@ -80,6 +111,30 @@ std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
   }
   if (key == "stats-interval-seconds")
     return parse_seconds(value, 0, kMaxStatsIntervalSeconds, &config.stats_interval_seconds);
+  if (key == "turn-secret") {
+    if (value.empty()) return "expected a secret (leave the key out to turn TURN off)";
+    config.turn_secret = std::string(value);
+    return {};
+  }
+  if (key == "turn-realm") {
+    // RFC 8489 section 14.9: fewer than 128 characters.
+    if (value.empty() || value.size() > kMaxRealmBytes)
+      return "expected 1 to " + std::to_string(kMaxRealmBytes) + " characters";
+    config.turn_realm = std::string(value);
+    return {};
+  }
+  if (key == "relay-ports") return parse_port_range(value, &config.relay_min_port, &config.relay_max_port);
+  if (key == "relay-address") {
+    auto ip = IpAddress::parse(value);
+    if (!ip || ip->is_unspecified())
+      return "expected a specific IP address, got '" + std::string(value) + "'";
+    config.relay_address = *ip;
+    return {};
+  }
+  if (key == "turn-max-allocations")
+    return parse_count(value, 1, kMaxTurnAllocations, &config.turn_max_allocations);
+  if (key == "turn-user-quota")
+    return parse_count(value, 1, kMaxTurnAllocations, &config.turn_user_quota);
   return "unknown key";
 }
 
@@ -148,6 +203,12 @@ void validate_config(const SupernodeAppConfig& config, const std::string& origin
     throw ConfigError(where + "listen (" + config.listen.to_string() + ") and alt-listen (" +
                       config.alt_listen.to_string() +
                       ") use two addresses, so they need two different ports");
+  }
+  if (!config.relay_address.is_unspecified() &&
+      config.relay_address.family() != config.listen.address.family()) {
+    throw ConfigError(where + "relay-address (" + config.relay_address.to_string() +
+                      ") and listen (" + config.listen.to_string() +
+                      ") must be of one address family");
   }
   if (config.keepalive_interval >= config.peer_expiry) {
     throw ConfigError(where + "keepalive-interval-seconds (" +

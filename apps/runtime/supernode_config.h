@@ -25,6 +25,16 @@ struct SupernodeAppConfig {
   Duration keepalive_interval = std::chrono::seconds(10);
   // Period of the counters logged at info level; 0 turns it off.
   std::uint32_t stats_interval_seconds = 0;
+  // The relay service (TURN, RFC 8656) on `listen`: off while turn_secret is empty. Clients use
+  // time-limited REST API credentials derived from the secret (coturn's use-auth-secret).
+  std::string turn_secret;
+  std::string turn_realm = "qp2p";
+  // Relay ports (coturn's min-port / max-port) on relay_address (unspecified: listen's address).
+  std::uint16_t relay_min_port = 49152;
+  std::uint16_t relay_max_port = 65535;
+  IpAddress relay_address;
+  std::uint32_t turn_max_allocations = 10000;
+  std::uint32_t turn_user_quota = 10;
 };
 
 // A configuration error; what() is one line naming the file and line, or the flag.
@@ -34,7 +44,8 @@ class ConfigError : public std::runtime_error {
 };
 
 // Sets one setting by its config-file key ("listen", "alt-listen", "key", "log-level",
-// "peer-expiry-seconds", "keepalive-interval-seconds", "stats-interval-seconds"). Returns an
+// "peer-expiry-seconds", "keepalive-interval-seconds", "stats-interval-seconds", "turn-secret",
+// "turn-realm", "relay-ports", "relay-address", "turn-max-allocations", "turn-user-quota"). Returns an
 // empty string on success, otherwise what is wrong with the value (without location), or
 // "unknown key" for a key not in the list.
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,

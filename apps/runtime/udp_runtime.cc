@@ -101,6 +101,18 @@ Endpoint UdpRuntime::adopt(int fd) {
   return local;
 }
 
+bool UdpRuntime::close_socket(const Endpoint& local) {
+  auto it = std::find_if(sockets_.begin(), sockets_.end(),
+                         [&](const auto& s) { return s->local == local; });
+  if (it == sockets_.end()) return false;
+  boost::system::error_code ignored;
+  (*it)->socket.close(ignored);  // pending waits complete with operation_aborted and return
+  if (last_socket_ == it->get()) last_socket_ = nullptr;
+  sockets_.erase(it);
+  spdlog::debug("runtime: socket closed on {}", local.to_string());
+  return true;
+}
+
 void UdpRuntime::close() {
   boost::system::error_code ignored;
   for (auto& s : sockets_) s->socket.close(ignored);

@@ -71,6 +71,9 @@ class UdpRuntime {
   // Takes over a socket already bound with open_udp_socket() (udp_socket.h), for applications
   // that must learn their ports before constructing the core. Returns its local endpoint.
   Endpoint adopt(int fd);
+  // Closes the socket on `local` (transmits still queued on it are dropped); false when there
+  // is none. For sockets a core opens and closes as it runs (TURN relay ports).
+  bool close_socket(const Endpoint& local);
   // Closes every socket and stops the timer. The core is left as it is.
   void close();
 

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <csignal>
 #include <functional>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/runtime/clock.h"
 #include "apps/runtime/key_file.h"
 #include "apps/runtime/logging.h"
 #include "apps/runtime/supernode_config.h"
@@ -42,6 +44,26 @@ struct CommandLine {
   std::string check_config_file;
 };
 
+std::string format_turn_counters(const Supernode& node) {
+  const turn::TurnCounters& t = node.turn_counters();
+  return fmt::format(
+      " | turn: allocations={} created={} deleted={} expired={} retransmits={} refreshes={} "
+      "permissions={} channels={} challenges={} errors: 400={} 401={} 420={} 437={} 438={} "
+      "440={} 441={} 442={} 443={} 486={} 508={} bind_failures={} | relayed: send={} "
+      "channel_in={} data={} channel_out={} | turn drops: bad_fingerprint={} not_turn={} "
+      "channel_malformed={} no_allocation={} channel_unbound={} send_malformed={} "
+      "no_permission={} relay_unknown={} unexpected_indication={} too_large={} forbidden_peer={}",
+      node.relay_allocations(), t.allocations_created, t.allocations_deleted,
+      t.allocations_expired, t.allocate_retransmits, t.refreshes, t.permissions_created,
+      t.channels_bound, t.challenges, t.error_400, t.error_401, t.error_420, t.error_437,
+      t.error_438, t.error_440, t.error_441, t.error_442, t.error_443, t.error_486, t.error_508,
+      t.relay_bind_failures, t.send_indications, t.channel_data_in, t.data_indications,
+      t.channel_data_out, t.dropped_bad_fingerprint, t.dropped_not_turn,
+      t.dropped_channel_data_malformed, t.dropped_no_allocation, t.dropped_channel_unbound,
+      t.dropped_send_malformed, t.dropped_no_permission, t.dropped_relay_unknown,
+      t.dropped_unexpected_indication, t.dropped_too_large, t.dropped_forbidden_peer);
+}
+
 std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io) {
   const SupernodeCounters& c = node.counters();
   const StunCounters& s = node.stun_counters();
@@ -61,7 +83,38 @@ std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io)
       c.rejected_record, c.lookups, c.searches, c.messages_routed, c.messages_undeliverable,
       io.datagrams_received, io.datagrams_sent, io.receive_calls, io.send_calls,
       io.send_would_block, io.dropped_truncated, io.dropped_no_socket, io.dropped_queue_full,
-      io.dropped_send_error, io.receive_errors);
+      io.dropped_send_error, io.receive_errors) +
+         format_turn_counters(node);
+}
+
+// Wall-clock microseconds minus the runtime's steady clock: how the core learns Unix time
+// (TURN REST API expiries) without reading a clock. Read once at start; the two clocks drift
+// apart by at most seconds over months, well inside credential lifetimes.
+std::int64_t unix_offset_us() {
+  const auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return wall.count() - to_us(now());
+}
+
+// Opens and closes the relay sockets the core asks for (TURN allocations), answering every open
+// so the core can reply to the client or try another port. The core's queue is finite: each
+// answer adds at most one more request, and only up to TurnServer::kMaxBindAttempts per
+// allocation.
+void apply_socket_changes(Supernode& node, UdpRuntime& runtime) {
+  while (auto change = node.poll_socket_change()) {
+    if (change->kind == turn::SocketChange::Kind::kClose) {
+      runtime.close_socket(change->local);
+      continue;
+    }
+    bool opened = true;
+    try {
+      runtime.bind(change->local);
+    } catch (const std::exception& e) {
+      opened = false;
+      spdlog::debug("relay socket: {}", e.what());
+    }
+    node.handle_socket_result(now(), change->local, opened);
+  }
 }
 
 // Defaults, then the file, then the flags: the later source wins per key.
@@ -109,6 +162,14 @@ int run(const SupernodeAppConfig& config) {
   node_config.alternate = socket_local_endpoint(alternate_fd);
   node_config.peer_expiry = config.peer_expiry;
   node_config.keepalive_interval = config.keepalive_interval;
+  node_config.turn.secret = config.turn_secret;
+  node_config.turn.realm = config.turn_realm;
+  node_config.turn.min_port = config.relay_min_port;
+  node_config.turn.max_port = config.relay_max_port;
+  node_config.turn.relay_address = config.relay_address;
+  node_config.turn.max_allocations = config.turn_max_allocations;
+  node_config.turn.max_allocations_per_user = config.turn_user_quota;
+  node_config.turn.unix_offset_us = unix_offset_us();
   Supernode node(node_config, std::move(identity), random.fork());
 
   boost::asio::io_context io;
@@ -121,11 +182,20 @@ int run(const SupernodeAppConfig& config) {
     for (const Endpoint& have : runtime.local_endpoints()) open = open || have == ep;
     if (!open) runtime.bind(ep);
   }
+  runtime.on_activity = [&] { apply_socket_changes(node, runtime); };
   runtime.flush();  // arms the timer if the core already has a deadline
 
   spdlog::info("supernode {} starting", node.identity().id().to_string());
   for (const Endpoint& ep : runtime.local_endpoints())
     spdlog::info("listening on udp {}", ep.to_string());
+  if (!config.turn_secret.empty()) {
+    spdlog::info("relay (TURN) on udp {}, realm '{}', relay ports {}-{} on {}",
+                 node_config.primary.to_string(), config.turn_realm, config.relay_min_port,
+                 config.relay_max_port,
+                 (config.relay_address.is_unspecified() ? node_config.primary.address
+                                                        : config.relay_address)
+                     .to_string());
+  }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   boost::asio::steady_timer debug_stats(io), info_stats(io);
@@ -154,10 +224,12 @@ int run(const SupernodeAppConfig& config) {
 
 int main(int argc, char** argv) {
   using namespace qp2p;
-  CLI::App app{"qp2p supernode: checkpoint, two STUN services, index and message routing."};
+  CLI::App app{
+      "qp2p supernode: checkpoint, two STUN services, index, message routing and TURN relay."};
   app.set_help_flag("-h,--help", "Print this help and exit");
   CommandLine cli;
-  std::string listen, alt_listen, key, log_level, stats_interval;
+  std::string listen, alt_listen, key, log_level, stats_interval, turn_secret, turn_realm,
+      relay_ports, relay_address;
   app.add_option("--listen", listen, "Primary STUN and control endpoint (default 127.0.0.1:3478)")
       ->type_name("IP:PORT");
   app.add_option("--alt-listen", alt_listen,
@@ -173,6 +245,16 @@ int main(int argc, char** argv) {
   app.add_option("--stats-interval", stats_interval,
                  "Log the counters at info level every SECONDS (default 0: off)")
       ->type_name("SECONDS");
+  app.add_option("--turn-secret", turn_secret,
+                 "Shared secret of the TURN REST API credentials; turns the relay on "
+                 "(prefer the config file: a flag shows in the process list)")
+      ->type_name("SECRET");
+  app.add_option("--turn-realm", turn_realm, "TURN realm (default qp2p)")->type_name("REALM");
+  app.add_option("--relay-ports", relay_ports, "Relay port range (default 49152-65535)")
+      ->type_name("MIN-MAX");
+  app.add_option("--relay-address", relay_address,
+                 "Address of the relay sockets (default: the --listen address)")
+      ->type_name("IP");
   app.add_option("--check-config", cli.check_config_file,
                  "Validate FILE (with the other flags applied), print the verdict, exit 0 or 1")
       ->type_name("FILE");
@@ -189,7 +271,11 @@ int main(int argc, char** argv) {
                                {"--alt-listen", "alt-listen", alt_listen},
                                {"--key", "key", key},
                                {"--log-level", "log-level", log_level},
-                               {"--stats-interval", "stats-interval-seconds", stats_interval}};
+                               {"--stats-interval", "stats-interval-seconds", stats_interval},
+                               {"--turn-secret", "turn-secret", turn_secret},
+                               {"--turn-realm", "turn-realm", turn_realm},
+                               {"--relay-ports", "relay-ports", relay_ports},
+                               {"--relay-address", "relay-address", relay_address}};
   for (const FlagSetting& f : flags) {
     if (app.count(f.flag) > 0) cli.settings.push_back(f);
   }

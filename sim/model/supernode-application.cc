@@ -6,6 +6,7 @@
 #include "ns3/log.h"
 #include "ns3/node.h"
 #include "ns3/simulator.h"
+#include "ns3/string.h"
 #include "ns3/uinteger.h"
 #include "sim/model/qp2p-sim-logging.h"
 #include "sim/model/qp2p-sim-utils.h"
@@ -60,6 +61,19 @@ TypeId SupernodeApplication::GetTypeId() {
                         "RngSeedManager seed and run and the node id).",
                         UintegerValue(0), MakeUintegerAccessor(&SupernodeApplication::m_seed),
                         MakeUintegerChecker<uint64_t>())
+          .AddAttribute("TurnSecret",
+                        "Shared secret of the TURN REST API credentials; empty: no relay.",
+                        StringValue(""), MakeStringAccessor(&SupernodeApplication::m_turnSecret),
+                        MakeStringChecker())
+          .AddAttribute("TurnRealm", "TURN realm.", StringValue("qp2p"),
+                        MakeStringAccessor(&SupernodeApplication::m_turnRealm),
+                        MakeStringChecker())
+          .AddAttribute("RelayMinPort", "Lowest relay port.", UintegerValue(49152),
+                        MakeUintegerAccessor(&SupernodeApplication::m_relayMinPort),
+                        MakeUintegerChecker<uint16_t>(1))
+          .AddAttribute("RelayMaxPort", "Highest relay port.", UintegerValue(65535),
+                        MakeUintegerAccessor(&SupernodeApplication::m_relayMaxPort),
+                        MakeUintegerChecker<uint16_t>(1))
           .AddTraceSource("OnlinePeers", "Number of peers logged in.",
                           MakeTraceSourceAccessor(&SupernodeApplication::m_onlinePeers),
                           "ns3::TracedValueCallback::Uint32")
@@ -128,6 +142,11 @@ void SupernodeApplication::StartApplication() {
   config.keepalive_interval = ToDuration(m_keepaliveInterval);
   config.max_peers = m_maxPeers;
   config.software = "qp2p-ns3";
+  config.turn.secret = m_turnSecret;
+  config.turn.realm = m_turnRealm;
+  config.turn.min_port = m_relayMinPort;
+  config.turn.max_port = m_relayMaxPort;
+  config.turn.software = "qp2p-ns3";
 
   qp2p::Random random = qp2p::Random::from_u64(
       DeriveSeed(m_seed, node->GetId(), Qp2pSeedRole::kSupernode, IndexOnNode()));
@@ -159,7 +178,25 @@ void SupernodeApplication::StopApplication() {
   }
 }
 
+void SupernodeApplication::ApplySocketChanges() {
+  // Finite: every answer adds at most one request, up to TurnServer::kMaxBindAttempts each.
+  while (auto change = m_supernode->poll_socket_change()) {
+    if (change->kind != qp2p::turn::SocketChange::Kind::kOpen) {
+      continue;  // kept bound: see the header
+    }
+    bool open = false;
+    for (const qp2p::Endpoint& e : m_adapter->GetLocalEndpoints()) {
+      open = open || e == change->local;
+    }
+    if (!open) {
+      m_adapter->Bind(change->local);
+    }
+    m_supernode->handle_socket_result(ToInstant(Simulator::Now()), change->local, true);
+  }
+}
+
 void SupernodeApplication::OnActivity() {
+  ApplySocketChanges();
   const qp2p::SupernodeCounters& c = m_supernode->counters();
   // The core reports no per-peer events, only counters: fire a trace when one grows.
   if (c.logins != m_logins) {

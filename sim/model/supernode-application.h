@@ -9,6 +9,14 @@
 //                                    interface if it has one, else the primary address)
 //   PeerExpiry, KeepaliveInterval, MaxPeers   SupernodeConfig
 //   Seed                             0: derived from RngSeedManager seed/run and the node id
+//   TurnSecret, TurnRealm            the relay service (TURN, stack/relay); off while the secret
+//                                    is empty. Unix time is simulation time (offset 0), so
+//                                    credentials are made with Simulator::Now() in seconds.
+//   RelayMinPort, RelayMaxPort       relay ports on the primary address
+//
+// Relay sockets are opened as the core asks. The adapter cannot close one socket, so a socket
+// the core closes stays bound (datagrams on it are dropped and counted by the core) and is
+// reused if the core asks for the same port again.
 //
 // Trace sources: RxWithAddresses/TxWithAddresses (every datagram, from and to), OnlinePeers (a
 // TracedValue), Login / Logout / Expiry (fired with the running total when it grows).
@@ -60,6 +68,7 @@ class SupernodeApplication : public Application {
   void StartApplication() override;
   void StopApplication() override;
   void OnActivity();
+  void ApplySocketChanges();
   uint32_t IndexOnNode() const;
 
   Ipv4Address m_primaryAddress;
@@ -70,6 +79,10 @@ class SupernodeApplication : public Application {
   Time m_keepaliveInterval;
   uint32_t m_maxPeers = 100000;
   uint64_t m_seed = 0;
+  std::string m_turnSecret;
+  std::string m_turnRealm;
+  uint16_t m_relayMinPort = 49152;
+  uint16_t m_relayMaxPort = 65535;
 
   Ipv4Address m_boundPrimary;
   Ipv4Address m_boundAlternate;

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "stack/supernode/supernode_core.h"
 
 namespace qp2p {
@@ -11,27 +13,49 @@ namespace qp2p {
 namespace {
 // How often silent peers are looked for; expiry is accurate to this.
 constexpr Duration kExpiryScanInterval = std::chrono::seconds(1);
+
+turn::TurnConfig turn_config(const SupernodeConfig& config) {
+  turn::TurnConfig t = config.turn;
+  t.listen = config.primary;
+  // Every STUN/control endpoint (2 or 4, see StunService) is off limits as a peer.
+  const StunService stun(StunServiceConfig{config.primary, config.alternate, config.software});
+  for (const Endpoint& e : stun.listen_endpoints()) t.forbidden_peers.push_back(e);
+  return t;
+}
+
+// RFC 7983 / RFC 5766: ChannelData starts with 0x40-0x7F (channels 0x4000-0x7FFF).
+bool looks_like_channel_data(const std::uint8_t* data, std::size_t size) {
+  return size >= 4 && data[0] >= 0x40 && data[0] <= 0x7F;
+}
 }  // namespace
 
 SupernodeCore::SupernodeCore(SupernodeConfig config, Identity identity, Random random)
     : config_(std::move(config)),
       identity_(std::move(identity)),
       random_(std::move(random)),
-      stun_(StunServiceConfig{config_.primary, config_.alternate, config_.software}) {
+      stun_(StunServiceConfig{config_.primary, config_.alternate, config_.software}),
+      turn_(turn_config(config_), random_.fork()) {
   random_.fill(cookie_secret_.data(), cookie_secret_.size());
 }
 
 void SupernodeCore::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
                                     const std::uint8_t* data, std::size_t size) {
   ++counters_.datagrams_in;
-  if (stun::MessageView::looks_like_stun(data, size)) return handle_stun(local, remote, data, size);
+  if (turn_.owns_relay(local)) return turn_.handle_peer_datagram(now, local, remote, data, size);
+  if (stun::MessageView::looks_like_stun(data, size))
+    return handle_stun(now, local, remote, data, size);
+  // Channels 0x5100-0x51FF share their first byte with qp2p control: such a datagram is
+  // ChannelData only when its 5-tuple has that channel bound.
+  if (turn_.enabled() && local == config_.primary && looks_like_channel_data(data, size) &&
+      (!wire::looks_like_control(data, size) || turn_.is_bound_channel(local, remote, data, size)))
+    return turn_.handle_channel_data(now, local, remote, data, size);
   if (wire::looks_like_control(data, size)) return handle_control(now, local, remote, data, size);
   ++counters_.dropped_unknown_protocol;
   SPDLOG_DEBUG("drop: unknown protocol, {} bytes from {} (first byte 0x{:02x})", size,
                remote.to_string(), size ? data[0] : 0);
 }
 
-void SupernodeCore::handle_stun(const Endpoint& local, const Endpoint& remote,
+void SupernodeCore::handle_stun(Instant now, const Endpoint& local, const Endpoint& remote,
                                 const std::uint8_t* data, std::size_t size) {
   stun::ParseError error = stun::ParseError::kNone;
   auto message = stun::MessageView::parse(data, size, &error);
@@ -40,6 +64,9 @@ void SupernodeCore::handle_stun(const Endpoint& local, const Endpoint& remote,
     SPDLOG_DEBUG("drop: malformed STUN from {}: {}", remote.to_string(), stun::to_string(error));
     return;
   }
+  if (turn_.enabled() && local == config_.primary &&
+      turn::TurnServer::is_turn_method(message->raw_method()))
+    return turn_.handle_stun(now, local, remote, *message);
   if (auto response = stun_.handle_binding(*message, local, remote))
     transmits_.push_back(std::move(*response));
 }
@@ -145,6 +172,7 @@ void SupernodeCore::handle_timeout(Instant now) {
     SPDLOG_DEBUG("push to {} timed out", p.target.to_string());
     if (p.kind == PendingPush::Kind::kDeliver) ++counters_.messages_undeliverable;
   }
+  turn_.handle_timeout(now);
 }
 
 std::optional<Datagram> SupernodeCore::poll_transmit() {
@@ -154,13 +182,17 @@ std::optional<Datagram> SupernodeCore::poll_transmit() {
     ++counters_.datagrams_out;
     return d;
   }
+  if (auto d = turn_.poll_transmit()) {
+    ++counters_.datagrams_out;
+    return d;
+  }
   auto d = pushes_.poll_transmit();
   if (d) ++counters_.datagrams_out;
   return d;
 }
 
 Instant SupernodeCore::poll_timeout() const {
-  return std::min(next_expiry_check_, pushes_.poll_timeout());
+  return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout()});
 }
 
 void SupernodeCore::reply(PeerSessionState& peer, std::uint64_t transaction, wire::Body body) {
@@ -197,7 +229,15 @@ void Supernode::handle_datagram(Instant now, const Endpoint& local, const Endpoi
 void Supernode::handle_timeout(Instant now) { core_->handle_timeout(now); }
 std::optional<Datagram> Supernode::poll_transmit() { return core_->poll_transmit(); }
 Instant Supernode::poll_timeout() const { return core_->poll_timeout(); }
+std::optional<turn::SocketChange> Supernode::poll_socket_change() {
+  return core_->turn_.poll_socket_change();
+}
+void Supernode::handle_socket_result(Instant now, const Endpoint& local, bool opened) {
+  core_->turn_.handle_socket_result(now, local, opened);
+}
 const SupernodeCounters& Supernode::counters() const { return core_->counters_; }
+const turn::TurnCounters& Supernode::turn_counters() const { return core_->turn_.counters(); }
+std::size_t Supernode::relay_allocations() const { return core_->turn_.allocation_count(); }
 const StunCounters& Supernode::stun_counters() const { return core_->stun_.counters(); }
 std::size_t Supernode::online_peers() const { return core_->sessions_.size(); }
 const Identity& Supernode::identity() const { return core_->identity_; }

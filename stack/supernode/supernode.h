@@ -1,6 +1,7 @@
-// A supernode: one identity hosting the checkpoint, two STUN, index and message-routing
-// services behind one sans-IO object. Datagrams are demultiplexed by their first byte
-// (RFC 7983 ranges: 0-3 STUN, 64-79 TURN channel data, 0x51 qp2p control).
+// A supernode: one identity hosting the checkpoint, two STUN, index, message-routing and relay
+// (TURN, stack/relay) services behind one sans-IO object. Datagrams are demultiplexed by their
+// first byte (RFC 7983 ranges: 0-3 STUN, 64-79 TURN channel data, 0x51 qp2p control) and by
+// the socket they arrived on (relay sockets belong to TURN allocations).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "stack/core/random.h"
 #include "stack/core/sans_io.h"
 #include "stack/identity/identity.h"
+#include "stack/relay/turn_server.h"
 #include "stack/supernode/handshake_service.h"
 #include "stack/supernode/stun_service.h"
 
@@ -29,6 +31,9 @@ struct SupernodeConfig {
   std::size_t max_peers = 100000;
   std::size_t max_watches_per_peer = 256;
   std::string software = "qp2p";
+  // The relay service (TURN, RFC 8656) on the primary endpoint; off while turn.secret is empty.
+  // turn.listen is set to `primary`; turn.unix_offset_us is how the runtime tells wall time.
+  turn::TurnConfig turn;
 };
 
 // Counters of everything dropped, by reason, and of work done; read by logs and /metrics.
@@ -69,7 +74,14 @@ class Supernode final : public SansIoEndpoint {
   std::optional<Datagram> poll_transmit() override;
   Instant poll_timeout() const override;
 
+  // Relay sockets (TURN allocations): drain after every input like poll_transmit(); answer each
+  // kOpen with handle_socket_result() (opened or not), before sending the transmits.
+  std::optional<turn::SocketChange> poll_socket_change();
+  void handle_socket_result(Instant now, const Endpoint& local, bool opened);
+
   const SupernodeCounters& counters() const;
+  const turn::TurnCounters& turn_counters() const;
+  std::size_t relay_allocations() const;
   const StunCounters& stun_counters() const;
   const HandshakeCounters& handshake_counters() const;  // defined in handshake_service.cc
   std::size_t online_peers() const;

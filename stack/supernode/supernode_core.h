@@ -56,6 +56,7 @@ class SupernodeCore {
   Identity identity_;
   Random random_;
   StunService stun_;
+  turn::TurnServer turn_;
   IndexService index_;
   SupernodeCounters counters_;
   std::array<std::uint8_t, 32> cookie_secret_{};  // for stateless login nonces
@@ -82,7 +83,7 @@ class SupernodeCore {
   HandshakeCounters handshake_counters_;
 
  private:
-  void handle_stun(const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
+  void handle_stun(Instant now, const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
                    std::size_t size);
   void handle_control(Instant now, const Endpoint& local, const Endpoint& remote,
                       const std::uint8_t* data, std::size_t size);
