@@ -50,6 +50,7 @@ struct Options {
   std::string log_level = "warn";
   std::optional<Endpoint> bind;
   bool nat_discovery = false;
+  bool auto_accept = false;
 };
 
 // Extra sockets for RFC 5780 discovery: enough allocation samples to tell sequential from
@@ -86,6 +87,8 @@ Options parse_options(int argc, char** argv) {
                    std::to_string(kDiscoverySockets) +
                    " extra sockets, print a \"nat\" line and publish the profile as nat.* "
                    "metadata");
+  app.add_flag("--auto-accept", options.auto_accept,
+               "accept every tunnel request at once (otherwise answer with accept/refuse)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -122,8 +125,13 @@ Options parse_options(int argc, char** argv) {
 // The event loop: stdin lines in, JSON lines out, the peer in between.
 class PeerApp {
  public:
-  PeerApp(boost::asio::io_context& io, AsioPeer& peer)
-      : io_(io), peer_(peer), stdin_(io), signals_(io, SIGINT, SIGTERM), timer_(io) {}
+  PeerApp(boost::asio::io_context& io, AsioPeer& peer, bool auto_accept)
+      : io_(io),
+        peer_(peer),
+        auto_accept_(auto_accept),
+        stdin_(io),
+        signals_(io, SIGINT, SIGTERM),
+        timer_(io) {}
   // The fallback reader only reads what never blocks (a file, /dev/null), so it has ended or
   // is about to.
   ~PeerApp() {
@@ -155,6 +163,8 @@ class PeerApp {
   void on_event(const PeerEvent& event) {
     emit(peer_json::event(event, peer_.id()));
     if (auto request = request_of(event)) finished(*request);
+    if (auto* requested = std::get_if<peer_event::TunnelRequested>(&event); requested && auto_accept_)
+      track(peer_.accept(requested->from));
     if (std::holds_alternative<peer_event::LoggedOut>(event) && quitting_)
       boost::asio::post(io_, [this] { io_.stop(); });
     if (draining_ && outstanding_.empty()) boost::asio::post(io_, [this] { logout(); });
@@ -268,12 +278,39 @@ class PeerApp {
             track(peer_.send_message(c.to, std::move(c.text)));
           else if constexpr (std::is_same_v<T, Watch>)
             track(peer_.watch(c.target));
+          else if constexpr (std::is_same_v<T, Connect>)
+            track(peer_.connect(c.peer));
+          else if constexpr (std::is_same_v<T, Accept>)
+            track(peer_.accept(c.peer));
+          else if constexpr (std::is_same_v<T, Refuse>)
+            track(peer_.refuse(c.peer, std::move(c.reason)));
+          else if constexpr (std::is_same_v<T, TunnelSend>)
+            tunnel_send(c.to, c.text);
+          else if constexpr (std::is_same_v<T, Close>)
+            tunnel_close(c.peer);
           else if constexpr (std::is_same_v<T, Quit>)
             quit(/*drain=*/true);
           else if constexpr (std::is_same_v<T, Invalid>)
             emit(peer_json::error(c.command, c.reason));
         },
         parse(line));
+  }
+
+  // --- tunnels ---
+
+  void tunnel_send(const PeerId& to, const std::string& text) {
+    if (!peer_.tunnel_send(to, Bytes(text.begin(), text.end())))
+      emit(peer_json::error("tsend", "no tunnel to " + to.to_string() + " (or text over " +
+                                         std::to_string(tunnel::kMaxPlaintext) + " bytes)"));
+  }
+
+  void tunnel_close(const PeerId& peer) {
+    const auto& tunnels = peer_.session().tunnels();
+    if (!tunnels.has_tunnel(peer) && !tunnels.has_attempt(peer)) {
+      emit(peer_json::error("close", "no tunnel to " + peer.to_string()));
+      return;
+    }
+    peer_.tunnel_close(peer);
   }
 
   // --- quitting ---
@@ -303,6 +340,8 @@ class PeerApp {
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
       if (!ec) io_.stop();  // a second signal: leave without waiting for the logout
     });
+    // Tell every tunnel's peer we are leaving, rather than let it time out.
+    peer_.close_all_tunnels();
     timer_.cancel();
     timer_.expires_after(kLogoutLimit);
     timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -315,6 +354,7 @@ class PeerApp {
 
   boost::asio::io_context& io_;
   AsioPeer& peer_;
+  const bool auto_accept_;
   boost::asio::posix::stream_descriptor stdin_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer timer_;
@@ -364,6 +404,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   SPDLOG_INFO("peer {} on {}", peer->id().to_string(), peer->local_endpoint().to_string());
-  PeerApp(io, *peer).run();
+  PeerApp(io, *peer, options.auto_accept).run();
   return 0;
 }

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <utility>
@@ -84,8 +86,31 @@ struct AsioPeer::Impl {
       ~Reset() { flag = false; }
     } reset{delivering};
     while (auto event = session.poll_event()) {
+      if (auto* needed = std::get_if<peer_event::TunnelSocketsNeeded>(&*event)) {
+        bind_tunnel_sockets(*needed);
+        continue;
+      }
+      if (auto* released = std::get_if<peer_event::TunnelSocketsReleased>(&*event)) {
+        for (const Endpoint& local : released->locals) runtime.close_socket(local);
+        continue;
+      }
       if (handler) handler(*event);
     }
+  }
+
+  // Binds what an attempt asked for on the main socket's address; fewer when the system
+  // refuses (file descriptors), which the attempt copes with by probing from fewer ports.
+  void bind_tunnel_sockets(const peer_event::TunnelSocketsNeeded& needed) {
+    std::vector<Endpoint> locals;
+    const Endpoint main_local = runtime.local_endpoints().front();
+    try {
+      for (std::size_t i = 0; i < needed.count; ++i)
+        locals.push_back(runtime.bind(Endpoint{main_local.address, 0}));
+    } catch (const std::exception& e) {
+      spdlog::warn("tunnel to {}: bound {} of {} extra sockets: {}", needed.peer.to_string(),
+                   locals.size(), needed.count, e.what());
+    }
+    session.provide_tunnel_sockets(now(), needed.peer, std::move(locals));
   }
 
   // After an API call: events first (the handler may add requests), then the transmits and
@@ -159,6 +184,40 @@ std::uint64_t AsioPeer::send_message(const PeerId& to, std::string text) {
 
 void AsioPeer::logout() {
   impl_->session.logout(now());
+  impl_->after_change();
+}
+
+std::uint64_t AsioPeer::connect(const PeerId& peer) {
+  const std::uint64_t id = impl_->session.connect(now(), peer);
+  impl_->after_change();
+  return id;
+}
+
+std::uint64_t AsioPeer::accept(const PeerId& peer) {
+  const std::uint64_t id = impl_->session.accept(now(), peer);
+  impl_->after_change();
+  return id;
+}
+
+std::uint64_t AsioPeer::refuse(const PeerId& peer, std::string reason) {
+  const std::uint64_t id = impl_->session.refuse(now(), peer, std::move(reason));
+  impl_->after_change();
+  return id;
+}
+
+bool AsioPeer::tunnel_send(const PeerId& peer, const Bytes& data) {
+  const bool sent = impl_->session.tunnel_send(now(), peer, data.data(), data.size());
+  impl_->after_change();
+  return sent;
+}
+
+void AsioPeer::tunnel_close(const PeerId& peer) {
+  impl_->session.tunnel_close(now(), peer);
+  impl_->after_change();
+}
+
+void AsioPeer::close_all_tunnels() {
+  impl_->session.close_all_tunnels(now());
   impl_->after_change();
 }
 

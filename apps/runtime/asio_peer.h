@@ -67,6 +67,16 @@ class AsioPeer {
   std::uint64_t watch(const PeerId& target);
   std::uint64_t send_message(const PeerId& to, std::string text);
   void logout();
+  // Tunnels (stack/tunnel/tunnel_manager.h through PeerSession). Extra sockets an attempt asks
+  // for (birthday probing) are bound here on the main socket's address and closed when given
+  // back; those two events are not passed to the handler.
+  std::uint64_t connect(const PeerId& peer);
+  std::uint64_t accept(const PeerId& peer);
+  std::uint64_t refuse(const PeerId& peer, std::string reason);
+  bool tunnel_send(const PeerId& peer, const Bytes& data);
+  void tunnel_close(const PeerId& peer);
+  // Closes every tunnel and abandons every attempt (one close packet each).
+  void close_all_tunnels();
 
   const PeerId& id() const;
   // The main socket's endpoint (the one talking to the supernode).

@@ -89,19 +89,25 @@ Command parse(std::string_view line) {
     if (name == "publish") return Publish{std::move(entries)};
     return Search{std::move(terms)};
   }
-  if (name == "lookup" || name == "watch") {
+  if (name == "lookup" || name == "watch" || name == "connect" || name == "accept" ||
+      name == "close") {
     auto args = words(rest);
     if (args.size() > 1) return Invalid{name, "expected one peer id"};
     PeerId id;
     if (!parse_peer(args.empty() ? std::string_view() : args[0], &id, &error))
       return Invalid{name, error};
     if (name == "lookup") return Lookup{id};
-    return Watch{id};
+    if (name == "watch") return Watch{id};
+    if (name == "connect") return Connect{id};
+    if (name == "accept") return Accept{id};
+    return Close{id};
   }
-  if (name == "send") {
+  if (name == "send" || name == "tsend" || name == "refuse") {
     PeerId id;
     if (!parse_peer(next_word(rest), &id, &error)) return Invalid{name, error};
+    if (name == "refuse") return Refuse{id, std::string(rest)};
     if (rest.empty()) return Invalid{name, "missing message text"};
+    if (name == "tsend") return TunnelSend{id, std::string(rest)};
     return Send{id, std::string(rest)};
   }
   if (name == "quit") return Quit{};

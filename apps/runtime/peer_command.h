@@ -5,6 +5,11 @@
 //   search KEY=VALUE...        all terms must match (AND); a VALUE ending in '*' is a prefix
 //   send PEER_ID TEXT...       TEXT is the rest of the line, inner blanks kept
 //   watch PEER_ID
+//   connect PEER_ID            ask PEER_ID for a tunnel
+//   accept PEER_ID             accept PEER_ID's tunnel request
+//   refuse PEER_ID [REASON...] refuse it (REASON is shown to the requester)
+//   tsend PEER_ID TEXT...      send TEXT through the tunnel to PEER_ID
+//   close PEER_ID              close the tunnel to PEER_ID
 //   quit                       log out and exit
 //
 // Parsing is pure (no I/O) so tests can check it; a bad line yields an error naming the
@@ -38,6 +43,23 @@ struct Send {
 struct Watch {
   PeerId target;
 };
+struct Connect {
+  PeerId peer;
+};
+struct Accept {
+  PeerId peer;
+};
+struct Refuse {
+  PeerId peer;
+  std::string reason;
+};
+struct TunnelSend {
+  PeerId to;
+  std::string text;
+};
+struct Close {
+  PeerId peer;
+};
 struct Quit {};
 struct Empty {};  // blank line: nothing to do
 struct Invalid {
@@ -45,7 +67,8 @@ struct Invalid {
   std::string reason;
 };
 
-using Command = std::variant<Publish, Lookup, Search, Send, Watch, Quit, Empty, Invalid>;
+using Command = std::variant<Publish, Lookup, Search, Send, Watch, Connect, Accept, Refuse,
+                             TunnelSend, Close, Quit, Empty, Invalid>;
 
 Command parse(std::string_view line);
 

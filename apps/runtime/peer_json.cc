@@ -121,6 +121,31 @@ json event(const PeerEvent& event, const PeerId& self) {
                     {"direct_feasible", e.direct_feasible},
                     {"start_after_ms", to_ms(e.plan.start_after)}};
           },
+          [&](const ev::TunnelSocketsNeeded& e) -> json {
+            return {{"event", "tunnel-sockets"}, {"peer", e.peer.to_string()}, {"count", e.count}};
+          },
+          [&](const ev::TunnelSocketsReleased& e) -> json {
+            return {{"event", "tunnel-sockets-released"},
+                    {"peer", e.peer.to_string()},
+                    {"count", e.locals.size()}};
+          },
+          [&](const ev::TunnelEstablished& e) -> json {
+            return {{"event", "tunnel"},
+                    {"peer", e.peer.to_string()},
+                    {"path", tunnel::to_string(e.path)},
+                    {"local", e.local.to_string()},
+                    {"remote", e.remote.to_string()},
+                    {"rtt_ms", to_ms(e.rtt)},
+                    {"setup_ms", to_ms(e.setup)}};
+          },
+          [&](const ev::TunnelData& e) -> json {
+            return {{"event", "tdata"},
+                    {"from", e.peer.to_string()},
+                    {"text", std::string(e.bytes.begin(), e.bytes.end())}};
+          },
+          [&](const ev::TunnelClosed& e) -> json {
+            return {{"event", "tunnel-closed"}, {"peer", e.peer.to_string()}, {"reason", e.reason}};
+          },
       },
       event);
 }

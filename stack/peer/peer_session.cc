@@ -25,7 +25,8 @@ PeerSession::PeerSession(PeerConfig config, Identity identity, Random random)
       random_(std::move(random)),
       tracker_(config_.retransmit),
       meta_(config_.initial_meta),
-      record_version_(config_.record_version_base) {
+      record_version_(config_.record_version_base),
+      tunnels_(identity_, config_.tunnel, config_.local, random_.fork(), config_.tunnel_limits) {
   std::sort(meta_.begin(), meta_.end());
 }
 
@@ -202,6 +203,11 @@ void PeerSession::schedule_keepalive(Instant now) { next_keepalive_ = now + keep
 
 void PeerSession::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
                                   const std::uint8_t* data, std::size_t size) {
+  // Tunnel packets (first byte 0x52) come from peers, on the main socket or an attempt's.
+  if (tunnel::looks_like_tunnel(data, size)) {
+    tunnels_.handle_datagram(now, local, remote, data, size);
+    return drain_tunnels();
+  }
   // STUN answers (and our own hairpinned requests) belong to NAT discovery; they may come
   // from the supernode's other addresses, or from ourselves. So do the gateway's NAT-PMP answers.
   if (discovery_ && (stun::MessageView::looks_like_stun(data, size) ||
@@ -454,6 +460,10 @@ void PeerSession::drain_discovery(Instant now) {
 }
 
 void PeerSession::handle_timeout(Instant now) {
+  if (now >= tunnels_.poll_timeout()) {
+    tunnels_.handle_timeout(now);
+    drain_tunnels();
+  }
   if (discovery_) {
     discovery_->handle_timeout(now);
     drain_discovery(now);
@@ -503,8 +513,10 @@ std::optional<Datagram> PeerSession::poll_transmit() {
     return d;
   }
   if (auto d = tracker_.poll_transmit()) return d;
-  if (discovery_) return discovery_->poll_transmit();
-  return std::nullopt;
+  if (discovery_) {
+    if (auto d = discovery_->poll_transmit()) return d;
+  }
+  return tunnels_.poll_transmit();
 }
 
 Instant PeerSession::poll_timeout() const {
@@ -513,7 +525,7 @@ Instant PeerSession::poll_timeout() const {
     t = std::min(t, next_keepalive_);
   if (state_ == State::kWaitingToRetry) t = std::min(t, retry_at_);
   if (discovery_) t = std::min(t, discovery_->poll_timeout());
-  return t;
+  return std::min(t, tunnels_.poll_timeout());
 }
 
 std::optional<PeerEvent> PeerSession::poll_event() {

@@ -27,6 +27,7 @@
 #include "stack/identity/identity.h"
 #include "stack/peer/rtt_estimator.h"
 #include "stack/transaction/request_tracker.h"
+#include "stack/tunnel/tunnel_manager.h"
 #include "stack/tunnel/punch_planner.h"
 #include "stack/wire/session.h"
 
@@ -51,6 +52,9 @@ struct PeerConfig {
   std::optional<Endpoint> gateway;
   // Pause before trying the next supernode after a failure.
   Duration failover_delay = std::chrono::milliseconds(500);
+  // Keepalive and dead intervals of the peer's tunnels; bounds on attempts and tunnels.
+  tunnel::TunnelConfig tunnel;
+  tunnel::TunnelManagerConfig tunnel_limits;
 };
 
 namespace peer_event {
@@ -87,6 +91,24 @@ struct PunchStarted {
   Instant received_at{};
   Endpoint local;  // the main socket (PeerConfig::local)
 };
+// The tunnel to `peer` needs `count` sockets besides the main one (birthday probing): the
+// runtime binds them on the main socket's address and calls provide_tunnel_sockets().
+struct TunnelSocketsNeeded { PeerId peer; std::size_t count = 0; };
+// Sockets bound for TunnelSocketsNeeded that the runtime may close now.
+struct TunnelSocketsReleased { PeerId peer; std::vector<Endpoint> locals; };
+// A tunnel to `peer` is up; setup is measured from connect() (caller) or the offer (callee).
+struct TunnelEstablished {
+  PeerId peer;
+  tunnel::Path path = tunnel::Path::kDirect;
+  Endpoint local;
+  Endpoint remote;
+  Duration rtt{};
+  Duration setup{};
+};
+struct TunnelData { PeerId peer; Bytes bytes; };
+// The tunnel (or the attempt to make it) ended: "closed locally", "closed by peer",
+// "keepalive timeout", or why the attempt failed.
+struct TunnelClosed { PeerId peer; std::string reason; };
 }  // namespace peer_event
 
 using PeerEvent =
@@ -96,7 +118,9 @@ using PeerEvent =
                  peer_event::Presence, peer_event::RequestFailed, peer_event::LoggedOut,
                  peer_event::NatClassified, peer_event::NatDiscoveryFailed,
                  peer_event::TunnelRequested, peer_event::TunnelRefused,
-                 peer_event::PunchStarted>;
+                 peer_event::PunchStarted, peer_event::TunnelSocketsNeeded,
+                 peer_event::TunnelSocketsReleased, peer_event::TunnelEstablished,
+                 peer_event::TunnelData, peer_event::TunnelClosed>;
 
 struct PeerCounters {
   std::uint64_t dropped_malformed = 0;
@@ -131,6 +155,15 @@ class PeerSession final : public SansIoEndpoint {
   std::uint64_t connect(Instant now, const PeerId& peer);
   std::uint64_t accept(Instant now, const PeerId& peer);
   std::uint64_t refuse(Instant now, const PeerId& peer, std::string reason);
+  // Data through the tunnel to `peer` (false without a tunnel, or over tunnel::kMaxPlaintext).
+  bool tunnel_send(Instant now, const PeerId& peer, const std::uint8_t* data, std::size_t size);
+  // Closes the tunnel to `peer` (or abandons the attempt to make it).
+  void tunnel_close(Instant now, const PeerId& peer);
+  // Closes every tunnel and abandons every attempt (e.g. before the application exits).
+  void close_all_tunnels(Instant now);
+  // The sockets a TunnelSocketsNeeded asked for, once bound.
+  void provide_tunnel_sockets(Instant now, const PeerId& peer, std::vector<Endpoint> locals);
+  const tunnel::TunnelManager& tunnels() const { return tunnels_; }
   // Smoothed round-trip time to the current supernode (zero until measured).
   Duration rtt() const { return rtt_.smoothed(); }
 
@@ -184,6 +217,8 @@ class PeerSession final : public SansIoEndpoint {
   std::uint32_t rtt_ms() const;
   std::uint64_t answer(Instant now, const PeerId& peer, bool accept, std::string reason);
   void on_tunnel_push(Instant now, wire::Body& body);
+  void start_punch(Instant now, const peer_event::PunchStarted& start, Instant requested_at);
+  void drain_tunnels();
   const Endpoint& supernode_endpoint() const { return config_.supernodes[supernode_index_]; }
 
   PeerConfig config_;
@@ -218,11 +253,13 @@ class PeerSession final : public SansIoEndpoint {
 
   // Tunnel negotiations: our connects by callee (attempt 0 until the supernode named it), and
   // the offers we hold by caller.
-  struct Outgoing { std::uint64_t request = 0; std::uint64_t attempt = 0; };
+  struct Outgoing { std::uint64_t request = 0; std::uint64_t attempt = 0; Instant requested{}; };
   struct Incoming { std::uint64_t attempt = 0; Instant received{}; std::uint64_t accept_request = 0; };
   std::map<PeerId, Outgoing> outgoing_;
   std::map<PeerId, Incoming> incoming_;
   RttEstimator rtt_;
+
+  tunnel::TunnelManager tunnels_;
 
   std::unique_ptr<NatDiscovery> discovery_;
   std::optional<NatProfile> nat_profile_;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+#include <variant>
 
 #include "stack/peer/peer_session.h"
 #include "stack/wire/punch_plan_fields.h"
@@ -31,7 +33,7 @@ std::uint64_t PeerSession::connect(Instant now, const PeerId& peer) {
   }
   const std::uint64_t id =
       enqueue(now, "connect", wire::TunnelConnect{peer, host_candidates(), rtt_ms()}, peer);
-  outgoing_[peer] = Outgoing{id, 0};
+  outgoing_[peer] = Outgoing{id, 0, now};
   return id;
 }
 
@@ -103,15 +105,18 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
   }
   if (auto* start = std::get_if<wire::PunchStart>(&body)) {
     peer_event::PunchStarted event;
+    Instant requested_at = now;
     if (auto out = outgoing_.find(start->peer);
         out != outgoing_.end() && (out->second.attempt == 0 || out->second.attempt == start->attempt)) {
       event.request = out->second.request;
       event.caller = true;
+      requested_at = out->second.requested;
       outgoing_.erase(out);
     } else if (auto in = incoming_.find(start->peer);
                in != incoming_.end() && in->second.accept_request != 0 &&
                in->second.attempt == start->attempt) {
       event.request = in->second.accept_request;
+      requested_at = in->second.received;
       incoming_.erase(in);
     } else {
       ++counters_.dropped_tunnel_pushes;
@@ -127,7 +132,76 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
     event.local = config_.local;
     SPDLOG_INFO("peer: punch towards {} ({}), start in {} ms", start->peer.to_string(),
                 tunnel::to_string(event.plan.strategy), start->plan.start_after_ms);
-    events_.push_back(std::move(event));
+    events_.push_back(event);
+    start_punch(now, event, requested_at);
+  }
+}
+
+void PeerSession::start_punch(Instant now, const peer_event::PunchStarted& start,
+                              Instant requested_at) {
+  if (!start.direct_feasible) {
+    // TODO(relay): a relayed tunnel through the supernode's TURN service goes here.
+    events_.push_back(peer_event::TunnelClosed{
+        start.peer, "no direct path possible between these NATs and no relay path yet"});
+    return;
+  }
+  tunnels_.start_attempt(now, start.plan, start.nonce, requested_at);
+  drain_tunnels();
+}
+
+bool PeerSession::tunnel_send(Instant now, const PeerId& peer, const std::uint8_t* data,
+                              std::size_t size) {
+  const bool sent = tunnels_.send(now, peer, data, size);
+  drain_tunnels();
+  return sent;
+}
+
+void PeerSession::tunnel_close(Instant now, const PeerId& peer) {
+  tunnels_.close(now, peer);
+  drain_tunnels();
+}
+
+void PeerSession::close_all_tunnels(Instant now) {
+  for (const PeerId& peer : tunnels_.peers()) tunnels_.close(now, peer);
+  drain_tunnels();
+}
+
+void PeerSession::provide_tunnel_sockets(Instant now, const PeerId& peer,
+                                         std::vector<Endpoint> locals) {
+  tunnels_.provide_sockets(now, peer, std::move(locals));
+  drain_tunnels();
+}
+
+// Turns the tunnel manager's events into the peer's (one event stream for the application).
+void PeerSession::drain_tunnels() {
+  namespace me = tunnel::manager_event;
+  while (auto event = tunnels_.poll_event()) {
+    std::visit(
+        [this](auto&& e) {
+          using T = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<T, me::SocketsNeeded>) {
+            events_.push_back(peer_event::TunnelSocketsNeeded{e.peer, e.count});
+          } else if constexpr (std::is_same_v<T, me::SocketsReleased>) {
+            events_.push_back(peer_event::TunnelSocketsReleased{e.peer, std::move(e.locals)});
+          } else if constexpr (std::is_same_v<T, me::Established>) {
+            SPDLOG_INFO("peer: tunnel to {} up ({}, {} -> {}), setup {} ms", e.peer.to_string(),
+                        tunnel::to_string(e.path), e.local.to_string(), e.remote.to_string(),
+                        std::chrono::duration_cast<std::chrono::milliseconds>(e.setup).count());
+            events_.push_back(
+                peer_event::TunnelEstablished{e.peer, e.path, e.local, e.remote, e.rtt, e.setup});
+          } else if constexpr (std::is_same_v<T, me::Data>) {
+            events_.push_back(peer_event::TunnelData{e.peer, std::move(e.bytes)});
+          } else if constexpr (std::is_same_v<T, me::Closed>) {
+            SPDLOG_INFO("peer: tunnel to {} closed: {}", e.peer.to_string(), e.reason);
+            events_.push_back(peer_event::TunnelClosed{e.peer, std::move(e.reason)});
+          } else if constexpr (std::is_same_v<T, me::AttemptFailed>) {
+            // TODO(relay): fall back to the relay here instead of giving up.
+            SPDLOG_INFO("peer: no direct tunnel to {}: {}", e.peer.to_string(), e.reason);
+            events_.push_back(
+                peer_event::TunnelClosed{e.peer, "direct attempt failed: " + e.reason});
+          }
+        },
+        *event);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 namespace qp2p::tunnel {
 
@@ -311,6 +312,13 @@ void TunnelManager::fail_now(const PeerId& peer, std::string reason) {
 void TunnelManager::release(const PeerId& peer, std::vector<Endpoint> locals) {
   if (locals.empty()) return;
   events_.push_back(manager_event::SocketsReleased{peer, std::move(locals)});
+}
+
+std::vector<PeerId> TunnelManager::peers() const {
+  std::set<PeerId> all;
+  for (const auto& [peer, attempt] : attempts_) all.insert(peer);
+  for (const auto& [peer, live] : tunnels_) all.insert(peer);
+  return {all.begin(), all.end()};
 }
 
 }  // namespace qp2p::tunnel

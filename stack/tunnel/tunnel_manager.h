@@ -135,6 +135,8 @@ class TunnelManager final : public SansIoEndpoint {
   const Tunnel* tunnel(const PeerId& peer) const;
   const HolePunch* attempt(const PeerId& peer) const;
   std::size_t tunnel_count() const { return tunnels_.size(); }
+  // Every peer with a tunnel or an attempt, in id order.
+  std::vector<PeerId> peers() const;
   std::size_t attempt_count() const { return attempts_.size(); }
   const Endpoint& main_local() const { return main_local_; }
   const TunnelManagerCounters& counters() const { return counters_; }

@@ -53,6 +53,21 @@ TEST(PeerCommand, LookupWatchQuitEmpty) {
   EXPECT_TRUE(std::holds_alternative<Empty>(parse(" \t\r")));
 }
 
+TEST(PeerCommand, TunnelCommands) {
+  const PeerId id = test_peer(4);
+  const std::string peer = id.to_string();
+  EXPECT_EQ(std::get<Connect>(parse("connect " + peer)).peer, id);
+  EXPECT_EQ(std::get<Accept>(parse("accept " + peer)).peer, id);
+  EXPECT_EQ(std::get<Close>(parse("close " + peer)).peer, id);
+  auto refuse = std::get<Refuse>(parse("refuse " + peer + "  busy right now "));
+  EXPECT_EQ(refuse.peer, id);
+  EXPECT_EQ(refuse.reason, "busy right now");
+  EXPECT_EQ(std::get<Refuse>(parse("refuse " + peer)).reason, "");
+  auto tsend = std::get<TunnelSend>(parse("tsend " + peer + " a  b"));
+  EXPECT_EQ(tsend.to, id);
+  EXPECT_EQ(tsend.text, "a  b");
+}
+
 TEST(PeerCommand, BadLinesAreErrorsNamingTheCommand) {
   struct Case {
     const char* line;
@@ -62,7 +77,9 @@ TEST(PeerCommand, BadLinesAreErrorsNamingTheCommand) {
        {Case{"frobnicate x", "frobnicate"}, Case{"publish novalue", "publish"},
         Case{"publish", "publish"}, Case{"publish =v", "publish"}, Case{"search", "search"},
         Case{"lookup", "lookup"}, Case{"lookup notapeerid", "lookup"}, Case{"watch a b", "watch"},
-        Case{"send", "send"}, Case{"send xyz hello", "send"}}) {
+        Case{"send", "send"}, Case{"send xyz hello", "send"}, Case{"connect", "connect"},
+        Case{"accept nope", "accept"}, Case{"refuse", "refuse"}, Case{"tsend", "tsend"},
+        Case{"close a b", "close"}}) {
     auto parsed = parse(c.line);
     auto* invalid = std::get_if<Invalid>(&parsed);
     ASSERT_NE(invalid, nullptr) << c.line;
@@ -71,6 +88,8 @@ TEST(PeerCommand, BadLinesAreErrorsNamingTheCommand) {
   }
   auto parsed = parse("send " + test_peer(3).to_string());
   EXPECT_TRUE(std::holds_alternative<Invalid>(parsed));
+  parsed = parse("tsend " + test_peer(3).to_string() + "  ");
+  EXPECT_EQ(std::get<Invalid>(parsed).command, "tsend");
 }
 
 TEST(PeerJson, InvalidUtf8IsReplacedNotThrown) {

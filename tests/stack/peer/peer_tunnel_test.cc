@@ -1,0 +1,110 @@
+// The whole tunnel path through PeerSession: negotiation at the supernode, the hole punch the
+// handshake service started, then an encrypted tunnel that keeps carrying data after the
+// supernode is gone (issue 4: "a tunnel survives loss of all supernodes for at least 5
+// simulated minutes"), closes on request, and is detected dead when its peer goes silent.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/stack/peer/peer_scenario.h"
+
+namespace qp2p::scenario {
+namespace {
+
+namespace ev = peer_event;
+using std::chrono::minutes;
+
+Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
+std::string text_of(const Bytes& b) { return std::string(b.begin(), b.end()); }
+
+struct PeerTunnel : ::testing::Test {
+  PeerScenario sc{4242};
+  SupernodeConfig config = supernode_config("192.0.2.1:3478", "192.0.2.1:3479");
+  Supernode& s1 = sc.add_supernode("S1", config);
+  PeerSession& alice = sc.add_peer("alice", peer_config("203.0.113.10:40000", {config.primary}));
+  PeerSession& bob = sc.add_peer("bob", peer_config("198.51.100.20:41000", {config.primary}));
+
+  void SetUp() override {
+    sc.net.set_link(sc.node("alice"), sc.node("S1"), {std::chrono::milliseconds(10), 0.0});
+    sc.net.set_link(sc.node("bob"), sc.node("S1"), {std::chrono::milliseconds(30), 0.0});
+    sc.net.set_link(sc.node("alice"), sc.node("bob"), {std::chrono::milliseconds(20), 0.0});
+    alice.start(sc.net.now());
+    bob.start(sc.net.now());
+    ASSERT_TRUE(sc.net.run_until([&] { return alice.registered() && bob.registered(); }, seconds(5)))
+        << sc.transcript();
+  }
+
+  // Alice asks, Bob accepts at once; both tunnels up.
+  void open_tunnel() {
+    alice.connect(sc.net.now(), bob.id());
+    ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(2))) << sc.transcript();
+    bob.accept(sc.net.now(), alice.id());
+    auto a = sc.wait_for<ev::TunnelEstablished>(alice, seconds(5));
+    ASSERT_TRUE(a) << sc.transcript();
+    if (!sc.find<ev::TunnelEstablished>(bob))
+      ASSERT_TRUE(sc.wait_for<ev::TunnelEstablished>(bob, seconds(5))) << sc.transcript();
+    EXPECT_EQ(a->peer, bob.id());
+    EXPECT_EQ(a->path, tunnel::Path::kDirect);
+    EXPECT_EQ(a->remote, endpoint("198.51.100.20:41000"));
+    // Issue 4: within 3 round trips (peer-supernode plus peer-peer) of the request, counting
+    // the slower peer's supernode round trip.
+    EXPECT_LE(a->setup, 3 * (bob.rtt() + a->rtt)) << "setup " << a->setup.count() << " ns";
+  }
+
+  // Sends `text` from `from` and runs until `to` reports it (at most 2 s).
+  bool carried(PeerSession& from, PeerSession& to, const std::string& text) {
+    if (!from.tunnel_send(sc.net.now(), to.id(), bytes_of(text).data(), text.size())) return false;
+    auto got = sc.wait_for<ev::TunnelData>(
+        to, seconds(2), [&](const ev::TunnelData& d) { return text_of(d.bytes) == text; });
+    return got && got->peer == from.id();
+  }
+};
+
+TEST_F(PeerTunnel, CarriesDataBothWaysAndSurvivesTheSupernode) {
+  open_tunnel();
+  ASSERT_FALSE(HasFailure());
+  EXPECT_TRUE(carried(alice, bob, "hello bob"));
+  EXPECT_TRUE(carried(bob, alice, "hello alice"));
+
+  // The supernode goes away for good; the tunnel depends only on the peers.
+  sc.net.set_offline(sc.node("S1"), true);
+  int delivered = 0;
+  for (int i = 0; i < 30; ++i) {  // 30 x 10 s = 5 simulated minutes
+    ASSERT_TRUE(sc.run_for(seconds(10)));
+    delivered += carried(i % 2 ? alice : bob, i % 2 ? bob : alice, "tick " + std::to_string(i));
+  }
+  EXPECT_EQ(delivered, 30);
+  EXPECT_FALSE(alice.registered()) << "the supernode really is gone";
+  EXPECT_EQ(sc.count<ev::TunnelClosed>(alice) + sc.count<ev::TunnelClosed>(bob), 0u)
+      << sc.transcript();
+
+  alice.tunnel_close(sc.net.now(), bob.id());
+  auto closed = sc.wait_for<ev::TunnelClosed>(bob, seconds(2));
+  ASSERT_TRUE(closed) << sc.transcript();
+  EXPECT_EQ(closed->reason, "closed by peer");
+  EXPECT_FALSE(alice.tunnel_send(sc.net.now(), bob.id(), bytes_of("late").data(), 4));
+}
+
+TEST_F(PeerTunnel, SilentPeerIsDetectedClosed) {
+  open_tunnel();
+  ASSERT_FALSE(HasFailure());
+  const Instant silent_from = sc.net.now();
+  sc.net.set_offline(sc.node("bob"), true);
+  auto closed = sc.wait_for<ev::TunnelClosed>(alice, minutes(2));
+  ASSERT_TRUE(closed) << sc.transcript();
+  EXPECT_EQ(closed->reason, "keepalive timeout");
+  // Not before the dead interval, and not long after it.
+  const Duration took = sc.net.now() - silent_from;
+  EXPECT_GE(took, tunnel::kDefaultDeadInterval - seconds(15));
+  EXPECT_LE(took, tunnel::kDefaultDeadInterval + seconds(5));
+}
+
+TEST_F(PeerTunnel, TunnelSendWithoutTunnelIsRefused) {
+  EXPECT_FALSE(alice.tunnel_send(sc.net.now(), bob.id(), bytes_of("x").data(), 1));
+  alice.tunnel_close(sc.net.now(), bob.id());  // nothing to close: no event, no crash
+  ASSERT_TRUE(sc.run_for(seconds(1)));
+  EXPECT_EQ(sc.count<ev::TunnelClosed>(alice), 0u);
+}
+
+}  // namespace
+}  // namespace qp2p::scenario
