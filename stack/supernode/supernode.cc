@@ -17,6 +17,7 @@ constexpr Duration kExpiryScanInterval = std::chrono::seconds(1);
 turn::TurnConfig turn_config(const SupernodeConfig& config) {
   turn::TurnConfig t = config.turn;
   t.listen = config.primary;
+  t.software = config.software;
   // Every STUN/control endpoint (2 or 4, see StunService) is off limits as a peer.
   const StunService stun(StunServiceConfig{config.primary, config.alternate, config.software});
   for (const Endpoint& e : stun.listen_endpoints()) t.forbidden_peers.push_back(e);
