@@ -8,6 +8,7 @@
 
 #include "stack/discovery/nat_profile.h"
 #include "stack/supernode/handshake_service.h"
+#include "stack/tunnel/hole_punch.h"
 #include "tests/stack/peer/peer_scenario.h"
 
 namespace qp2p::scenario {
@@ -127,6 +128,41 @@ TEST_F(PeerTunnelNegotiation, AcceptedRequestStartsBothPeersAtTheSameInstant) {
   EXPECT_EQ(sc.count<ev::PunchStarted>(alice), 1u) << "reported once despite retransmissions";
   EXPECT_EQ(sc.count<ev::PunchStarted>(bob), 1u);
   EXPECT_EQ(sc.count<ev::RequestFailed>(alice) + sc.count<ev::RequestFailed>(bob), 0u);
+}
+
+// PunchStarted carries everything a HolePunch needs: configured from the two events alone, the
+// two attempts (here on public addresses) start together and establish.
+TEST_F(PeerTunnelNegotiation, PunchStartedIsEnoughToConfigureAWorkingHolePunch) {
+  alice.connect(sc.net.now(), bob.id());
+  ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(2)));
+  bob.accept(sc.net.now(), alice.id());
+  auto a = sc.wait_for<ev::PunchStarted>(alice, seconds(2));
+  auto b = sc.wait_for<ev::PunchStarted>(bob, seconds(2));
+  ASSERT_TRUE(a && b) << sc.transcript();
+  auto config = [](const PeerSession& me, const ev::PunchStarted& e) {
+    tunnel::HolePunchConfig c;
+    c.identity = me.identity();
+    c.remote = e.peer;
+    c.attempt_nonce = e.nonce;
+    c.locals = {e.local};
+    c.remote_candidates = e.plan.remote_candidates;
+    c.strategy = e.plan.strategy;
+    c.prediction = e.plan.prediction;
+    c.birthday = e.plan.birthday;
+    c.start = e.received_at + e.plan.start_after;
+    c.deadline = e.plan.deadline;
+    return c;
+  };
+  ASSERT_EQ(a->plan.local_sockets, 1u);
+  ASSERT_EQ(b->plan.local_sockets, 1u);
+  tunnel::HolePunch pa(config(alice, *a), Random::from_u64(11));
+  tunnel::HolePunch pb(config(bob, *b), Random::from_u64(12));
+  VirtualNetwork punch_net(13, a->received_at);
+  punch_net.add_node("alice", pa, {a->local});
+  punch_net.add_node("bob", pb, {b->local});
+  ASSERT_TRUE(punch_net.run_until([&] { return pa.finished() && pb.finished(); }, seconds(5)));
+  EXPECT_TRUE(pa.established());
+  EXPECT_TRUE(pb.established());
 }
 
 TEST_F(PeerTunnelNegotiation, RefusalReachesTheCaller) {
