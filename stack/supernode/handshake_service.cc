@@ -40,6 +40,9 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
                  wire::Error{wire::ErrorCode::kBadRequest, "a tunnel to yourself"});
   }
   const Duration rtt = std::chrono::milliseconds(m.rtt_ms);
+  if (auto seen = connect_transactions_.find({peer.id, transaction});
+      seen != connect_transactions_.end() && !negotiations_.count(seen->second))
+    return reply(peer, transaction, wire::TunnelConnectAccepted{seen->second});
   // A retransmitted connect (its answer was lost), or a new one while the first is pending:
   // the same negotiation, with the newest candidates.
   if (auto known = negotiation_of_.find({peer.id, m.to}); known != negotiation_of_.end()) {
@@ -84,6 +87,12 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   ++negotiations_per_peer_[peer.id];
   ++negotiations_per_peer_[m.to];
   ++handshake_counters_.connects;
+  if (connect_order_.size() >= kMaxNegotiations) {  // bounded; the oldest go first
+    connect_transactions_.erase(connect_order_.front().second);
+    connect_order_.pop_front();
+  }
+  connect_transactions_[{peer.id, transaction}] = attempt;
+  connect_order_.emplace_back(now, std::make_pair(peer.id, transaction));
   SPDLOG_DEBUG("handshake {:016x}: {} asks for a tunnel to {}", attempt, short_id(peer.id),
                short_id(m.to));
   const PeerId caller = peer.id;  // `peer` may not outlive a push (sessions are a hash map)
@@ -164,6 +173,10 @@ void SupernodeCore::expire_negotiations(Instant now) {
   while (!answered_order_.empty() && now - answered_order_.front().first >= kAnsweredMemory) {
     answered_.erase(answered_order_.front().second);
     answered_order_.pop_front();
+  }
+  while (!connect_order_.empty() && now - connect_order_.front().first >= kAnsweredMemory) {
+    connect_transactions_.erase(connect_order_.front().second);
+    connect_order_.pop_front();
   }
 }
 

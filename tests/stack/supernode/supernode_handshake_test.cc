@@ -56,6 +56,7 @@ struct HandshakeFixture : ::testing::Test {
   }
 
   // Alice asks for a tunnel to Bob; returns the attempt id (0 on failure).
+  std::uint64_t connect_to_bob(std::uint32_t rtt_ms = 20) { return connect(rtt_ms); }
   std::uint64_t connect(std::uint32_t rtt_ms = 20) {
     auto r = net.request(alice, wire::TunnelConnect{bob.id(), {alice_host}, rtt_ms});
     if (!r || !std::holds_alternative<wire::TunnelConnectAccepted>(*r)) {
@@ -238,6 +239,29 @@ TEST_F(HandshakeFixture, RetransmittedConnectAndAnswerAreIdempotent) {
   EXPECT_EQ(alice.count<wire::PunchStart>(), 0u) << "one PunchStart per negotiation";
   EXPECT_EQ(net.supernode.handshake_counters().accepted, 1u);
   EXPECT_EQ(net.supernode.handshake_counters().connects, 1u);
+}
+
+TEST_F(HandshakeFixture, ConnectRepeatedAfterTheNegotiationEndedMakesNoSecondOffer) {
+  const std::uint64_t txn = alice.new_txn();
+  const wire::TunnelConnect connect{bob.id(), {alice_host}, 20};
+  net.send(alice, alice.seal(txn, connect));
+  auto first = alice.take_response(txn);
+  ASSERT_TRUE(first);
+  const auto attempt = std::get<wire::TunnelConnectAccepted>(first->message.body).attempt;
+  ASSERT_TRUE(take_push<wire::TunnelOffer>(bob));
+  ASSERT_TRUE(net.request(bob, wire::TunnelAnswer{alice.id(), attempt, false, {}, 0, "no"}));
+  ASSERT_TRUE(take_push<wire::TunnelRefused>(alice));
+  // Alice never saw the first answer and retransmits her connect (same transaction).
+  net.send(alice, alice.seal(txn, connect));
+  auto again = alice.take_response(txn);
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(std::holds_alternative<wire::TunnelConnectAccepted>(again->message.body));
+  EXPECT_EQ(std::get<wire::TunnelConnectAccepted>(again->message.body).attempt, attempt);
+  EXPECT_EQ(bob.count<wire::TunnelOffer>(), 0u);
+  EXPECT_EQ(net.supernode.handshake_counters().connects, 1u);
+  // A new connect (new transaction) is a new negotiation.
+  EXPECT_NE(connect_to_bob(), attempt);
+  EXPECT_EQ(bob.count<wire::TunnelOffer>(), 1u);
 }
 
 TEST_F(HandshakeFixture, NegotiationsPerPeerAreBounded) {
