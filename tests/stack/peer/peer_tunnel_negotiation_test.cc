@@ -165,6 +165,33 @@ TEST_F(PeerTunnelNegotiation, PunchStartedIsEnoughToConfigureAWorkingHolePunch) 
   EXPECT_TRUE(pb.established());
 }
 
+// With 20 % of every link's datagrams lost, requests and pushes are retransmitted: the
+// negotiation still completes, each event is reported once, and both sides share one attempt.
+TEST_F(PeerTunnelNegotiation, CompletesOnceUnderLoss) {
+  for (const char* peer : {"alice", "bob", "carol"})
+    sc.net.set_link(sc.node(peer), sc.node("S1"), {std::chrono::milliseconds(20), 0.2});
+  const std::uint64_t req = alice.connect(sc.net.now(), bob.id());
+  ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(10))) << sc.transcript();
+  bob.accept(sc.net.now(), alice.id());
+  ASSERT_TRUE(sc.net.run_until(
+      [&] { return sc.count<ev::PunchStarted>(alice) == 1 && sc.count<ev::PunchStarted>(bob) == 1; },
+      seconds(20)))
+      << sc.transcript();
+  ASSERT_TRUE(sc.run_for(seconds(30)));  // every retransmission timer runs out
+  EXPECT_EQ(sc.count<ev::TunnelRequested>(bob), 1u);
+  ASSERT_EQ(sc.count<ev::PunchStarted>(alice), 1u);
+  ASSERT_EQ(sc.count<ev::PunchStarted>(bob), 1u);
+  const auto a = sc.all<ev::PunchStarted>(alice)[0];
+  const auto b = sc.all<ev::PunchStarted>(bob)[0];
+  EXPECT_EQ(a.request, req);
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.nonce, b.nonce);
+  EXPECT_EQ(s1.handshake_counters().connects, 1u);
+  EXPECT_EQ(s1.handshake_counters().accepted, 1u);
+  EXPECT_EQ(sc.count<ev::RequestFailed>(alice) + sc.count<ev::RequestFailed>(bob), 0u)
+      << sc.transcript();
+}
+
 TEST_F(PeerTunnelNegotiation, RefusalReachesTheCaller) {
   const std::uint64_t req = alice.connect(sc.net.now(), bob.id());
   ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(2))) << sc.transcript();
