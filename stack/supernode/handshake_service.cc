@@ -73,8 +73,8 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
                  wire::Error{wire::ErrorCode::kServerFull, "too many tunnel negotiations"});
   }
   std::uint64_t attempt;
-  do attempt = random_.next_u64(); while (attempt == 0 || negotiations_.count(attempt) ||
-                                          answered_.count(attempt));
+  do attempt = random_.next_u64();
+  while (attempt == 0 || negotiations_.count(attempt) || answered_.count(attempt));
   Negotiation n;
   n.attempt = attempt;
   n.caller = peer.id;
@@ -100,8 +100,8 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   push_handshake(now, m.to, wire::TunnelOffer{peer_info(caller), attempt});
 }
 
-void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
-                                     std::uint64_t transaction, const wire::TunnelAnswer& m) {
+void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                                     const wire::TunnelAnswer& m) {
   auto it = negotiations_.find(m.attempt);
   if (it == negotiations_.end() || it->second.callee != peer.id || it->second.caller != m.to) {
     // The same answer again (our ack was lost): acknowledge it again.
@@ -111,8 +111,8 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
     SPDLOG_DEBUG("handshake: drop answer from {} to attempt {:016x}: no such offer to it",
                  short_id(peer.id), m.attempt);
     return reply(peer, transaction,
-                 wire::Error{wire::ErrorCode::kNotFound, "no tunnel offer from " +
-                                                             m.to.to_string() + " to you"});
+                 wire::Error{wire::ErrorCode::kNotFound,
+                             "no tunnel offer from " + m.to.to_string() + " to you"});
   }
   const Negotiation n = it->second;
   forget_negotiation(it);
@@ -124,7 +124,8 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
     ++handshake_counters_.refused;
     SPDLOG_DEBUG("handshake {:016x}: {} refused: {}", n.attempt, short_id(n.callee), m.reason);
     return push_handshake(
-        now, n.caller, wire::TunnelRefused{n.callee, n.attempt, m.reason.empty() ? "refused" : m.reason});
+        now, n.caller,
+        wire::TunnelRefused{n.callee, n.attempt, m.reason.empty() ? "refused" : m.reason});
   }
   PeerSessionState* caller = handshake_route(n.caller);
   if (!caller) return;  // cannot happen on one supernode: a leaving caller ends its negotiations
@@ -146,16 +147,16 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
   random_.fill(nonce.data(), nonce.size());
   ++handshake_counters_.accepted;
   if (!plan.direct_feasible) ++handshake_counters_.relay_plans;
-  SPDLOG_INFO("handshake {:016x}: {} -> {}: {}", n.attempt, short_id(n.caller),
-              short_id(n.callee), plan.rationale);
+  SPDLOG_INFO("handshake {:016x}: {} -> {}: {}", n.attempt, short_id(n.caller), short_id(n.callee),
+              plan.rationale);
   // Both pushes leave now, together: the plans' start_after values absorb the difference in
   // the two one-way delays.
-  push_handshake(now, n.caller,
-                 wire::PunchStart{n.callee, n.attempt, nonce, plan.direct_feasible,
-                                  wire::to_fields(plan.a)});
-  push_handshake(now, n.callee,
-                 wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible,
-                                  wire::to_fields(plan.b)});
+  push_handshake(
+      now, n.caller,
+      wire::PunchStart{n.callee, n.attempt, nonce, plan.direct_feasible, wire::to_fields(plan.a)});
+  push_handshake(
+      now, n.callee,
+      wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible, wire::to_fields(plan.b)});
 }
 
 void SupernodeCore::expire_negotiations(Instant now) {

@@ -47,8 +47,8 @@ struct PeerTunnelNegotiation : ::testing::Test {
   Supernode& s1 = sc.add_supernode("S1", config);
   PeerSession& alice = sc.add_peer(
       "alice", peer_config("203.0.113.10:40000", {config.primary}, meta(cone(), "alice")));
-  PeerSession& bob = sc.add_peer(
-      "bob", peer_config("203.0.113.20:41000", {config.primary}, meta(sequential_symmetric(), "bob")));
+  PeerSession& bob = sc.add_peer("bob", peer_config("203.0.113.20:41000", {config.primary},
+                                                    meta(sequential_symmetric(), "bob")));
   PeerSession& carol = sc.add_peer("carol", peer_config("198.51.100.30:42000", {config.primary}));
 
   void SetUp() override {
@@ -60,8 +60,10 @@ struct PeerTunnelNegotiation : ::testing::Test {
     carol.start(sc.net.now());
     // Registered, and both records (with the nat.* profiles) stored.
     ASSERT_TRUE(sc.net.run_until(
-        [&] { return sc.count<ev::Published>(alice) == 1 && sc.count<ev::Published>(bob) == 1 &&
-                     carol.registered(); },
+        [&] {
+          return sc.count<ev::Published>(alice) == 1 && sc.count<ev::Published>(bob) == 1 &&
+                 carol.registered();
+        },
         seconds(5)))
         << sc.transcript();
   }
@@ -174,7 +176,9 @@ TEST_F(PeerTunnelNegotiation, CompletesOnceUnderLoss) {
   ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(10))) << sc.transcript();
   bob.accept(sc.net.now(), alice.id());
   ASSERT_TRUE(sc.net.run_until(
-      [&] { return sc.count<ev::PunchStarted>(alice) == 1 && sc.count<ev::PunchStarted>(bob) == 1; },
+      [&] {
+        return sc.count<ev::PunchStarted>(alice) == 1 && sc.count<ev::PunchStarted>(bob) == 1;
+      },
       seconds(20)))
       << sc.transcript();
   ASSERT_TRUE(sc.run_for(seconds(30)));  // every retransmission timer runs out
