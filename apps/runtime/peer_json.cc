@@ -112,7 +112,9 @@ json event(const PeerEvent& event, const PeerId& self) {
                     {"meta", e.info.record ? meta(e.info.record->entries) : json::object()}};
           },
           [&](const ev::TunnelRefused& e) -> json {
-            return {{"event", "tunnel-refused"}, {"peer", e.peer.to_string()}, {"reason", e.reason}};
+            return {{"event", "tunnel-refused"},
+                    {"peer", e.peer.to_string()},
+                    {"reason", e.reason}};
           },
           [&](const ev::PunchStarted& e) -> json {
             return {{"event", "punch-start"},

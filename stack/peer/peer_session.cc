@@ -387,14 +387,14 @@ void PeerSession::on_response(Instant now, std::uint64_t txn, wire::Body& body) 
       },
       [&](wire::TunnelConnectAccepted& m) {
         // The offer is on its way; the outcome comes as PunchStarted or TunnelRefused.
-        if (auto o = outgoing_.find(pending.target); o != outgoing_.end() && o->second.request == txn)
-          o->second.attempt = m.attempt;
+        auto o = outgoing_.find(pending.target);
+        if (o != outgoing_.end() && o->second.request == txn) o->second.attempt = m.attempt;
       },
       [&](wire::TunnelAnswerAck&) {},  // accept: PunchStarted follows; refuse: done
       [&](wire::Error& m) {
         // A failed connect or answer ends that negotiation here too.
-        if (auto o = outgoing_.find(pending.target); o != outgoing_.end() && o->second.request == txn)
-          outgoing_.erase(o);
+        auto o = outgoing_.find(pending.target);
+        if (o != outgoing_.end() && o->second.request == txn) outgoing_.erase(o);
         if (auto i = incoming_.find(pending.target);
             i != incoming_.end() && i->second.accept_request == txn)
           incoming_.erase(i);

@@ -254,7 +254,11 @@ class PeerSession final : public SansIoEndpoint {
   // Tunnel negotiations: our connects by callee (attempt 0 until the supernode named it), and
   // the offers we hold by caller.
   struct Outgoing { std::uint64_t request = 0; std::uint64_t attempt = 0; Instant requested{}; };
-  struct Incoming { std::uint64_t attempt = 0; Instant received{}; std::uint64_t accept_request = 0; };
+  struct Incoming {
+    std::uint64_t attempt = 0;
+    Instant received{};
+    std::uint64_t accept_request = 0;  // our accept, once sent
+  };
   std::map<PeerId, Outgoing> outgoing_;
   std::map<PeerId, Incoming> incoming_;
   RttEstimator rtt_;

@@ -63,8 +63,10 @@ std::uint64_t PeerSession::answer(Instant now, const PeerId& peer, bool accept,
   }
   const std::uint64_t id = enqueue(now, command, std::move(body), peer);
   // A refused offer is done; an accepted one waits for its PunchStart.
-  if (accept) it->second.accept_request = id;
-  else incoming_.erase(it);
+  if (accept)
+    it->second.accept_request = id;
+  else
+    incoming_.erase(it);
   return id;
 }
 
@@ -93,13 +95,14 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
   }
   if (auto* refused = std::get_if<wire::TunnelRefused>(&body)) {
     auto it = outgoing_.find(refused->peer);
-    if (it == outgoing_.end() || (it->second.attempt != 0 && it->second.attempt != refused->attempt)) {
+    if (it == outgoing_.end() ||
+        (it->second.attempt != 0 && it->second.attempt != refused->attempt)) {
       ++counters_.dropped_tunnel_pushes;
       SPDLOG_DEBUG("peer: drop tunnel refusal from {}: no such request", refused->peer.to_string());
       return;
     }
-    events_.push_back(peer_event::TunnelRefused{it->second.request, refused->peer,
-                                                std::move(refused->reason)});
+    events_.push_back(
+        peer_event::TunnelRefused{it->second.request, refused->peer, std::move(refused->reason)});
     outgoing_.erase(it);
     return;
   }
@@ -107,14 +110,15 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
     peer_event::PunchStarted event;
     Instant requested_at = now;
     if (auto out = outgoing_.find(start->peer);
-        out != outgoing_.end() && (out->second.attempt == 0 || out->second.attempt == start->attempt)) {
+        out != outgoing_.end() &&
+        (out->second.attempt == 0 || out->second.attempt == start->attempt)) {
       event.request = out->second.request;
       event.caller = true;
       requested_at = out->second.requested;
       outgoing_.erase(out);
-    } else if (auto in = incoming_.find(start->peer);
-               in != incoming_.end() && in->second.accept_request != 0 &&
-               in->second.attempt == start->attempt) {
+    } else if (auto in = incoming_.find(start->peer); in != incoming_.end() &&
+                                                      in->second.accept_request != 0 &&
+                                                      in->second.attempt == start->attempt) {
       event.request = in->second.accept_request;
       requested_at = in->second.received;
       incoming_.erase(in);

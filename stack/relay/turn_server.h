@@ -133,7 +133,10 @@ class TurnServer {
                         std::size_t size) const;
 
   // Relay sockets.
-  bool owns_relay(const Endpoint& local) const { return by_relay_.count(local) != 0; }
+  // On every datagram the supernode receives: no hashing while there are no allocations.
+  bool owns_relay(const Endpoint& local) const {
+    return !by_relay_.empty() && by_relay_.count(local) != 0;
+  }
   void handle_peer_datagram(Instant now, const Endpoint& relay, const Endpoint& peer,
                             const std::uint8_t* data, std::size_t size);
   std::optional<SocketChange> poll_socket_change();

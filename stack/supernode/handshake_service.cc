@@ -40,6 +40,9 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
                  wire::Error{wire::ErrorCode::kBadRequest, "a tunnel to yourself"});
   }
   const Duration rtt = std::chrono::milliseconds(m.rtt_ms);
+  if (auto seen = connect_transactions_.find({peer.id, transaction});
+      seen != connect_transactions_.end() && !negotiations_.count(seen->second))
+    return reply(peer, transaction, wire::TunnelConnectAccepted{seen->second});
   // A retransmitted connect (its answer was lost), or a new one while the first is pending:
   // the same negotiation, with the newest candidates.
   if (auto known = negotiation_of_.find({peer.id, m.to}); known != negotiation_of_.end()) {
@@ -70,8 +73,8 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
                  wire::Error{wire::ErrorCode::kServerFull, "too many tunnel negotiations"});
   }
   std::uint64_t attempt;
-  do attempt = random_.next_u64(); while (attempt == 0 || negotiations_.count(attempt) ||
-                                          answered_.count(attempt));
+  do attempt = random_.next_u64();
+  while (attempt == 0 || negotiations_.count(attempt) || answered_.count(attempt));
   Negotiation n;
   n.attempt = attempt;
   n.caller = peer.id;
@@ -84,6 +87,12 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   ++negotiations_per_peer_[peer.id];
   ++negotiations_per_peer_[m.to];
   ++handshake_counters_.connects;
+  if (connect_order_.size() >= kMaxNegotiations) {  // bounded; the oldest go first
+    connect_transactions_.erase(connect_order_.front().second);
+    connect_order_.pop_front();
+  }
+  connect_transactions_[{peer.id, transaction}] = attempt;
+  connect_order_.emplace_back(now, std::make_pair(peer.id, transaction));
   SPDLOG_DEBUG("handshake {:016x}: {} asks for a tunnel to {}", attempt, short_id(peer.id),
                short_id(m.to));
   const PeerId caller = peer.id;  // `peer` may not outlive a push (sessions are a hash map)
@@ -91,8 +100,8 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   push_handshake(now, m.to, wire::TunnelOffer{peer_info(caller), attempt});
 }
 
-void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
-                                     std::uint64_t transaction, const wire::TunnelAnswer& m) {
+void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                                     const wire::TunnelAnswer& m) {
   auto it = negotiations_.find(m.attempt);
   if (it == negotiations_.end() || it->second.callee != peer.id || it->second.caller != m.to) {
     // The same answer again (our ack was lost): acknowledge it again.
@@ -102,8 +111,8 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
     SPDLOG_DEBUG("handshake: drop answer from {} to attempt {:016x}: no such offer to it",
                  short_id(peer.id), m.attempt);
     return reply(peer, transaction,
-                 wire::Error{wire::ErrorCode::kNotFound, "no tunnel offer from " +
-                                                             m.to.to_string() + " to you"});
+                 wire::Error{wire::ErrorCode::kNotFound,
+                             "no tunnel offer from " + m.to.to_string() + " to you"});
   }
   const Negotiation n = it->second;
   forget_negotiation(it);
@@ -115,7 +124,8 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
     ++handshake_counters_.refused;
     SPDLOG_DEBUG("handshake {:016x}: {} refused: {}", n.attempt, short_id(n.callee), m.reason);
     return push_handshake(
-        now, n.caller, wire::TunnelRefused{n.callee, n.attempt, m.reason.empty() ? "refused" : m.reason});
+        now, n.caller,
+        wire::TunnelRefused{n.callee, n.attempt, m.reason.empty() ? "refused" : m.reason});
   }
   PeerSessionState* caller = handshake_route(n.caller);
   if (!caller) return;  // cannot happen on one supernode: a leaving caller ends its negotiations
@@ -137,16 +147,16 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer,
   random_.fill(nonce.data(), nonce.size());
   ++handshake_counters_.accepted;
   if (!plan.direct_feasible) ++handshake_counters_.relay_plans;
-  SPDLOG_INFO("handshake {:016x}: {} -> {}: {}", n.attempt, short_id(n.caller),
-              short_id(n.callee), plan.rationale);
+  SPDLOG_INFO("handshake {:016x}: {} -> {}: {}", n.attempt, short_id(n.caller), short_id(n.callee),
+              plan.rationale);
   // Both pushes leave now, together: the plans' start_after values absorb the difference in
   // the two one-way delays.
-  push_handshake(now, n.caller,
-                 wire::PunchStart{n.callee, n.attempt, nonce, plan.direct_feasible,
-                                  wire::to_fields(plan.a)});
-  push_handshake(now, n.callee,
-                 wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible,
-                                  wire::to_fields(plan.b)});
+  push_handshake(
+      now, n.caller,
+      wire::PunchStart{n.callee, n.attempt, nonce, plan.direct_feasible, wire::to_fields(plan.a)});
+  push_handshake(
+      now, n.callee,
+      wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible, wire::to_fields(plan.b)});
 }
 
 void SupernodeCore::expire_negotiations(Instant now) {
@@ -164,6 +174,10 @@ void SupernodeCore::expire_negotiations(Instant now) {
   while (!answered_order_.empty() && now - answered_order_.front().first >= kAnsweredMemory) {
     answered_.erase(answered_order_.front().second);
     answered_order_.pop_front();
+  }
+  while (!connect_order_.empty() && now - connect_order_.front().first >= kAnsweredMemory) {
+    connect_transactions_.erase(connect_order_.front().second);
+    connect_order_.pop_front();
   }
 }
 

@@ -25,8 +25,9 @@ inline constexpr Duration kNegotiationTimeout = std::chrono::seconds(30);
 inline constexpr std::size_t kMaxNegotiationsPerPeer = 16;
 // All negotiations of this supernode (each a few hundred bytes).
 inline constexpr std::size_t kMaxNegotiations = 4096;
-// A callee's repeated answer (its TunnelAnswerAck was lost) is acknowledged again for this long
-// after the first: longer than a peer's whole retransmission schedule.
+// A callee's repeated answer (its TunnelAnswerAck was lost), or a caller's repeated connect
+// (its TunnelConnectAccepted was lost) after the negotiation ended, is answered again for this
+// long after the first: longer than a peer's whole retransmission schedule.
 inline constexpr Duration kAnsweredMemory = std::chrono::seconds(60);
 
 struct HandshakeCounters {

@@ -17,6 +17,7 @@ constexpr Duration kExpiryScanInterval = std::chrono::seconds(1);
 turn::TurnConfig turn_config(const SupernodeConfig& config) {
   turn::TurnConfig t = config.turn;
   t.listen = config.primary;
+  t.software = config.software;
   // Every STUN/control endpoint (2 or 4, see StunService) is off limits as a peer.
   const StunService stun(StunServiceConfig{config.primary, config.alternate, config.software});
   for (const Endpoint& e : stun.listen_endpoints()) t.forbidden_peers.push_back(e);
@@ -150,8 +151,10 @@ void SupernodeCore::handle_session_message(Instant now, PeerSessionState& peer,
   if (auto* m = std::get_if<wire::Search>(&msg.body)) return on_search(peer, txn, *m);
   if (auto* m = std::get_if<wire::Watch>(&msg.body)) return on_watch(now, peer, txn, *m);
   if (auto* m = std::get_if<wire::SendMessage>(&msg.body)) return on_send(now, peer, txn, *m);
-  if (auto* m = std::get_if<wire::TunnelConnect>(&msg.body)) return on_tunnel_connect(now, peer, txn, *m);
-  if (auto* m = std::get_if<wire::TunnelAnswer>(&msg.body)) return on_tunnel_answer(now, peer, txn, *m);
+  if (auto* m = std::get_if<wire::TunnelConnect>(&msg.body))
+    return on_tunnel_connect(now, peer, txn, *m);
+  if (auto* m = std::get_if<wire::TunnelAnswer>(&msg.body))
+    return on_tunnel_answer(now, peer, txn, *m);
   if (std::holds_alternative<wire::Ack>(msg.body)) return on_push_ack(now, peer, txn);
   ++counters_.dropped_control_unexpected;
   SPDLOG_DEBUG("drop: unexpected {} from peer {}", wire::type_name(msg.body), peer.id.to_string());

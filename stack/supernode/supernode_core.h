@@ -80,6 +80,10 @@ class SupernodeCore {
   std::map<PeerId, std::size_t> negotiations_per_peer_;
   std::map<std::uint64_t, PeerId> answered_;
   std::deque<std::pair<Instant, std::uint64_t>> answered_order_;
+  // Recent connects by (caller, transaction) -> attempt: a connect retransmitted after its
+  // negotiation ended (its answer was lost) is answered again instead of offered again.
+  std::map<std::pair<PeerId, std::uint64_t>, std::uint64_t> connect_transactions_;
+  std::deque<std::pair<Instant, std::pair<PeerId, std::uint64_t>>> connect_order_;
   HandshakeCounters handshake_counters_;
 
  private:

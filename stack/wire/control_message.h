@@ -124,7 +124,11 @@ struct TunnelRefused { PeerId peer; std::uint64_t attempt = 0; std::string reaso
 // The receiving side's part of a hole-punching plan (tunnel::PunchPlan, converted by
 // stack/wire/punch_plan_fields.h; plain numbers here so the codec does not depend on the tunnel
 // layer). Only the fields of the chosen strategy travel.
-enum class PlanStrategy : std::uint8_t { kSimultaneousOpen = 0, kPortPrediction = 1, kBirthday = 2 };
+enum class PlanStrategy : std::uint8_t {
+  kSimultaneousOpen = 0,
+  kPortPrediction = 1,
+  kBirthday = 2,
+};
 // tunnel::CandidateKind: 0 host, 1 server-reflexive, 2 predicted, 3 birthday-probe,
 // 4 peer-reflexive.
 inline constexpr std::uint8_t kMaxCandidateKind = 4;

@@ -21,40 +21,56 @@ std::uint32_t rounded_ms(Duration d, std::uint32_t lo, std::uint32_t hi) {
 
 PlanStrategy strategy_code(tunnel::PunchStrategy s) {
   switch (s) {
-    case tunnel::PunchStrategy::kSimultaneousOpen: return PlanStrategy::kSimultaneousOpen;
-    case tunnel::PunchStrategy::kPortPrediction: return PlanStrategy::kPortPrediction;
-    case tunnel::PunchStrategy::kBirthday: return PlanStrategy::kBirthday;
+    case tunnel::PunchStrategy::kSimultaneousOpen:
+      return PlanStrategy::kSimultaneousOpen;
+    case tunnel::PunchStrategy::kPortPrediction:
+      return PlanStrategy::kPortPrediction;
+    case tunnel::PunchStrategy::kBirthday:
+      return PlanStrategy::kBirthday;
   }
   return PlanStrategy::kSimultaneousOpen;
 }
 
 tunnel::PunchStrategy strategy_of(PlanStrategy s) {
   switch (s) {
-    case PlanStrategy::kSimultaneousOpen: return tunnel::PunchStrategy::kSimultaneousOpen;
-    case PlanStrategy::kPortPrediction: return tunnel::PunchStrategy::kPortPrediction;
-    case PlanStrategy::kBirthday: return tunnel::PunchStrategy::kBirthday;
+    case PlanStrategy::kSimultaneousOpen:
+      return tunnel::PunchStrategy::kSimultaneousOpen;
+    case PlanStrategy::kPortPrediction:
+      return tunnel::PunchStrategy::kPortPrediction;
+    case PlanStrategy::kBirthday:
+      return tunnel::PunchStrategy::kBirthday;
   }
   return tunnel::PunchStrategy::kSimultaneousOpen;
 }
 
 std::uint8_t kind_code(tunnel::CandidateKind k) {
   switch (k) {
-    case tunnel::CandidateKind::kHost: return 0;
-    case tunnel::CandidateKind::kServerReflexive: return 1;
-    case tunnel::CandidateKind::kPredicted: return 2;
-    case tunnel::CandidateKind::kBirthdayProbe: return 3;
-    case tunnel::CandidateKind::kPeerReflexive: return 4;
+    case tunnel::CandidateKind::kHost:
+      return 0;
+    case tunnel::CandidateKind::kServerReflexive:
+      return 1;
+    case tunnel::CandidateKind::kPredicted:
+      return 2;
+    case tunnel::CandidateKind::kBirthdayProbe:
+      return 3;
+    case tunnel::CandidateKind::kPeerReflexive:
+      return 4;
   }
   return 0;
 }
 
 tunnel::CandidateKind kind_of(std::uint8_t code) {
   switch (code) {
-    case 1: return tunnel::CandidateKind::kServerReflexive;
-    case 2: return tunnel::CandidateKind::kPredicted;
-    case 3: return tunnel::CandidateKind::kBirthdayProbe;
-    case 4: return tunnel::CandidateKind::kPeerReflexive;
-    default: return tunnel::CandidateKind::kHost;
+    case 1:
+      return tunnel::CandidateKind::kServerReflexive;
+    case 2:
+      return tunnel::CandidateKind::kPredicted;
+    case 3:
+      return tunnel::CandidateKind::kBirthdayProbe;
+    case 4:
+      return tunnel::CandidateKind::kPeerReflexive;
+    default:
+      return tunnel::CandidateKind::kHost;
   }
 }
 
@@ -66,8 +82,8 @@ PunchPlanFields to_fields(const tunnel::PunchPlan& plan) {
   f.local_sockets = static_cast<std::uint16_t>(
       std::clamp<std::size_t>(plan.local_sockets, 1, tunnel::kMaxLocalEndpoints));
   f.start_after_ms = rounded_ms(plan.start_after, 0, kMaxStartAfterMs);
-  f.deadline_ms = rounded_ms(plan.deadline, 1,
-                             static_cast<std::uint32_t>(to_ms(tunnel::kMaxPunchDeadline)));
+  f.deadline_ms =
+      rounded_ms(plan.deadline, 1, static_cast<std::uint32_t>(to_ms(tunnel::kMaxPunchDeadline)));
   std::size_t bytes = 0;
   for (const auto& c : plan.remote_candidates) {
     const std::size_t size = 1 + (c.endpoint.address.is_v4() ? 7 : 19);

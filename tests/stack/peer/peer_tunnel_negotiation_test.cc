@@ -8,6 +8,7 @@
 
 #include "stack/discovery/nat_profile.h"
 #include "stack/supernode/handshake_service.h"
+#include "stack/tunnel/hole_punch.h"
 #include "tests/stack/peer/peer_scenario.h"
 
 namespace qp2p::scenario {
@@ -46,8 +47,8 @@ struct PeerTunnelNegotiation : ::testing::Test {
   Supernode& s1 = sc.add_supernode("S1", config);
   PeerSession& alice = sc.add_peer(
       "alice", peer_config("203.0.113.10:40000", {config.primary}, meta(cone(), "alice")));
-  PeerSession& bob = sc.add_peer(
-      "bob", peer_config("203.0.113.20:41000", {config.primary}, meta(sequential_symmetric(), "bob")));
+  PeerSession& bob = sc.add_peer("bob", peer_config("203.0.113.20:41000", {config.primary},
+                                                    meta(sequential_symmetric(), "bob")));
   PeerSession& carol = sc.add_peer("carol", peer_config("198.51.100.30:42000", {config.primary}));
 
   void SetUp() override {
@@ -59,8 +60,10 @@ struct PeerTunnelNegotiation : ::testing::Test {
     carol.start(sc.net.now());
     // Registered, and both records (with the nat.* profiles) stored.
     ASSERT_TRUE(sc.net.run_until(
-        [&] { return sc.count<ev::Published>(alice) == 1 && sc.count<ev::Published>(bob) == 1 &&
-                     carol.registered(); },
+        [&] {
+          return sc.count<ev::Published>(alice) == 1 && sc.count<ev::Published>(bob) == 1 &&
+                 carol.registered();
+        },
         seconds(5)))
         << sc.transcript();
   }
@@ -127,6 +130,70 @@ TEST_F(PeerTunnelNegotiation, AcceptedRequestStartsBothPeersAtTheSameInstant) {
   EXPECT_EQ(sc.count<ev::PunchStarted>(alice), 1u) << "reported once despite retransmissions";
   EXPECT_EQ(sc.count<ev::PunchStarted>(bob), 1u);
   EXPECT_EQ(sc.count<ev::RequestFailed>(alice) + sc.count<ev::RequestFailed>(bob), 0u);
+}
+
+// PunchStarted carries everything a HolePunch needs: configured from the two events alone, the
+// two attempts (here on public addresses) start together and establish.
+TEST_F(PeerTunnelNegotiation, PunchStartedIsEnoughToConfigureAWorkingHolePunch) {
+  alice.connect(sc.net.now(), bob.id());
+  ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(2)));
+  bob.accept(sc.net.now(), alice.id());
+  auto a = sc.wait_for<ev::PunchStarted>(alice, seconds(2));
+  auto b = sc.wait_for<ev::PunchStarted>(bob, seconds(2));
+  ASSERT_TRUE(a && b) << sc.transcript();
+  auto config = [](const PeerSession& me, const ev::PunchStarted& e) {
+    tunnel::HolePunchConfig c;
+    c.identity = me.identity();
+    c.remote = e.peer;
+    c.attempt_nonce = e.nonce;
+    c.locals = {e.local};
+    c.remote_candidates = e.plan.remote_candidates;
+    c.strategy = e.plan.strategy;
+    c.prediction = e.plan.prediction;
+    c.birthday = e.plan.birthday;
+    c.start = e.received_at + e.plan.start_after;
+    c.deadline = e.plan.deadline;
+    return c;
+  };
+  ASSERT_EQ(a->plan.local_sockets, 1u);
+  ASSERT_EQ(b->plan.local_sockets, 1u);
+  tunnel::HolePunch pa(config(alice, *a), Random::from_u64(11));
+  tunnel::HolePunch pb(config(bob, *b), Random::from_u64(12));
+  VirtualNetwork punch_net(13, a->received_at);
+  punch_net.add_node("alice", pa, {a->local});
+  punch_net.add_node("bob", pb, {b->local});
+  ASSERT_TRUE(punch_net.run_until([&] { return pa.finished() && pb.finished(); }, seconds(5)));
+  EXPECT_TRUE(pa.established());
+  EXPECT_TRUE(pb.established());
+}
+
+// With 20 % of every link's datagrams lost, requests and pushes are retransmitted: the
+// negotiation still completes, each event is reported once, and both sides share one attempt.
+TEST_F(PeerTunnelNegotiation, CompletesOnceUnderLoss) {
+  for (const char* peer : {"alice", "bob", "carol"})
+    sc.net.set_link(sc.node(peer), sc.node("S1"), {std::chrono::milliseconds(20), 0.2});
+  const std::uint64_t req = alice.connect(sc.net.now(), bob.id());
+  ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(10))) << sc.transcript();
+  bob.accept(sc.net.now(), alice.id());
+  ASSERT_TRUE(sc.net.run_until(
+      [&] {
+        return sc.count<ev::PunchStarted>(alice) == 1 && sc.count<ev::PunchStarted>(bob) == 1;
+      },
+      seconds(20)))
+      << sc.transcript();
+  ASSERT_TRUE(sc.run_for(seconds(30)));  // every retransmission timer runs out
+  EXPECT_EQ(sc.count<ev::TunnelRequested>(bob), 1u);
+  ASSERT_EQ(sc.count<ev::PunchStarted>(alice), 1u);
+  ASSERT_EQ(sc.count<ev::PunchStarted>(bob), 1u);
+  const auto a = sc.all<ev::PunchStarted>(alice)[0];
+  const auto b = sc.all<ev::PunchStarted>(bob)[0];
+  EXPECT_EQ(a.request, req);
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.nonce, b.nonce);
+  EXPECT_EQ(s1.handshake_counters().connects, 1u);
+  EXPECT_EQ(s1.handshake_counters().accepted, 1u);
+  EXPECT_EQ(sc.count<ev::RequestFailed>(alice) + sc.count<ev::RequestFailed>(bob), 0u)
+      << sc.transcript();
 }
 
 TEST_F(PeerTunnelNegotiation, RefusalReachesTheCaller) {

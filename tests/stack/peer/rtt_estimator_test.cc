@@ -1,8 +1,8 @@
 // The peer's RTT estimate (stack/peer/rtt_estimator.h): RFC 6298 smoothing, Karn's rule for
 // retransmitted requests, and forgotten transactions giving no sample.
-#include <gtest/gtest.h>
-
 #include "stack/peer/rtt_estimator.h"
+
+#include <gtest/gtest.h>
 
 namespace qp2p {
 namespace {

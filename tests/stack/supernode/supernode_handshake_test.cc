@@ -56,6 +56,7 @@ struct HandshakeFixture : ::testing::Test {
   }
 
   // Alice asks for a tunnel to Bob; returns the attempt id (0 on failure).
+  std::uint64_t connect_to_bob(std::uint32_t rtt_ms = 20) { return connect(rtt_ms); }
   std::uint64_t connect(std::uint32_t rtt_ms = 20) {
     auto r = net.request(alice, wire::TunnelConnect{bob.id(), {alice_host}, rtt_ms});
     if (!r || !std::holds_alternative<wire::TunnelConnectAccepted>(*r)) {
@@ -210,8 +211,9 @@ TEST_F(HandshakeFixture, OnlyTheCalleeCanAnswerItsOffer) {
   const std::uint64_t attempt = connect();
   ASSERT_TRUE(take_push<wire::TunnelOffer>(bob));
   // Carol answers the offer made to Bob; Alice answers her own; Bob names the wrong caller.
-  EXPECT_EQ(error_code(net.request(carol, wire::TunnelAnswer{alice.id(), attempt, true, {}, 0, ""})),
-            404);
+  EXPECT_EQ(
+      error_code(net.request(carol, wire::TunnelAnswer{alice.id(), attempt, true, {}, 0, ""})),
+      404);
   EXPECT_EQ(error_code(net.request(alice, wire::TunnelAnswer{bob.id(), attempt, true, {}, 0, ""})),
             404);
   EXPECT_EQ(error_code(net.request(bob, wire::TunnelAnswer{carol.id(), attempt, true, {}, 0, ""})),
@@ -240,6 +242,29 @@ TEST_F(HandshakeFixture, RetransmittedConnectAndAnswerAreIdempotent) {
   EXPECT_EQ(net.supernode.handshake_counters().connects, 1u);
 }
 
+TEST_F(HandshakeFixture, ConnectRepeatedAfterTheNegotiationEndedMakesNoSecondOffer) {
+  const std::uint64_t txn = alice.new_txn();
+  const wire::TunnelConnect connect{bob.id(), {alice_host}, 20};
+  net.send(alice, alice.seal(txn, connect));
+  auto first = alice.take_response(txn);
+  ASSERT_TRUE(first);
+  const auto attempt = std::get<wire::TunnelConnectAccepted>(first->message.body).attempt;
+  ASSERT_TRUE(take_push<wire::TunnelOffer>(bob));
+  ASSERT_TRUE(net.request(bob, wire::TunnelAnswer{alice.id(), attempt, false, {}, 0, "no"}));
+  ASSERT_TRUE(take_push<wire::TunnelRefused>(alice));
+  // Alice never saw the first answer and retransmits her connect (same transaction).
+  net.send(alice, alice.seal(txn, connect));
+  auto again = alice.take_response(txn);
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(std::holds_alternative<wire::TunnelConnectAccepted>(again->message.body));
+  EXPECT_EQ(std::get<wire::TunnelConnectAccepted>(again->message.body).attempt, attempt);
+  EXPECT_EQ(bob.count<wire::TunnelOffer>(), 0u);
+  EXPECT_EQ(net.supernode.handshake_counters().connects, 1u);
+  // A new connect (new transaction) is a new negotiation.
+  EXPECT_NE(connect_to_bob(), attempt);
+  EXPECT_EQ(bob.count<wire::TunnelOffer>(), 1u);
+}
+
 TEST_F(HandshakeFixture, NegotiationsPerPeerAreBounded) {
   std::vector<std::unique_ptr<TestClient>> callees;
   for (std::size_t i = 0; i <= kMaxNegotiationsPerPeer; ++i) {
@@ -259,7 +284,8 @@ TEST_F(HandshakeFixture, NegotiationsPerPeerAreBounded) {
   auto offer = callees[0]->take<wire::TunnelOffer>();
   ASSERT_TRUE(offer);
   const auto attempt = std::get<wire::TunnelOffer>(offer->message.body).attempt;
-  ASSERT_TRUE(net.request(*callees[0], wire::TunnelAnswer{alice.id(), attempt, false, {}, 0, "no"}));
+  ASSERT_TRUE(
+      net.request(*callees[0], wire::TunnelAnswer{alice.id(), attempt, false, {}, 0, "no"}));
   auto r = net.request(alice, wire::TunnelConnect{bob.id(), {}, 0});
   EXPECT_TRUE(r && std::holds_alternative<wire::TunnelConnectAccepted>(*r));
 }
@@ -268,12 +294,14 @@ TEST_F(HandshakeFixture, MalformedAndMisdirectedMessagesAreDroppedAndCounted) {
   const auto before = net.supernode.counters();
   const std::size_t received = alice.datagrams_received;
   // An RTT over the bound (the encoder does not check it): authenticated, but malformed.
-  net.send(alice, alice.seal(alice.new_txn(), wire::TunnelConnect{bob.id(), {}, wire::kMaxRttMs + 1}));
+  net.send(alice,
+           alice.seal(alice.new_txn(), wire::TunnelConnect{bob.id(), {}, wire::kMaxRttMs + 1}));
   // Supernode-to-peer messages sent by a peer.
   net.send(alice, alice.seal(alice.new_txn(), wire::PunchStart{bob.id(), 1, {}, true, {}}));
   net.send(alice, alice.seal(alice.new_txn(), wire::TunnelOffer{{}, 1}));
   EXPECT_EQ(alice.datagrams_received, received) << "dropped, not answered";
-  EXPECT_EQ(net.supernode.counters().dropped_control_malformed, before.dropped_control_malformed + 1);
+  EXPECT_EQ(net.supernode.counters().dropped_control_malformed,
+            before.dropped_control_malformed + 1);
   EXPECT_EQ(net.supernode.counters().dropped_control_unexpected,
             before.dropped_control_unexpected + 2);
   EXPECT_EQ(bob.count<wire::TunnelOffer>() + bob.count<wire::PunchStart>(), 0u);

@@ -42,7 +42,9 @@ Bytes with_body(Bytes datagram, const Bytes& body) {
   return datagram;
 }
 
-Bytes body_of(const Bytes& datagram) { return Bytes(datagram.begin() + kHeaderSize, datagram.end()); }
+Bytes body_of(const Bytes& datagram) {
+  return Bytes(datagram.begin() + kHeaderSize, datagram.end());
+}
 
 PunchStart birthday_start() {
   PunchStart s{key_of(0x20), 5, {}, true, {}};
@@ -73,10 +75,10 @@ TEST(TunnelMessages, PunchStartCarriesOnlyTheChosenStrategysFields) {
             hex("202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"  // peer
                 "0000000000000005"                                                  // attempt
                 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"  // nonce
-                "01"                                    // direct feasible
-                "02 0001 00000023 00002710"             // birthday, 1 socket, 35 ms, 10 s
-                "01 01 04 cb007109 0fa0"                // 1 candidate: server-reflexive
-                "04 cb007109 0800 0400 ffff"));         // address, 2048 probes, 1024-65535
+                "01"                             // direct feasible
+                "02 0001 00000023 00002710"      // birthday, 1 socket, 35 ms, 10 s
+                "01 01 04 cb007109 0fa0"         // 1 candidate: server-reflexive
+                "04 cb007109 0800 0400 ffff"));  // address, 2048 probes, 1024-65535
   // Simultaneous open has neither prediction nor birthday fields.
   PunchStart open = birthday_start();
   open.plan.strategy = PlanStrategy::kSimultaneousOpen;
@@ -207,10 +209,11 @@ TEST(TunnelMessages, EveryPlanBoundIsEnforced) {
 }
 
 TEST(TunnelMessages, EveryTruncationIsRejected) {
-  for (const Body& body : {Body(birthday_start()), Body(TunnelConnect{key_of(1), {ep("198.51.100.1:1")}, 5}),
-                           Body(TunnelAnswer{key_of(1), 2, true, {ep("198.51.100.1:1")}, 5, ""}),
-                           Body(TunnelOffer{{key_of(3), true, ep("203.0.113.1:2"), key_of(4), {}}, 6}),
-                           Body(TunnelRefused{key_of(1), 2, "no"})}) {
+  for (const Body& body :
+       {Body(birthday_start()), Body(TunnelConnect{key_of(1), {ep("198.51.100.1:1")}, 5}),
+        Body(TunnelAnswer{key_of(1), 2, true, {ep("198.51.100.1:1")}, 5, ""}),
+        Body(TunnelOffer{{key_of(3), true, ep("203.0.113.1:2"), key_of(4), {}}, 6}),
+        Body(TunnelRefused{key_of(1), 2, "no"})}) {
     const Bytes full = encoded(body);
     const Bytes whole = body_of(full);
     for (std::size_t n = 0; n < whole.size(); ++n) {
