@@ -47,6 +47,16 @@ RetransmitPolicy default_nat_probe_retransmit() {
   return p;
 }
 
+RetransmitPolicy default_nat_answered_probe_retransmit() {
+  RetransmitPolicy p = default_nat_probe_retransmit();
+  p.max_transmissions = 16;
+  return p;
+}
+
+bool NatDiscovery::answer_expected(Test test) {
+  return test == Test::kBinding || test == Test::kMappingII || test == Test::kMappingIII;
+}
+
 RetransmitPolicy default_nat_pmp_retransmit() {
   RetransmitPolicy p;
   p.initial_rto = std::chrono::milliseconds(250);
@@ -60,6 +70,7 @@ NatDiscovery::NatDiscovery(NatDiscoveryConfig config, Random random)
     : config_(std::move(config)),
       random_(std::move(random)),
       tracker_(config_.retransmit),
+      answered_tracker_(config_.answered_retransmit),
       gateway_tracker_(config_.gateway_retransmit) {
   sockets_.push_back(config_.primary_local);
   sockets_.insert(sockets_.end(), config_.extra_locals.begin(), config_.extra_locals.end());
@@ -111,7 +122,7 @@ std::size_t NatDiscovery::launch(Instant now, Test test, std::size_t socket,
   Datagram d{sockets_[socket], destination, p.request};
   by_id_[p.id] = index;
   probes_.push_back(std::move(p));
-  tracker_.start(now, index, [d]() { return std::optional<Datagram>(d); });
+  tracker_for(test).start(now, index, [d]() { return std::optional<Datagram>(d); });
   note(now, name(probes_[index]) + ": " + d.local.to_string() + " -> " + destination.to_string() +
                 " sent");
   return index;
@@ -129,7 +140,7 @@ void NatDiscovery::settle(Instant now, std::size_t index, Outcome outcome) {
   Probe& p = probes_[index];
   if (p.outcome != Outcome::kPending) return;
   p.outcome = outcome;
-  tracker_.complete(index);
+  tracker_for(p.test).complete(index);
   switch (outcome) {
     case Outcome::kAnswered:
       if (p.test == Test::kHairpin) {
@@ -145,7 +156,10 @@ void NatDiscovery::settle(Instant now, std::size_t index, Outcome outcome) {
     case Outcome::kNoAnswer:
       note(now, name(p) +
                     (p.test == Test::kHairpin ? ": never arrived after " : ": no answer after ") +
-                    std::to_string(config_.retransmit.max_transmissions) + " transmissions");
+                    std::to_string((answer_expected(p.test) ? config_.answered_retransmit
+                                                            : config_.retransmit)
+                                       .max_transmissions) +
+                    " transmissions");
       break;
     case Outcome::kError:
       note(now, name(p) + ": error " + std::to_string(p.error_code));
@@ -162,7 +176,7 @@ void NatDiscovery::cancel(std::size_t index) {
   Probe& p = probes_[index];
   if (p.outcome != Outcome::kPending) return;
   p.outcome = Outcome::kCancelled;
-  tracker_.complete(index);
+  tracker_for(p.test).complete(index);
 }
 
 std::string NatDiscovery::name(const Probe& p) const {
@@ -444,8 +458,9 @@ void NatDiscovery::on_own_request(Instant now, std::size_t index, const Endpoint
 
 void NatDiscovery::handle_timeout(Instant now) {
   if (state_ != State::kRunning) return;
-  for (std::uint64_t key : tracker_.handle_timeout(now)) {
-    settle(now, static_cast<std::size_t>(key), Outcome::kNoAnswer);
+  for (RequestTracker* t : {&tracker_, &answered_tracker_}) {
+    for (std::uint64_t key : t->handle_timeout(now))
+      settle(now, static_cast<std::size_t>(key), Outcome::kNoAnswer);
   }
   if (!gateway_tracker_.handle_timeout(now).empty()) {
     end_gateway_query(now, GatewayQuery::kNoAnswer,
@@ -467,9 +482,11 @@ void NatDiscovery::handle_timeout(Instant now) {
 
 std::optional<Datagram> NatDiscovery::poll_transmit() {
   if (state_ != State::kRunning) return std::nullopt;
-  if (auto d = tracker_.poll_transmit()) {
-    ++counters_.requests_sent;
-    return d;
+  for (RequestTracker* t : {&answered_tracker_, &tracker_}) {
+    if (auto d = t->poll_transmit()) {
+      ++counters_.requests_sent;
+      return d;
+    }
   }
   auto d = gateway_tracker_.poll_transmit();
   if (d) ++counters_.gateway_requests_sent;
@@ -478,7 +495,8 @@ std::optional<Datagram> NatDiscovery::poll_transmit() {
 
 Instant NatDiscovery::poll_timeout() const {
   if (state_ != State::kRunning) return kNever;
-  return std::min({tracker_.poll_timeout(), gateway_tracker_.poll_timeout(), deadline_});
+  return std::min({tracker_.poll_timeout(), answered_tracker_.poll_timeout(),
+                   gateway_tracker_.poll_timeout(), deadline_});
 }
 
 std::optional<NatDiscoveryEvent> NatDiscovery::poll_event() {
@@ -501,6 +519,7 @@ void NatDiscovery::fail(Instant now, std::string reason) {
   note(now, "failed: " + reason);
   state_ = State::kDone;
   tracker_.clear();
+  answered_tracker_.clear();
   gateway_tracker_.clear();
   events_.push_back(nat_discovery_event::Failed{std::move(reason)});
 }

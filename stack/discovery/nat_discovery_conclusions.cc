@@ -39,6 +39,7 @@ void NatDiscovery::finish(Instant now) {
   note(now, "result: " + profile.describe());
   state_ = State::kDone;
   tracker_.clear();
+  answered_tracker_.clear();
   gateway_tracker_.clear();
   events_.push_back(nat_discovery_event::Completed{std::move(profile)});
 }

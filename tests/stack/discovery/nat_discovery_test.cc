@@ -304,6 +304,29 @@ TEST(NatDiscoveryAllocation, TwoSocketsSufficeBehindSymmetricSequentialNat) {
 // --- run properties
 // -------------------------------------------------------------------------------
 
+// Regression: at 5% loss per link the nat-discovery scenario misread about one peer's mapping
+// in thirty 1000-peer runs: mapping test III went unanswered nine times, pure loss. The tests
+// that are always answered now retry longer than the filtering tests, whose silence is a finding.
+TEST(NatDiscoveryRun, MappingTestsOutlastHeavyLoss) {
+  auto unknown_mappings = [](int answered_transmissions) {
+    int unknown = 0;
+    for (std::uint64_t seed = 1; seed <= 100; ++seed) {
+      Scenario s;
+      s.nats = {preset("symmetric-sequential")};
+      s.loss = 0.35;
+      s.seed = seed;
+      s.answered_transmissions = answered_transmissions;
+      auto o = run(s);
+      if (o.failure || !o.profile || o.profile->mapping == NatProfile::Mapping::kUnknown) ++unknown;
+    }
+    return unknown;
+  };
+  const int old_policy = unknown_mappings(9);
+  const int new_policy = unknown_mappings(0);
+  EXPECT_GT(old_policy, 0) << "the loss must be able to defeat the old policy";
+  EXPECT_EQ(new_policy, 0) << "old policy: " << old_policy;
+}
+
 TEST(NatDiscoveryRun, TranscriptNamesEveryTest) {
   Scenario s;
   s.nats = {preset("symmetric")};
@@ -344,8 +367,10 @@ TEST(NatDiscoveryRun, UnreachableServerFails) {
   auto o = run(s);
   ASSERT_TRUE(o.failure);
   EXPECT_NE(o.failure->find("no answer"), std::string::npos) << *o.failure;
-  EXPECT_EQ(o.counters.requests_sent, 9u);
-  EXPECT_LT(o.elapsed, std::chrono::seconds(7));
+  // Test I is always answered unless lost (the peer just logged in there), so it gets the
+  // longer schedule: 16 transmissions, ~11 s plus the final wait.
+  EXPECT_EQ(o.counters.requests_sent, 16u);
+  EXPECT_LT(o.elapsed, std::chrono::seconds(13));
 }
 
 TEST(NatDiscoveryRun, DeadlineReportsWhatWasDetermined) {

@@ -63,6 +63,8 @@ struct Scenario {
   std::optional<IpAddress> gateway_external;
   Duration deadline = kDefaultNatDiscoveryDeadline;
   bool server_down = false;
+  // Transmissions of the always-answered tests (I, II, III); 0: the default policy's.
+  int answered_transmissions = 0;
   // Runs before discovery starts, e.g. to take a port on the NAT for another host.
   std::function<void(Instant, std::vector<NatTable>&)> prepare;
 };
@@ -151,6 +153,7 @@ class Lab {
     c.server = kServerPrimary;
     c.gateway_external = s.gateway_external;
     c.deadline = s.deadline;
+    if (s.answered_transmissions > 0) c.answered_retransmit.max_transmissions = s.answered_transmissions;
     return c;
   }
 
