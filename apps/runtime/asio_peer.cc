@@ -48,6 +48,9 @@ std::vector<int> open_sockets(PeerConfig& config) {
       config.local == Endpoint{} ? AsioPeer::default_local(config.supernodes) : config.local;
   opened.fds.push_back(open_udp_socket(wanted));
   config.local = socket_local_endpoint(opened.fds.back());
+  // A wildcard socket is reachable on every interface: those are its tunnel host candidates.
+  if (config.local.address.is_unspecified() && config.host_addresses.empty())
+    config.host_addresses = interface_addresses(config.local.address, wire::kMaxHostCandidates);
   for (Endpoint& extra : config.discovery_locals) {
     if (extra.address.is_unspecified()) extra.address = config.local.address;
     opened.fds.push_back(open_udp_socket(extra));

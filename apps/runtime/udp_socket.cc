@@ -2,9 +2,12 @@
 #include "apps/runtime/udp_socket.h"
 
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -99,6 +102,26 @@ Endpoint socket_local_endpoint(int fd) {
   auto ep = from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);
   if (!ep) throw std::runtime_error("getsockname(fd " + std::to_string(fd) + "): not an IP socket");
   return *ep;
+}
+
+std::vector<IpAddress> interface_addresses(const IpAddress& like, std::size_t limit) {
+  std::vector<IpAddress> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr && out.size() < limit; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || !(i->ifa_flags & IFF_UP)) continue;
+    const socklen_t length =
+        i->ifa_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    auto endpoint = from_sockaddr(i->ifa_addr, length);
+    if (!endpoint || endpoint->address.is_v4() != like.is_v4()) continue;
+    const IpAddress& a = endpoint->address;
+    if (a.is_loopback() || a.is_unspecified()) continue;
+    // fe80::/10: only meaningful with a scope id, which candidates do not carry.
+    if (!a.is_v4() && a.data()[0] == 0xfe && (a.data()[1] & 0xc0) == 0x80) continue;
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  }
+  ::freeifaddrs(list);
+  return out;
 }
 
 }  // namespace qp2p

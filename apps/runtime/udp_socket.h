@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <vector>
 
 #include "stack/core/endpoint.h"
 
@@ -32,5 +33,11 @@ struct UdpSocketOptions {
 int open_udp_socket(const Endpoint& local, const UdpSocketOptions& options = {});
 // The address the socket is bound to (getsockname); throws std::runtime_error on failure.
 Endpoint socket_local_endpoint(int fd);
+
+// Addresses of the host's interfaces that are up (getifaddrs), of the family of `like`, without
+// loopback, unspecified and IPv6 link-local ones, at most `limit`: a socket bound to the
+// wildcard address is reachable on each, so they are its host candidates (RFC 8445 section
+// 5.1.1.1). Empty when the system will not tell.
+std::vector<IpAddress> interface_addresses(const IpAddress& like, std::size_t limit);
 
 }  // namespace qp2p

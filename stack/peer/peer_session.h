@@ -52,6 +52,10 @@ struct PeerConfig {
   std::optional<Endpoint> gateway;
   // Pause before trying the next supernode after a failure.
   Duration failover_delay = std::chrono::milliseconds(500);
+  // When `local` is a wildcard address (0.0.0.0:port), the host's interface addresses: with the
+  // main socket's port they are its host candidates for tunnels (the LAN path between peers
+  // behind one NAT). Runtimes fill it; ignored for a socket bound to one address.
+  std::vector<IpAddress> host_addresses;
   // Keepalive and dead intervals of the peer's tunnels; bounds on attempts and tunnels.
   tunnel::TunnelConfig tunnel;
   tunnel::TunnelManagerConfig tunnel_limits;
@@ -164,6 +168,8 @@ class PeerSession final : public SansIoEndpoint {
   // The sockets a TunnelSocketsNeeded asked for, once bound.
   void provide_tunnel_sockets(Instant now, const PeerId& peer, std::vector<Endpoint> locals);
   const tunnel::TunnelManager& tunnels() const { return tunnels_; }
+  // What connect/accept tell the handshake service about our own sockets (host candidates).
+  std::vector<Endpoint> host_candidates() const;
   // Smoothed round-trip time to the current supernode (zero until measured).
   Duration rtt() const { return rtt_.smoothed(); }
 
@@ -213,7 +219,6 @@ class PeerSession final : public SansIoEndpoint {
   // Starts a tracked transaction, timing it for the RTT estimate.
   void start_tracked(Instant now, std::uint64_t txn, RequestTracker::Builder builder);
   void answered(Instant now, std::uint64_t txn) { rtt_.answered(txn, now); }
-  std::vector<Endpoint> host_candidates() const;
   std::uint32_t rtt_ms() const;
   std::uint64_t answer(Instant now, const PeerId& peer, bool accept, std::string reason);
   void on_tunnel_push(Instant now, wire::Body& body);

@@ -14,9 +14,16 @@
 namespace qp2p {
 
 std::vector<Endpoint> PeerSession::host_candidates() const {
-  // The main socket, when bound to a concrete address (a wildcard bind names no path).
-  if (config_.local.address.is_unspecified() || config_.local.port == 0) return {};
-  return {config_.local};
+  if (config_.local.port == 0) return {};
+  // The main socket, when bound to a concrete address; a wildcard bind is reachable on every
+  // interface address the runtime named.
+  if (!config_.local.address.is_unspecified()) return {config_.local};
+  std::vector<Endpoint> out;
+  for (const IpAddress& a : config_.host_addresses) {
+    if (out.size() >= wire::kMaxHostCandidates) break;
+    if (a.is_v4() == config_.local.address.is_v4()) out.push_back(Endpoint{a, config_.local.port});
+  }
+  return out;
 }
 
 std::uint32_t PeerSession::rtt_ms() const {

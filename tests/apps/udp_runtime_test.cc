@@ -217,3 +217,22 @@ TEST(UdpRuntime, CloseStopsReadingAndHandlersAfterDestructionAreHarmless) {
 
 }  // namespace
 }  // namespace qp2p
+
+namespace qp2p {
+namespace {
+
+TEST(InterfaceAddresses, OnlyUsableAddressesOfTheFamilyAskedFor) {
+  for (const IpAddress& like : {IpAddress(), *IpAddress::parse("::")}) {
+    const auto addresses = interface_addresses(like, 3);
+    EXPECT_LE(addresses.size(), 3u);
+    for (const IpAddress& a : addresses) {
+      EXPECT_EQ(a.is_v4(), like.is_v4()) << a.to_string();
+      EXPECT_FALSE(a.is_loopback()) << a.to_string();
+      EXPECT_FALSE(a.is_unspecified()) << a.to_string();
+    }
+  }
+  EXPECT_TRUE(interface_addresses(IpAddress(), 0).empty());
+}
+
+}  // namespace
+}  // namespace qp2p

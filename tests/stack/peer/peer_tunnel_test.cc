@@ -108,3 +108,37 @@ TEST_F(PeerTunnel, TunnelSendWithoutTunnelIsRefused) {
 
 }  // namespace
 }  // namespace qp2p::scenario
+
+namespace qp2p {
+namespace {
+
+PeerSession session_on(const char* local, std::vector<IpAddress> host_addresses) {
+  PeerConfig config;
+  config.supernodes = {Endpoint::parse("192.0.2.1:3478").value()};
+  config.local = Endpoint::parse(local).value();
+  config.host_addresses = std::move(host_addresses);
+  Random random = Random::from_u64(7);
+  Identity identity = Identity::generate(random);
+  return PeerSession(std::move(config), std::move(identity), std::move(random));
+}
+
+IpAddress ip(const char* text) { return IpAddress::parse(text).value(); }
+
+TEST(PeerHostCandidates, ConcreteSocketIsItsOwnCandidate) {
+  auto s = session_on("198.51.100.7:4000", {ip("203.0.113.9")});
+  EXPECT_EQ(s.host_candidates(), std::vector<Endpoint>{Endpoint::parse("198.51.100.7:4000").value()});
+}
+
+TEST(PeerHostCandidates, WildcardSocketIsReachableOnEachInterfaceOfItsFamily) {
+  auto s = session_on("0.0.0.0:4000", {ip("192.0.2.10"), ip("2001:db8::1"), ip("198.51.100.3")});
+  EXPECT_EQ(s.host_candidates(),
+            (std::vector<Endpoint>{Endpoint::parse("192.0.2.10:4000").value(),
+                                   Endpoint::parse("198.51.100.3:4000").value()}));
+  std::vector<IpAddress> many;
+  for (int i = 1; i <= 20; ++i) many.push_back(IpAddress::v4(0xC0000200u + i));  // 192.0.2.i
+  EXPECT_EQ(session_on("0.0.0.0:4000", many).host_candidates().size(), wire::kMaxHostCandidates);
+  EXPECT_TRUE(session_on("0.0.0.0:0", many).host_candidates().empty()) << "no port yet";
+}
+
+}  // namespace
+}  // namespace qp2p
