@@ -258,6 +258,16 @@ InetSocketAddress PeerApplication::GetMappedEndpoint() const {
 
 InetSocketAddress PeerApplication::GetLocalEndpoint() const { return ToInetSocketAddress(m_local); }
 
+std::vector<InetSocketAddress> PeerApplication::GetSocketEndpoints() const {
+  std::vector<InetSocketAddress> out;
+  if (m_adapter) {
+    for (const qp2p::Endpoint& e : m_adapter->GetLocalEndpoints()) {
+      out.push_back(ToInetSocketAddress(e));
+    }
+  }
+  return out;
+}
+
 qp2p::Instant PeerApplication::Now() const { return ToInstant(Simulator::Now()); }
 
 void PeerApplication::StartApplication() {

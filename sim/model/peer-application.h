@@ -91,6 +91,9 @@ class PeerApplication : public Application {
   // The server-reflexive endpoint the supernode saw (0.0.0.0:0 until registered).
   InetSocketAddress GetMappedEndpoint() const;
   InetSocketAddress GetLocalEndpoint() const;
+  // Every socket the application has open: the main one, the discovery sockets and the extra
+  // sockets of a tunnel attempt while it holds them (empty before the start).
+  std::vector<InetSocketAddress> GetSocketEndpoints() const;
 
   // Requests; the application must have started. Metadata and search terms use the forms of
   // the Metadata attribute ("k=v,k2=v2"; a search value ending in '*' is a prefix).
