@@ -183,7 +183,7 @@ struct PairResult {
   std::vector<double> setupMs;
   std::vector<double> setupRtt;
   std::map<std::string, uint32_t> strategies;
-  std::vector<std::string> failures;  // "trial t: why"
+  std::vector<std::pair<uint32_t, std::string>> failures;  // (trial, why)
   std::vector<std::string> violations;
 };
 
@@ -298,12 +298,12 @@ int main(int argc, char* argv[]) {
             ++r.relayNeeded;
           } else {
             ++r.failed;
-            r.failures.push_back("trial " + std::to_string(t) + ": " + o.failure);
+            r.failures.push_back({t, o.failure});
           }
           break;
         case TrialOutcome::Kind::kFailed:
           ++r.failed;
-          r.failures.push_back("trial " + std::to_string(t) + ": " + o.failure);
+          r.failures.push_back({t, o.failure});
           break;
       }
       if (o.kind == TrialOutcome::Kind::kDirect || o.kind == TrialOutcome::Kind::kRelay) {
@@ -358,7 +358,20 @@ int main(int argc, char* argv[]) {
               << (tunnel ? Number(Percentile(r.setupRtt, 0.5), 2) : "-") << std::setw(8)
               << (tunnel ? Number(Percentile(r.setupRtt, 0.95), 2) : "-") << "  " << std::left
               << std::setw(20) << (strategy.empty() ? "-" : strategy) << verdict << "\n";
-    for (const std::string& f : r.failures) std::cout << "    " << f << "\n";
+    // Failure reasons, each once, with the trials that ended so.
+    std::vector<std::pair<std::string, std::string>> reasons;  // (why, "0, 3")
+    for (const auto& [trial, why] : r.failures) {
+      auto it = std::find_if(reasons.begin(), reasons.end(),
+                             [&why = why](const auto& x) { return x.first == why; });
+      if (it == reasons.end()) {
+        reasons.push_back({why, std::to_string(trial)});
+      } else {
+        it->second += ", " + std::to_string(trial);
+      }
+    }
+    for (const auto& [why, trialList] : reasons) {
+      std::cout << "    trials " << trialList << ": " << why << "\n";
+    }
     for (const std::string& v : pairViolations) {
       std::cout << "    expectation: " << v << "\n";
       if (!known) violations.push_back(v);
