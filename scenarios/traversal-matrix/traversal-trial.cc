@@ -141,7 +141,8 @@ class Trial {
       }
     } else if (auto* punch = std::get_if<ev::PunchStarted>(&event)) {
       side.directFeasible = punch->direct_feasible;
-      side.strategy = qp2p::tunnel::to_string(punch->plan.strategy);
+      side.strategy =
+          punch->direct_feasible ? qp2p::tunnel::to_string(punch->plan.strategy) : "none (relay)";
     } else if (auto* up = std::get_if<ev::TunnelEstablished>(&event)) {
       if (!side.established) {
         side.established = Simulator::Now();

@@ -46,8 +46,10 @@ struct TrialOutcome {
     kFailed,        // anything else (see failure)
   };
   Kind kind = Kind::kFailed;
-  std::string failure;   // why, for kFailed and kNoDirectPath
-  std::string strategy;  // A's punch strategy as the service planned it ("" if none came)
+  std::string failure;  // why, for kFailed and kNoDirectPath
+  // A's punch strategy as the service planned it ("" if none came; "none (relay)" when the
+  // service said direct is infeasible).
+  std::string strategy;
   // Request (A's Connect) to the tunnel being up on both sides, in simulated ms.
   double setupMs = 0.0;
   // The topology's round trips: peer<->supernode (mean of both peers) plus peer<->peer (the

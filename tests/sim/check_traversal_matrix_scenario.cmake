@@ -11,7 +11,8 @@
 # KNOWN_STACK_BUGS (the scenario's kKnownStackBugs, explained there) may fail, but only when the
 # scenario lists them in summary.known_failures.
 #
-#   cmake -DSCENARIO=path -DARGS="--trials=2 --loss=0.05" -DTRIALS=2 -DLOSS=0.05 -DJSON=out.json -P ...
+#   cmake -DSCENARIO=path -DARGS="--trials=2 --loss=0.05" -DTRIALS=2 -DLOSS=0.05 \
+#         -DJSON=out.json -P check_traversal_matrix_scenario.cmake
 cmake_minimum_required(VERSION 3.22)
 
 set(KNOWN_STACK_BUGS "symmetric-sequential x symmetric-sequential")
@@ -86,13 +87,15 @@ foreach(i RANGE ${last})
     elseif(LOSS EQUAL 0 AND rtt50 GREATER 3)
       set(problem "median setup ${rtt50} RTTs, at most 3 expected")
     endif()
-  elseif(NOT a_dep EQUAL -1 AND NOT b_dep EQUAL -1 AND (a STREQUAL "symmetric" OR b STREQUAL "symmetric"))
+  elseif(NOT a_dep EQUAL -1 AND NOT b_dep EQUAL -1
+         AND (a STREQUAL "symmetric" OR b STREQUAL "symmetric"))
     math(EXPR ok "${relay}")
     if(pending)
       math(EXPR ok "${relay} + ${needed}")
     endif()
     if(NOT ok EQUAL trials OR direct GREATER 0)
-      set(problem "infeasible pair: ${relay} relayed, ${needed} relay-needed, ${direct} direct of ${trials}")
+      set(problem
+          "infeasible: ${relay} relayed, ${needed} relay-needed, ${direct} direct of ${trials}")
     endif()
   else()
     math(EXPR lhs "${direct} * 100")
@@ -114,4 +117,5 @@ endforeach()
 if(direct_total EQUAL 0)
   message(FATAL_ERROR "no direct tunnel at all")
 endif()
-message(STATUS "traversal-matrix-scenario ${ARGS}: ${count} pairs as expected; known stack bugs: ${known_failed}")
+message(STATUS "traversal-matrix-scenario ${ARGS}: ${count} pairs as expected; "
+               "known stack bugs: ${known_failed}")
