@@ -14,6 +14,7 @@
 #include "sim/helper/topology-helper.h"
 #include "sim/model/peer-application.h"
 #include "stack/discovery/nat_discovery.h"
+#include "stack/discovery/nat_profile.h"
 #include "stack/tunnel/punch_planner.h"
 
 namespace ns3 {
@@ -55,6 +56,25 @@ double TopologyRttMs(const PairSpec& pair, const TrialParameters& p) {
   return (toSupernodeMean * 2 + peerToPeer * 2).GetSeconds() * 1000.0;
 }
 
+// "mapping/filtering/allocation" in RFC 4787's initials: "EI/APD/random".
+std::string ShortProfile(const qp2p::NatProfile& p) {
+  auto initials = [](qp2p::NatProfile::Behaviour b) -> std::string {
+    switch (b) {
+      case qp2p::NatProfile::Behaviour::kEndpointIndependent:
+        return "EI";
+      case qp2p::NatProfile::Behaviour::kAddressDependent:
+        return "AD";
+      case qp2p::NatProfile::Behaviour::kAddressAndPortDependent:
+        return "APD";
+      case qp2p::NatProfile::Behaviour::kUnknown:
+        break;
+    }
+    return "?";
+  };
+  return initials(p.mapping) + "/" + initials(p.filtering) + "/" +
+         std::string(qp2p::to_string(p.allocation));
+}
+
 // What the trial watched on one peer.
 struct Side {
   Ptr<PeerApplication> app;
@@ -62,6 +82,8 @@ struct Side {
   bool classified = false;
   bool ready = false;  // profile published (or discovery failed: the service plans without it)
   std::string discoveryFailure;
+  std::string lastRequestFailure;  // the first request that failed (e.g. the profile's publish)
+  std::string profile;             // what discovery found, ShortProfile
   std::optional<Time> established;
   std::string path;
   double tunnelRttMs = 0.0;
@@ -127,8 +149,9 @@ class Trial {
  private:
   void OnEvent(Side& side, const qp2p::PeerEvent& event) {
     if (m_finished) return;
-    if (std::holds_alternative<ev::NatClassified>(event)) {
+    if (auto* classified = std::get_if<ev::NatClassified>(&event)) {
       side.classified = true;
+      side.profile = ShortProfile(classified->profile);
     } else if (auto* failed = std::get_if<ev::NatDiscoveryFailed>(&event)) {
       side.discoveryFailure = failed->reason;
       side.ready = true;
@@ -166,7 +189,11 @@ class Trial {
     } else if (auto* failed = std::get_if<ev::RequestFailed>(&event)) {
       if (failed->request != 0 && failed->request == m_connectRequest && &side == &m_a) {
         side.closed = "connect failed: " + failed->reason;
-        FinishSoon();
+        // The service may have sent the plans even so (its answer to A was what got lost):
+        // then the punch decides, within the tunnel deadline.
+        if (!m_a.directFeasible) FinishSoon();
+      } else if (side.lastRequestFailure.empty()) {
+        side.lastRequestFailure = failed->command + ": " + failed->reason;
       }
     }
   }
@@ -235,12 +262,15 @@ class Trial {
     if (!m_connectScheduled) {
       why = m_finishReason;
       for (const Side* s : {&m_a, &m_b}) {
-        why += std::string(s == &m_a ? "; a: " : "; b: ") +
-               (s->ready                             ? "ready"
-                : !s->app || !s->app->IsRegistered() ? "not registered"
-                : !s->discoveryFailure.empty()       ? s->discoveryFailure
-                : s->classified                      ? "profile not published"
-                                                     : "discovery not finished");
+        why +=
+            std::string(s == &m_a ? "; a: " : "; b: ") +
+            (s->ready                             ? "ready"
+             : !s->app || !s->app->IsRegistered() ? "not registered"
+             : !s->discoveryFailure.empty()       ? s->discoveryFailure
+             : s->classified ? "profile not published" + (s->lastRequestFailure.empty()
+                                                              ? std::string()
+                                                              : " (" + s->lastRequestFailure + ")")
+                             : "discovery not finished");
       }
     } else {
       why = !m_a.closed.empty()   ? "a: " + m_a.closed
@@ -248,6 +278,17 @@ class Trial {
             : m_a.established     ? "only a established"
             : m_b.established     ? "only b established"
                                   : m_finishReason;
+      // The profiles the plan came from (a profile misread under loss misleads the planner).
+      why += " [profiles a " + (m_a.profile.empty() ? "-" : m_a.profile) + ", b " +
+             (m_b.profile.empty() ? "-" : m_b.profile) + "]";
+      // Which side never received the service's plan (its push lost beyond the retries).
+      if (!m_a.directFeasible || !m_b.directFeasible) {
+        why += std::string(" [no plan at ") +
+               (!m_a.directFeasible && !m_b.directFeasible ? "a and b"
+                : !m_a.directFeasible                      ? "a"
+                                                           : "b") +
+               "]";
+      }
     }
     out.failure = why;
     if (m_a.directFeasible && !*m_a.directFeasible) {

@@ -34,7 +34,7 @@ struct TrialParameters {
   double loss = 0.0;                   // per packet, at every receiving device
   Time readyTimeout = Seconds(60);     // login + discovery + publish of both peers
   Time tunnelTimeout = Seconds(40);    // from the request to a tunnel (or its end)
-  uint32_t dataMessages = 5;           // tdata datagrams each way once the tunnel is up
+  uint32_t dataMessages = 20;          // tdata datagrams each way once the tunnel is up
   Time dataInterval = MilliSeconds(20);
 };
 
