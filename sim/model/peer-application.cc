@@ -1,5 +1,6 @@
 #include "sim/model/peer-application.h"
 
+#include <chrono>
 #include <type_traits>
 #include <utility>
 
@@ -72,6 +73,10 @@ bool ParseEndpoints(const std::string& text, std::vector<qp2p::Endpoint>* out, s
 
 Address ToAddress(const qp2p::Endpoint& e) { return ToInetSocketAddress(e); }
 
+double ToMilliseconds(qp2p::Duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
 }  // namespace
 
 TypeId PeerApplication::GetTypeId() {
@@ -128,6 +133,10 @@ TypeId PeerApplication::GetTypeId() {
                         "RngSeedManager seed and run and the node id).",
                         UintegerValue(0), MakeUintegerAccessor(&PeerApplication::m_seed),
                         MakeUintegerChecker<uint64_t>())
+          .AddAttribute("AutoAccept",
+                        "Accept every tunnel request at once (as qp2p-peer --auto-accept).",
+                        BooleanValue(false), MakeBooleanAccessor(&PeerApplication::m_autoAccept),
+                        MakeBooleanChecker())
           .AddTraceSource("Registered", "Logged in: supernode id, supernode, mapped endpoint.",
                           MakeTraceSourceAccessor(&PeerApplication::m_registeredTrace),
                           "ns3::PeerApplication::RegisteredTracedCallback")
@@ -165,6 +174,23 @@ TypeId PeerApplication::GetTypeId() {
           .AddTraceSource("NatDiscoveryFailed", "NAT discovery failed: the reason.",
                           MakeTraceSourceAccessor(&PeerApplication::m_natDiscoveryFailedTrace),
                           "ns3::PeerApplication::NatClassifiedTracedCallback")
+          .AddTraceSource("TunnelRequested", "A peer asks for a tunnel: its id.",
+                          MakeTraceSourceAccessor(&PeerApplication::m_tunnelRequestedTrace),
+                          "ns3::PeerApplication::TunnelRequestedTracedCallback")
+          .AddTraceSource("TunnelRefused", "Our tunnel request was refused: peer id, reason.",
+                          MakeTraceSourceAccessor(&PeerApplication::m_tunnelRefusedTrace),
+                          "ns3::PeerApplication::TunnelRefusedTracedCallback")
+          .AddTraceSource("TunnelEstablished",
+                          "A tunnel is up: peer id, path (direct|relay), setup ms, RTT ms.",
+                          MakeTraceSourceAccessor(&PeerApplication::m_tunnelEstablishedTrace),
+                          "ns3::PeerApplication::TunnelEstablishedTracedCallback")
+          .AddTraceSource("TunnelClosed",
+                          "A tunnel (or the attempt to make it) ended: peer id, reason.",
+                          MakeTraceSourceAccessor(&PeerApplication::m_tunnelClosedTrace),
+                          "ns3::PeerApplication::TunnelClosedTracedCallback")
+          .AddTraceSource("TunnelData", "Data arrived through a tunnel: peer id, bytes.",
+                          MakeTraceSourceAccessor(&PeerApplication::m_tunnelDataTrace),
+                          "ns3::PeerApplication::TunnelDataTracedCallback")
           .AddTraceSource("RxWithAddresses", "A datagram was received (packet, from, to).",
                           MakeTraceSourceAccessor(&PeerApplication::m_rxTrace),
                           "ns3::Packet::TwoAddressTracedCallback")
@@ -232,6 +258,16 @@ InetSocketAddress PeerApplication::GetMappedEndpoint() const {
 
 InetSocketAddress PeerApplication::GetLocalEndpoint() const { return ToInetSocketAddress(m_local); }
 
+std::vector<InetSocketAddress> PeerApplication::GetSocketEndpoints() const {
+  std::vector<InetSocketAddress> out;
+  if (m_adapter) {
+    for (const qp2p::Endpoint& e : m_adapter->GetLocalEndpoints()) {
+      out.push_back(ToInetSocketAddress(e));
+    }
+  }
+  return out;
+}
+
 qp2p::Instant PeerApplication::Now() const { return ToInstant(Simulator::Now()); }
 
 void PeerApplication::StartApplication() {
@@ -296,6 +332,7 @@ void PeerApplication::StopApplication() {
   if (!m_session || !m_adapter) {
     return;
   }
+  m_session->close_all_tunnels(Now());
   if (m_logoutOnStop && m_session->registered()) {
     m_session->logout(Now());
     Flush();
@@ -312,8 +349,18 @@ void PeerApplication::Flush() {
 }
 
 void PeerApplication::DrainEvents() {
+  namespace ev = qp2p::peer_event;
   while (auto event = m_session->poll_event()) {
     Dispatch(*event);
+    // The runtime's part of the tunnel events, after the traces and the hook saw them.
+    if (auto* needed = std::get_if<ev::TunnelSocketsNeeded>(&*event)) {
+      BindTunnelSockets(*needed);
+    } else if (auto* released = std::get_if<ev::TunnelSocketsReleased>(&*event)) {
+      ReleaseTunnelSockets(*released);
+    } else if (auto* requested = std::get_if<ev::TunnelRequested>(&*event);
+               requested && m_autoAccept) {
+      m_session->accept(Now(), requested->from);
+    }
   }
 }
 
@@ -349,6 +396,17 @@ void PeerApplication::Dispatch(const qp2p::PeerEvent& event) {
           m_natClassifiedTrace(e.profile.describe());
         } else if constexpr (std::is_same_v<T, ev::NatDiscoveryFailed>) {
           m_natDiscoveryFailedTrace(e.reason);
+        } else if constexpr (std::is_same_v<T, ev::TunnelRequested>) {
+          m_tunnelRequestedTrace(e.from.to_string());
+        } else if constexpr (std::is_same_v<T, ev::TunnelRefused>) {
+          m_tunnelRefusedTrace(e.peer.to_string(), e.reason);
+        } else if constexpr (std::is_same_v<T, ev::TunnelEstablished>) {
+          m_tunnelEstablishedTrace(e.peer.to_string(), qp2p::tunnel::to_string(e.path),
+                                   ToMilliseconds(e.setup), ToMilliseconds(e.rtt));
+        } else if constexpr (std::is_same_v<T, ev::TunnelData>) {
+          m_tunnelDataTrace(e.peer.to_string(), std::string(e.bytes.begin(), e.bytes.end()));
+        } else if constexpr (std::is_same_v<T, ev::TunnelClosed>) {
+          m_tunnelClosedTrace(e.peer.to_string(), e.reason);
         }
       },
       event);
@@ -456,6 +514,20 @@ uint64_t PeerApplication::Execute(const std::string& line) {
           request = m_session->send_message(now, c.to, c.text);
         } else if constexpr (std::is_same_v<T, pc::Watch>) {
           request = m_session->watch(now, c.target);
+        } else if constexpr (std::is_same_v<T, pc::Connect>) {
+          request = m_session->connect(now, c.peer);
+        } else if constexpr (std::is_same_v<T, pc::Accept>) {
+          request = m_session->accept(now, c.peer);
+        } else if constexpr (std::is_same_v<T, pc::Refuse>) {
+          request = m_session->refuse(now, c.peer, c.reason);
+        } else if constexpr (std::is_same_v<T, pc::TunnelSend>) {
+          if (!m_session->tunnel_send(now, c.to, reinterpret_cast<const uint8_t*>(c.text.data()),
+                                      c.text.size())) {
+            Dispatch(
+                qp2p::peer_event::RequestFailed{0, "tsend", "no tunnel to " + c.to.to_string()});
+          }
+        } else if constexpr (std::is_same_v<T, pc::Close>) {
+          m_session->tunnel_close(now, c.peer);
         } else if constexpr (std::is_same_v<T, pc::Quit>) {
           m_session->logout(now);
         } else if constexpr (std::is_same_v<T, pc::Invalid>) {

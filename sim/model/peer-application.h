@@ -15,6 +15,7 @@
 //                      count NAT levels (default on)
 //   Gateway            the gateway it asks (0.0.0.0: the next hop of the node's default route)
 //   Seed               0: derived from RngSeedManager seed/run and the node id
+//   AutoAccept         accept every tunnel request at once (as qp2p-peer --auto-accept)
 //
 // Trace sources, one per PeerEvent a researcher counts (signatures below), plus "Event": every
 // event as one JSON line in exactly the qp2p-peer output format (apps/runtime/peer_json.h), so
@@ -22,11 +23,19 @@
 //
 // Requests (Publish, Lookup, ...) need the application started; each returns the request id the
 // outcome event names, and sends at once ("one change, then drain").
+//
+// Tunnels (stack/peer/peer_session.h, docs/protocol.md section 8.5): Connect asks the handshake
+// service for a tunnel; the callee sees TunnelRequested and answers with Accept or Refuse (or
+// AutoAccept does). The session's TunnelSocketsNeeded is served here: the extra sockets of a
+// birthday attempt are bound on the main socket's address (ephemeral ports) and handed back
+// with provide_tunnel_sockets; TunnelSocketsReleased closes them again. Both events still reach
+// the Event trace and the event hook.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +74,13 @@ class PeerApplication : public Application {
                                               const std::string& reason);
   typedef void (*EventTracedCallback)(const std::string& json);
   typedef void (*NatClassifiedTracedCallback)(const std::string& profile);
+  typedef void (*TunnelRequestedTracedCallback)(const std::string& from);
+  typedef void (*TunnelRefusedTracedCallback)(const std::string& peer, const std::string& reason);
+  // path: "direct" or "relay"; setup measured from Connect (caller) or from the offer (callee).
+  typedef void (*TunnelEstablishedTracedCallback)(const std::string& peer, const std::string& path,
+                                                  double setupMs, double rttMs);
+  typedef void (*TunnelClosedTracedCallback)(const std::string& peer, const std::string& reason);
+  typedef void (*TunnelDataTracedCallback)(const std::string& peer, const std::string& bytes);
 
   void SetSupernodes(const std::vector<InetSocketAddress>& supernodes);
 
@@ -75,6 +91,9 @@ class PeerApplication : public Application {
   // The server-reflexive endpoint the supernode saw (0.0.0.0:0 until registered).
   InetSocketAddress GetMappedEndpoint() const;
   InetSocketAddress GetLocalEndpoint() const;
+  // Every socket the application has open: the main one, the discovery sockets and the extra
+  // sockets of a tunnel attempt while it holds them (empty before the start).
+  std::vector<InetSocketAddress> GetSocketEndpoints() const;
 
   // Requests; the application must have started. Metadata and search terms use the forms of
   // the Metadata attribute ("k=v,k2=v2"; a search value ending in '*' is a prefix).
@@ -87,7 +106,17 @@ class PeerApplication : public Application {
   // One line of the qp2p-peer stdin language (apps/runtime/peer_command.h): "publish k=v",
   // "lookup ID", "search k=v*", "send ID text...", "watch ID", "quit". Returns the request id
   // (0 for quit); a line that does not parse is reported through RequestFailed and Event.
+  // Also "connect ID", "accept ID", "refuse ID [reason]", "tsend ID text...", "close ID".
   uint64_t Execute(const std::string& line);
+
+  // Tunnels. Connect, Accept and Refuse return the request id (0 when the peer id does not
+  // parse: reported through RequestFailed). TunnelSend is false without a tunnel to the peer (or
+  // for a payload over tunnel::kMaxPlaintext).
+  uint64_t Connect(const std::string& peerId);
+  uint64_t Accept(const std::string& peerId);
+  uint64_t Refuse(const std::string& peerId, const std::string& reason = "refused");
+  bool TunnelSend(const std::string& peerId, const std::string& bytes);
+  void TunnelClose(const std::string& peerId);
 
   // Every event, typed, for scenario code that wants more than the trace sources give.
   void SetEventHook(std::function<void(const qp2p::PeerEvent&)> hook);
@@ -106,6 +135,9 @@ class PeerApplication : public Application {
   void Dispatch(const qp2p::PeerEvent& event);
   qp2p::Instant Now() const;
   void RequireStarted(const char* what) const;
+  std::optional<qp2p::PeerId> ParsePeer(const std::string& peerId, const char* command);
+  void BindTunnelSockets(const qp2p::peer_event::TunnelSocketsNeeded& needed);
+  void ReleaseTunnelSockets(const qp2p::peer_event::TunnelSocketsReleased& released);
 
   std::string m_supernodesText;
   std::vector<qp2p::Endpoint> m_supernodes;
@@ -119,6 +151,7 @@ class PeerApplication : public Application {
   bool m_natPmp = true;
   Ipv4Address m_gateway;
   uint64_t m_seed = 0;
+  bool m_autoAccept = false;
 
   std::unique_ptr<qp2p::Identity> m_identity;
   std::unique_ptr<qp2p::Random> m_random;
@@ -139,6 +172,11 @@ class PeerApplication : public Application {
   TracedCallback<const std::string&> m_eventTrace;
   TracedCallback<const std::string&> m_natClassifiedTrace;
   TracedCallback<const std::string&> m_natDiscoveryFailedTrace;
+  TracedCallback<const std::string&> m_tunnelRequestedTrace;
+  TracedCallback<const std::string&, const std::string&> m_tunnelRefusedTrace;
+  TracedCallback<const std::string&, const std::string&, double, double> m_tunnelEstablishedTrace;
+  TracedCallback<const std::string&, const std::string&> m_tunnelClosedTrace;
+  TracedCallback<const std::string&, const std::string&> m_tunnelDataTrace;
   TracedCallback<Ptr<const Packet>, const Address&, const Address&> m_rxTrace;
   TracedCallback<Ptr<const Packet>, const Address&, const Address&> m_txTrace;
 };

@@ -70,6 +70,23 @@ void SansIoSocketAdapter::Close() {
   m_timer.Cancel();
 }
 
+bool SansIoSocketAdapter::Close(const qp2p::Endpoint& local) {
+  auto it = std::find_if(m_sockets.begin(), m_sockets.end(),
+                         [&local](const BoundSocket& s) { return s.local == local; });
+  if (it == m_sockets.end()) {
+    return false;
+  }
+  Ptr<Socket> socket = it->socket;
+  socket->SetRecvCallback(MakeNullCallback<void, Ptr<Socket>>());
+  m_sockets.erase(it);
+  m_lastSocket = 0;
+  // Not socket->Close() here: this may run inside that socket's own receive callback, and
+  // closing frees the endpoint ns-3's UDP layer is still delivering through.
+  Simulator::ScheduleNow([socket]() { socket->Close(); });
+  NS_LOG_DEBUG("node " << m_node->GetId() << " closed " << local.to_string());
+  return true;
+}
+
 std::vector<qp2p::Endpoint> SansIoSocketAdapter::GetLocalEndpoints() const {
   std::vector<qp2p::Endpoint> out;
   out.reserve(m_sockets.size());

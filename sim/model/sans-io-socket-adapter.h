@@ -69,6 +69,10 @@ class SansIoSocketAdapter {
   void Flush();
   // Closes every socket and cancels the timer; the core is left as it is.
   void Close();
+  // Closes the one socket bound to `local` (false: none is). Safe from inside the activity
+  // callback of a datagram that socket received: the socket stops receiving and sending at
+  // once, and ns-3's Close runs from a zero-delay event, after the receive path has returned.
+  bool Close(const qp2p::Endpoint& local);
 
   std::vector<qp2p::Endpoint> GetLocalEndpoints() const;
   const SansIoSocketAdapterCounters& GetCounters() const { return m_counters; }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stack/discovery/nat_profile.h"
+#include "stack/relay/turn_credentials.h"
 #include "stack/supernode/supernode_core.h"
 #include "stack/tunnel/punch_planner.h"
 #include "stack/wire/punch_plan_fields.h"
@@ -12,6 +13,11 @@ namespace qp2p {
 namespace {
 
 std::string short_id(const PeerId& id) { return id.to_string().substr(0, 8); }
+
+// How long the relay credentials in a punch-start stay good. An allocation cannot outlive the
+// credentials that made it (RFC 8656 section 5: its username is fixed), so this bounds a relayed
+// tunnel's life on one allocation; an hour, as the TURN REST API draft suggests for a session.
+constexpr std::int64_t kRelayCredentialsTtlSeconds = 3600;
 
 }  // namespace
 
@@ -151,12 +157,23 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
               plan.rationale);
   // Both pushes leave now, together: the plans' start_after values absorb the difference in
   // the two one-way delays.
-  push_handshake(
-      now, n.caller,
-      wire::PunchStart{n.callee, n.attempt, nonce, plan.direct_feasible, wire::to_fields(plan.a)});
-  push_handshake(
-      now, n.callee,
-      wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible, wire::to_fields(plan.b)});
+  // Each side gets its own relay credentials (user = its peer id) with its punch-start.
+  auto relay_for = [&](const PeerId& who) {
+    wire::RelayCredentials c;
+    if (!turn_.enabled()) return c;
+    turn::TurnCredentials t =
+        turn::make_turn_credentials(turn_.config().secret, who.to_string(), turn_.unix_seconds(now),
+                                    kRelayCredentialsTtlSeconds);
+    c.username = std::move(t.username);
+    c.password = std::move(t.password);
+    return c;
+  };
+  push_handshake(now, n.caller,
+                 wire::PunchStart{n.callee, n.attempt, nonce, plan.direct_feasible,
+                                  wire::to_fields(plan.a), relay_for(n.caller)});
+  push_handshake(now, n.callee,
+                 wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible,
+                                  wire::to_fields(plan.b), relay_for(n.callee)});
 }
 
 void SupernodeCore::expire_negotiations(Instant now) {

@@ -252,6 +252,8 @@ struct BodyWriter {
     put_array(w, m.nonce);
     w.u8(m.direct_feasible ? 1 : 0);
     put_plan(w, m.plan);
+    w.str16(m.relay.username.substr(0, kMaxRelayUsernameBytes));
+    w.str16(m.relay.password.substr(0, kMaxRelayPasswordBytes));
   }
 };
 
@@ -367,6 +369,10 @@ struct BodyReader {
     get_array(r, m.nonce);
     m.direct_feasible = read_bool(r);
     get_plan(r, m.plan);
+    m.relay.username = r.str16(kMaxRelayUsernameBytes);
+    m.relay.password = r.str16(kMaxRelayPasswordBytes);
+    // Both or neither.
+    if (m.relay.username.empty() != m.relay.password.empty()) r.fail();
   }
 };
 

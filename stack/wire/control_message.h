@@ -150,6 +150,16 @@ struct PunchPlanFields {
   std::uint16_t birthday_port_min = 1024;  // 1 <= min <= max
   std::uint16_t birthday_port_max = 65535;
 };
+// Time-limited TURN credentials for the receiving peer on its supernode's relay service (TURN
+// on the supernode's primary endpoint; RFC 8489 section 9.2 long-term credentials from the TURN
+// REST API scheme, stack/relay/turn_credentials.h): username "<unix expiry>:<peer id>".
+// Both empty when the supernode has no TURN configured. They travel only sealed.
+inline constexpr std::size_t kMaxRelayUsernameBytes = 128;
+inline constexpr std::size_t kMaxRelayPasswordBytes = 64;
+struct RelayCredentials {
+  std::string username;
+  std::string password;
+};
 // To both sides of an accepted negotiation, at the same moment: punch towards `peer`.
 struct PunchStart {
   PeerId peer;
@@ -157,6 +167,7 @@ struct PunchStart {
   Nonce nonce{};                // 32 random bytes from the supernode, the same for both sides
   bool direct_feasible = true;  // false: do not punch, go to the relay
   PunchPlanFields plan;
+  RelayCredentials relay;  // for the relay fallback of this attempt
 };
 
 using Body = std::variant<Hello, Login, Keepalive, Logout, Publish, Lookup, Search, Watch,

@@ -9,9 +9,12 @@ namespace {
 
 // Bytes left for remote candidates in a sealed punch-start (docs/protocol.md section 5.5): the
 // body is at most 1232 - 16 - 32 bytes, of which 73 are the push's own fields, 12 the plan's
-// fixed fields and at most 27 a strategy's (an IPv6 prediction base). 53 IPv6 or all 64 IPv4
-// candidates fit.
-constexpr std::size_t kCandidateBudget = kMaxDatagram - kHeaderSize - kTrailerSize - 73 - 12 - 27;
+// fixed fields, at most 27 a strategy's (an IPv6 prediction base) and at most 196 the relay
+// credentials that follow the plan. 43 IPv6 or all 64 IPv4 candidates fit.
+constexpr std::size_t kRelayCredentialsMax =
+    2 + kMaxRelayUsernameBytes + 2 + kMaxRelayPasswordBytes;
+constexpr std::size_t kCandidateBudget =
+    kMaxDatagram - kHeaderSize - kTrailerSize - 73 - 12 - 27 - kRelayCredentialsMax;
 
 std::uint32_t rounded_ms(Duration d, std::uint32_t lo, std::uint32_t hi) {
   const std::int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();

@@ -208,6 +208,8 @@ void expect_same(const PunchStart& a, const PunchStart& b) {
   EXPECT_EQ(p.birthday_probes, q.birthday_probes);
   EXPECT_EQ(p.birthday_port_min, q.birthday_port_min);
   EXPECT_EQ(p.birthday_port_max, q.birthday_port_max);
+  EXPECT_EQ(a.relay.username, b.relay.username);
+  EXPECT_EQ(a.relay.password, b.relay.password);
 }
 
 // One instance of every alternative, with every field away from its default.
@@ -256,6 +258,7 @@ std::vector<Body> every_body() {
   start.plan.prediction_delta = -2;
   start.plan.prediction_before = 4;
   start.plan.prediction_after = 16;
+  start.relay = {"1700003600:peer", "c2VjcmV0cGFzc3dvcmQ="};
   all.push_back(start);
   return all;
 }

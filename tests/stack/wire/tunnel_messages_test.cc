@@ -3,6 +3,8 @@
 // body), and the PunchPlan <-> PunchPlanFields conversion the supernode and peer use.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "stack/wire/control_message.h"
 #include "stack/wire/punch_plan_fields.h"
 #include "tests/stack/hex_bytes.h"
@@ -75,10 +77,11 @@ TEST(TunnelMessages, PunchStartCarriesOnlyTheChosenStrategysFields) {
             hex("202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"  // peer
                 "0000000000000005"                                                  // attempt
                 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"  // nonce
-                "01"                             // direct feasible
-                "02 0001 00000023 00002710"      // birthday, 1 socket, 35 ms, 10 s
-                "01 01 04 cb007109 0fa0"         // 1 candidate: server-reflexive
-                "04 cb007109 0800 0400 ffff"));  // address, 2048 probes, 1024-65535
+                "01"                          // direct feasible
+                "02 0001 00000023 00002710"   // birthday, 1 socket, 35 ms, 10 s
+                "01 01 04 cb007109 0fa0"      // 1 candidate: server-reflexive
+                "04 cb007109 0800 0400 ffff"  // address, 2048 probes, 1024-65535
+                "0000 0000"));                // no relay credentials
   // Simultaneous open has neither prediction nor birthday fields.
   PunchStart open = birthday_start();
   open.plan.strategy = PlanStrategy::kSimultaneousOpen;
@@ -93,14 +96,53 @@ TEST(TunnelMessages, ConvertedPlansAlwaysFitOneSealedDatagram) {
     plan.prediction.base = ep("[2001:db8::2]:2");
     plan.remote_candidates.assign(tunnel::kMaxRemoteCandidates + 5,
                                   {ep(address), tunnel::CandidateKind::kHost});
-    PunchStart s{key_of(1), 1, {}, true, to_fields(plan)};
+    // The longest relay credentials the decoder takes.
+    PunchStart s{
+        key_of(1),
+        1,
+        {},
+        true,
+        to_fields(plan),
+        {std::string(kMaxRelayUsernameBytes, 'u'), std::string(kMaxRelayPasswordBytes, 'p')}};
     const Bytes b = encoded(s);
     EXPECT_LE(b.size() + kTrailerSize, kMaxDatagram);
     EXPECT_EQ(error_of(b), DecodeError::kNone);
     // Every IPv4 candidate the tunnel layer allows fits; IPv6 ones are cut where the datagram ends.
     EXPECT_EQ(s.plan.remote_candidates.size(),
-              std::string_view(address)[0] == '[' ? 53u : tunnel::kMaxRemoteCandidates);
+              std::string_view(address)[0] == '[' ? 43u : tunnel::kMaxRemoteCandidates);
   }
+}
+
+TEST(TunnelMessages, PunchStartCarriesBoundedRelayCredentials) {
+  PunchStart s = birthday_start();
+  s.relay = {"1700003600:alice", "Cd/49soE35ICqcJF/bCTn8Z4OyE="};
+  const Bytes b = encoded(s);
+  auto decoded = decode(b.data(), b.size(), nullptr);
+  ASSERT_TRUE(decoded);
+  const auto& back = std::get<PunchStart>(decoded->body).relay;
+  EXPECT_EQ(back.username, "1700003600:alice");
+  EXPECT_EQ(back.password, "Cd/49soE35ICqcJF/bCTn8Z4OyE=");
+  const Bytes tail = hex("0010 313730303030333630303a616c696365 001c");
+  EXPECT_TRUE(std::search(b.begin(), b.end(), tail.begin(), tail.end()) != b.end());
+
+  // A username without a password (or the reverse) is malformed.
+  for (auto edit : {+[](PunchStart& p) { p.relay.password.clear(); },
+                    +[](PunchStart& p) { p.relay.username.clear(); }}) {
+    PunchStart half = s;
+    edit(half);
+    EXPECT_EQ(error_of(encoded(half)), DecodeError::kMalformedBody);
+  }
+  // One byte over the username bound (written by hand: the encoder cuts it).
+  PunchStart longest = birthday_start();
+  longest.relay = {std::string(kMaxRelayUsernameBytes, 'u'), "p"};
+  const Bytes good = encoded(longest);
+  EXPECT_EQ(error_of(good), DecodeError::kNone);
+  Bytes body = body_of(good);
+  const std::size_t length_at = body.size() - 3 - 2 - kMaxRelayUsernameBytes;
+  ASSERT_EQ(body[length_at + 1], kMaxRelayUsernameBytes);
+  body[length_at + 1] = kMaxRelayUsernameBytes + 1;
+  body.insert(body.begin() + static_cast<std::ptrdiff_t>(length_at + 2), 'u');
+  EXPECT_EQ(error_of(with_body(good, body)), DecodeError::kMalformedBody);
 }
 
 TEST(TunnelMessages, HostListsAreBounded) {
