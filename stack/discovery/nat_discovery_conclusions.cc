@@ -182,6 +182,18 @@ void NatDiscovery::conclude_allocation(NatProfile& profile) const {
   AllocationVerdict v = classify_port_allocation(mappings);
   profile.allocation = v.allocation;
   profile.sequential_delta = v.delta;
+  if (v.allocation == NatProfile::Allocation::kSequential && v.delta != 0) {
+    // The newest mapping is the furthest along the step; a hairpinned request we received shows
+    // one more (its source is the mapping our other socket got towards our public address).
+    std::vector<std::uint16_t> ports;
+    for (const NewMapping& m : mappings) ports.push_back(m.external.port);
+    for (std::size_t i : hairpin_)
+      if (answered(i)) ports.push_back(probes_[i].mapped.port);
+    const auto along = [&](std::uint16_t port) { return v.delta > 0 ? port : -int(port); };
+    profile.last_port = *std::max_element(ports.begin(), ports.end(), [&](auto a, auto b) {
+      return along(a) < along(b);
+    });
+  }
   profile.notes.insert(profile.notes.end(), v.notes.begin(), v.notes.end());
 }
 

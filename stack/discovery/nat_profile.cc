@@ -78,6 +78,9 @@ wire::MetaEntries NatProfile::to_meta() const {
   }
   out.emplace_back(nat_meta::kFiltering, to_string(filtering));
   out.emplace_back(nat_meta::kHairpin, hairpin ? "true" : "false");
+  if (allocation == Allocation::kSequential && last_port != 0) {
+    out.emplace_back(nat_meta::kLastPort, std::to_string(last_port));
+  }
   out.emplace_back(nat_meta::kLevels, std::to_string(std::clamp(nat_levels, 0, kMaxLevels)));
   out.emplace_back(nat_meta::kMapping, to_string(mapping));
   return out;  // already in key order
@@ -104,6 +107,10 @@ std::optional<NatProfile> NatProfile::from_meta(const wire::MetaEntries& entries
     } else if (key == nat_meta::kDelta) {
       delta = parse_int(value, -kMaxDelta, kMaxDelta);
       if (!delta) return std::nullopt;
+    } else if (key == nat_meta::kLastPort) {
+      auto port = parse_int(value, 1, 65535);
+      if (!port) return std::nullopt;
+      p.last_port = static_cast<std::uint16_t>(*port);
     } else if (key == nat_meta::kHairpin) {
       if (value != "true" && value != "false") return std::nullopt;
       p.hairpin = value == "true";
@@ -118,6 +125,8 @@ std::optional<NatProfile> NatProfile::from_meta(const wire::MetaEntries& entries
     // A sequential allocation without its step says nothing a predictor could use.
     if (!delta || *delta == 0) return std::nullopt;
     p.sequential_delta = *delta;
+  } else {
+    p.last_port = 0;
   }
   p.complete = known(p.mapping) && known(p.filtering) && p.allocation != Allocation::kUnknown;
   return p;
@@ -143,7 +152,7 @@ std::string NatProfile::describe() const {
 
 bool operator==(const NatProfile& a, const NatProfile& b) {
   return a.mapping == b.mapping && a.filtering == b.filtering && a.allocation == b.allocation &&
-         a.sequential_delta == b.sequential_delta && a.hairpin == b.hairpin &&
+         a.sequential_delta == b.sequential_delta && a.last_port == b.last_port && a.hairpin == b.hairpin &&
          a.nat_levels == b.nat_levels && a.mapped == b.mapped && a.complete == b.complete;
 }
 

@@ -14,6 +14,7 @@
 //   nat.delta       signed decimal, only when nat.allocation is sequential
 //   nat.filtering   endpoint-independent | address-dependent | address-and-port-dependent | unknown
 //   nat.hairpin     true | false
+//   nat.last-port   decimal, only when nat.allocation is sequential: the newest mapping's port
 //   nat.levels      0 (no NAT), 1, 2 (two or more NATs in a chain)
 //   nat.mapping     as nat.filtering
 #pragma once
@@ -47,6 +48,10 @@ struct NatProfile {
   Allocation allocation = Allocation::kUnknown;
   // kSequential: the step between consecutive new mappings' external ports (may be negative).
   int sequential_delta = 0;
+  // kSequential: the external port of the newest mapping discovery saw. The allocator continues
+  // from there, not from the login's mapping (discovery opened several since), so port
+  // prediction starts here. 0: unknown.
+  std::uint16_t last_port = 0;
   // A packet from one of our sockets to another socket's mapped endpoint reached it.
   bool hairpin = false;
   // 0: no NAT (mapped endpoint == local endpoint); 1: one NAT as far as can be seen; 2: two or
@@ -92,6 +97,7 @@ inline constexpr std::string_view kAllocation = "nat.allocation";
 inline constexpr std::string_view kDelta = "nat.delta";
 inline constexpr std::string_view kFiltering = "nat.filtering";
 inline constexpr std::string_view kHairpin = "nat.hairpin";
+inline constexpr std::string_view kLastPort = "nat.last-port";
 inline constexpr std::string_view kLevels = "nat.levels";
 inline constexpr std::string_view kMapping = "nat.mapping";
 }  // namespace nat_meta

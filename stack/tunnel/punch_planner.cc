@@ -67,7 +67,11 @@ PunchPlan plan_side(const PunchPeer& self, const PunchPeer& remote, const PunchP
     plan.prediction.delta = remote.profile->sequential_delta != 0 ? remote.profile->sequential_delta : 1;
     // Both sequential: skip the remote's mappings towards our candidates (header comment).
     const long skip = sequential_dependent(self) ? static_cast<long>(candidates_of(self).size()) : 0;
-    const long base = static_cast<long>(remote.reflexive.port) + skip * plan.prediction.delta;
+    // From the newest mapping NAT discovery saw when the peer published it (discovery opened
+    // several after the login's), else from the login's.
+    const long from = remote.profile->last_port != 0 ? remote.profile->last_port
+                                                    : remote.reflexive.port;
+    const long base = from + skip * plan.prediction.delta;
     plan.prediction.base = remote.reflexive;
     if (base >= 1 && base <= 65535) plan.prediction.base.port = static_cast<std::uint16_t>(base);
     plan.prediction.before = cfg.predicted_ports_before;

@@ -15,7 +15,7 @@
 #         -DJSON=out.json -P check_traversal_matrix_scenario.cmake
 cmake_minimum_required(VERSION 3.22)
 
-set(KNOWN_STACK_BUGS "symmetric-sequential x symmetric-sequential")
+set(KNOWN_STACK_BUGS "")
 set(presets open full-cone restricted-cone port-restricted-cone symmetric symmetric-sequential
             cgnat)
 set(dependent symmetric symmetric-sequential)

@@ -301,6 +301,27 @@ TEST(NatDiscoveryAllocation, TwoSocketsSufficeBehindSymmetricSequentialNat) {
   EXPECT_EQ(o.profile->sequential_delta, 1);
 }
 
+// Regression: the traversal matrix's symmetric-sequential pair was 0% direct because port
+// prediction started from the login's mapping while discovery had opened seven more. The
+// profile now names the newest one, and publishes it.
+TEST(NatDiscoveryAllocation, SequentialProfileNamesTheNewestMapping) {
+  Scenario s;
+  s.nats = {preset("symmetric-sequential")};
+  auto o = run(s);
+  ASSERT_TRUE(o.profile) << o.dump();
+  ASSERT_EQ(o.profile->allocation, Allocation::kSequential) << o.dump();
+  // Test I's mapping, five more sockets' bindings, mapping tests II and III: seven steps on.
+  EXPECT_EQ(o.profile->last_port, o.profile->mapped.port + 7) << o.dump();
+  auto published = NatProfile::from_meta(o.profile->to_meta());
+  ASSERT_TRUE(published);
+  EXPECT_EQ(published->last_port, o.profile->last_port);
+
+  s.nats = {preset("port-restricted-cone")};
+  auto cone = run(s);
+  ASSERT_TRUE(cone.profile) << cone.dump();
+  EXPECT_EQ(cone.profile->last_port, 0) << "only a sequential allocator has a newest port";
+}
+
 // --- run properties
 // -------------------------------------------------------------------------------
 

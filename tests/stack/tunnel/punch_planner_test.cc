@@ -61,6 +61,14 @@ TEST(PunchPlanner, SequentialAgainstConePredictsFromTheReflexivePort) {
   EXPECT_EQ(p.b.strategy, PunchStrategy::kSimultaneousOpen);
 }
 
+TEST(PunchPlanner, SequentialPredictionStartsFromTheNewestPublishedMapping) {
+  PunchPeer seq = symmetric(3, A::kSequential, "203.0.113.2:5000");
+  seq.profile->last_port = 5007;  // NAT discovery opened seven mappings after the login's
+  const PairPlan p = plan_punch(port_restricted(4), seq);
+  ASSERT_EQ(p.a.strategy, PunchStrategy::kPortPrediction);
+  EXPECT_EQ(p.a.prediction.base, tunnel_lab::ep("203.0.113.2:5007"));
+}
+
 TEST(PunchPlanner, RandomAgainstPortRestrictedIsBirthdayWithKSockets) {
   const PunchPlannerConfig cfg;
   const PairPlan p = plan_punch(port_restricted(5), symmetric(6, A::kRandom), cfg);
