@@ -2,7 +2,10 @@
 # qp2p setup and entry point. Installs the Debian 12 packages the project needs (and nothing
 # from anywhere else), configures and builds with CMake + Ninja + ccache, then runs a job.
 #
-#   ./setup.sh            install, build, run the main job (the local demo)
+#   ./setup.sh            install, build, run the main job: the ns-3 traversal matrix (every pair
+#                         of NAT presets, tunnels direct or relay-needed, setup times; JSON and a
+#                         heatmap PNG in build/results/)
+#   ./setup.sh demo       install, build, run the local demo (real processes on 127.0.0.1)
 #   ./setup.sh test       install, build, run the default test suite (what CI runs)
 #   ./setup.sh test-long  the long suites too (labels: long, bench excluded)
 #   ./setup.sh build      install and build only
@@ -55,11 +58,19 @@ run_tests() {
   ctest --output-on-failure -j "$JOBS" --timeout 600 -LE "$exclude"
 }
 
-job=${1:-demo}
+run_matrix() {
+  local out="$BUILD_DIR/results"
+  mkdir -p "$out"
+  exec "$BUILD_DIR/scenarios/traversal-matrix/traversal-matrix-scenario" --trials=5 \
+    --json="$out/traversal-matrix.json" --heatmap="$out/traversal-matrix.png"
+}
+
+job=${1:-matrix}
 case "$job" in
+  matrix)    install_packages; build; run_matrix ;;
   demo)      install_packages; build; exec "$ROOT/scenarios/demo/local-demo.sh" "$BUILD_DIR" ;;
   test)      install_packages; build; run_tests 'long|bench' ;;
   test-long) install_packages; build; run_tests 'bench' ;;
   build)     install_packages; build ;;
-  *) echo "setup.sh: unknown job '$job' (expected demo, test, test-long or build)" >&2; exit 2 ;;
+  *) echo "setup.sh: unknown job '$job' (expected matrix, demo, test, test-long or build)" >&2; exit 2 ;;
 esac
