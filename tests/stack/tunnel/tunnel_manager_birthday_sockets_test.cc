@@ -35,7 +35,9 @@ TEST(TunnelManagerSockets, BirthdayPlanNeedsThenReleasesSockets) {
   // Released: everything but the tunnel's socket.
   EXPECT_EQ(lab.b().sockets_released, k - 1 - (on_extra ? 1 : 0));
   EXPECT_EQ(lab.b().extra_sockets.size(), on_extra ? 1u : 0u);
-  if (on_extra) EXPECT_EQ(*lab.b().extra_sockets.begin(), est.local);
+  if (on_extra) {
+    EXPECT_EQ(*lab.b().extra_sockets.begin(), est.local);
+  }
 
   // Data on the tunnel's socket, then close: its socket comes back too.
   ASSERT_TRUE(lab.b().manager->send(lab.now(), lab.a().identity.id(), text("via socket")));
