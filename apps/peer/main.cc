@@ -125,13 +125,8 @@ Options parse_options(int argc, char** argv) {
 // The event loop: stdin lines in, JSON lines out, the peer in between.
 class PeerApp {
  public:
-  PeerApp(boost::asio::io_context& io, AsioPeer& peer, bool auto_accept)
-      : io_(io),
-        peer_(peer),
-        auto_accept_(auto_accept),
-        stdin_(io),
-        signals_(io, SIGINT, SIGTERM),
-        timer_(io) {}
+  PeerApp(boost::asio::io_context& io, AsioPeer& peer)
+      : io_(io), peer_(peer), stdin_(io), signals_(io, SIGINT, SIGTERM), timer_(io) {}
   // The fallback reader only reads what never blocks (a file, /dev/null), so it has ended or
   // is about to.
   ~PeerApp() {
@@ -163,8 +158,6 @@ class PeerApp {
   void on_event(const PeerEvent& event) {
     emit(peer_json::event(event, peer_.id()));
     if (auto request = request_of(event)) finished(*request);
-    if (auto* requested = std::get_if<peer_event::TunnelRequested>(&event); requested && auto_accept_)
-      track(peer_.accept(requested->from));
     if (std::holds_alternative<peer_event::LoggedOut>(event) && quitting_)
       boost::asio::post(io_, [this] { io_.stop(); });
     if (draining_ && outstanding_.empty()) boost::asio::post(io_, [this] { logout(); });
@@ -354,7 +347,6 @@ class PeerApp {
 
   boost::asio::io_context& io_;
   AsioPeer& peer_;
-  const bool auto_accept_;
   boost::asio::posix::stream_descriptor stdin_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer timer_;
@@ -394,6 +386,7 @@ int main(int argc, char** argv) {
   config.initial_meta = options.meta;
   if (options.bind) config.local = *options.bind;
   if (options.nat_discovery) config.discovery_locals.assign(kDiscoverySockets, Endpoint{});
+  config.auto_accept_tunnels = options.auto_accept;
 
   boost::asio::io_context io;
   std::unique_ptr<AsioPeer> peer;
@@ -404,6 +397,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   SPDLOG_INFO("peer {} on {}", peer->id().to_string(), peer->local_endpoint().to_string());
-  PeerApp(io, *peer, options.auto_accept).run();
+  PeerApp(io, *peer).run();
   return 0;
 }

@@ -309,6 +309,7 @@ void PeerApplication::StartApplication() {
   }
   config.supernodes = m_supernodes;
   config.local = m_local;
+  config.auto_accept_tunnels = m_autoAccept;
   config.keepalive_interval = ToDuration(m_keepaliveInterval);
   config.failover_delay = ToDuration(m_failoverDelay);
   // Simulations start from record version 0 (PeerConfig::record_version_base).
@@ -357,9 +358,6 @@ void PeerApplication::DrainEvents() {
       BindTunnelSockets(*needed);
     } else if (auto* released = std::get_if<ev::TunnelSocketsReleased>(&*event)) {
       ReleaseTunnelSockets(*released);
-    } else if (auto* requested = std::get_if<ev::TunnelRequested>(&*event);
-               requested && m_autoAccept) {
-      m_session->accept(Now(), requested->from);
     }
   }
 }

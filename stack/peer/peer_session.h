@@ -56,6 +56,8 @@ struct PeerConfig {
   // main socket's port they are its host candidates for tunnels (the LAN path between peers
   // behind one NAT). Runtimes fill it; ignored for a socket bound to one address.
   std::vector<IpAddress> host_addresses;
+  // Answer every tunnel offer with accept at once (TunnelRequested is still reported).
+  bool auto_accept_tunnels = false;
   // Keepalive and dead intervals of the peer's tunnels; bounds on attempts and tunnels.
   tunnel::TunnelConfig tunnel;
   tunnel::TunnelManagerConfig tunnel_limits;

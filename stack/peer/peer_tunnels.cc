@@ -98,6 +98,7 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
     }
     incoming_[from] = Incoming{offer->attempt, now, 0};
     events_.push_back(peer_event::TunnelRequested{from, std::move(offer->from), offer->attempt});
+    if (config_.auto_accept_tunnels) answer(now, from, true, {});
     return;
   }
   if (auto* refused = std::get_if<wire::TunnelRefused>(&body)) {

@@ -356,10 +356,7 @@ void TurnClient::on_success(Instant now, const Pending& p, const stun::MessageVi
     case TurnOperation::kRefresh: {
       refresh_in_flight_ = false;
       if (p.lifetime_s == 0 || state_ == State::kClosing) {
-        state_ = State::kIdle;
-        relayed_.reset();
-        expires_ = refresh_at_ = kNever;
-        events_.emplace_back(client_event::Closed{});
+        finish_close();
         return;
       }
       if (state_ != State::kAllocated) return;
@@ -437,10 +434,7 @@ void TurnClient::fail(Instant now, const Pending& p, int code, std::string reaso
     case TurnOperation::kRefresh:
       refresh_in_flight_ = false;
       if (state_ == State::kClosing) {
-        state_ = State::kIdle;
-        relayed_.reset();
-        expires_ = refresh_at_ = kNever;
-        events_.emplace_back(client_event::Closed{});
+        finish_close();
         return;
       }
       if (state_ != State::kAllocated) return;
@@ -482,6 +476,14 @@ void TurnClient::fail(Instant now, const Pending& p, int code, std::string reaso
       return;
     }
   }
+}
+
+// The deallocating Refresh was answered (or failed: the allocation times out at the server).
+void TurnClient::finish_close() {
+  state_ = State::kIdle;
+  relayed_.reset();
+  expires_ = refresh_at_ = kNever;
+  events_.emplace_back(client_event::Closed{});
 }
 
 void TurnClient::lose_allocation(std::string reason) {

@@ -202,6 +202,7 @@ class TurnClient {
   void on_error(Instant now, Pending p, const stun::MessageView& m);
   void fail(Instant now, const Pending& p, int code, std::string reason);
   void lose_allocation(std::string reason);
+  void finish_close();
   void request_refresh(Instant now, std::uint32_t lifetime_s);
   LongTermKey key() const;
 

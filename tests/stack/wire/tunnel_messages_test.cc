@@ -8,31 +8,20 @@
 #include "stack/wire/control_message.h"
 #include "stack/wire/punch_plan_fields.h"
 #include "tests/stack/hex_bytes.h"
+#include "tests/stack/wire/control_codec_helpers.h"
 
 namespace qp2p::wire {
 namespace {
 
 using test::hex;
-
-Endpoint ep(std::string_view text) { return *Endpoint::parse(text); }
-
-PeerId key_of(std::uint8_t fill) {
-  PeerId id;
-  for (std::size_t i = 0; i < id.key.size(); ++i) id.key[i] = static_cast<std::uint8_t>(fill + i);
-  return id;
-}
+using codec_test::decode_error;
+using codec_test::ep;
+using codec_test::key_of;
 
 Bytes encoded(const Body& body) {
   Bytes out;
   encode({7, body}, out);
   return out;
-}
-
-DecodeError error_of(const Bytes& b) {
-  DecodeError error = DecodeError::kNone;
-  auto m = decode(b.data(), b.size(), &error);
-  EXPECT_EQ(m.has_value(), error == DecodeError::kNone);
-  return error;
 }
 
 // Rewrites the body length after a test edited the body.
@@ -106,7 +95,7 @@ TEST(TunnelMessages, ConvertedPlansAlwaysFitOneSealedDatagram) {
         {std::string(kMaxRelayUsernameBytes, 'u'), std::string(kMaxRelayPasswordBytes, 'p')}};
     const Bytes b = encoded(s);
     EXPECT_LE(b.size() + kTrailerSize, kMaxDatagram);
-    EXPECT_EQ(error_of(b), DecodeError::kNone);
+    EXPECT_EQ(decode_error(b), DecodeError::kNone);
     // Every IPv4 candidate the tunnel layer allows fits; IPv6 ones are cut where the datagram ends.
     EXPECT_EQ(s.plan.remote_candidates.size(),
               std::string_view(address)[0] == '[' ? 43u : tunnel::kMaxRemoteCandidates);
@@ -130,53 +119,53 @@ TEST(TunnelMessages, PunchStartCarriesBoundedRelayCredentials) {
                     +[](PunchStart& p) { p.relay.username.clear(); }}) {
     PunchStart half = s;
     edit(half);
-    EXPECT_EQ(error_of(encoded(half)), DecodeError::kMalformedBody);
+    EXPECT_EQ(decode_error(encoded(half)), DecodeError::kMalformedBody);
   }
   // One byte over the username bound (written by hand: the encoder cuts it).
   PunchStart longest = birthday_start();
   longest.relay = {std::string(kMaxRelayUsernameBytes, 'u'), "p"};
   const Bytes good = encoded(longest);
-  EXPECT_EQ(error_of(good), DecodeError::kNone);
+  EXPECT_EQ(decode_error(good), DecodeError::kNone);
   Bytes body = body_of(good);
   const std::size_t length_at = body.size() - 3 - 2 - kMaxRelayUsernameBytes;
   ASSERT_EQ(body[length_at + 1], kMaxRelayUsernameBytes);
   body[length_at + 1] = kMaxRelayUsernameBytes + 1;
   body.insert(body.begin() + static_cast<std::ptrdiff_t>(length_at + 2), 'u');
-  EXPECT_EQ(error_of(with_body(good, body)), DecodeError::kMalformedBody);
+  EXPECT_EQ(decode_error(with_body(good, body)), DecodeError::kMalformedBody);
 }
 
 TEST(TunnelMessages, HostListsAreBounded) {
   TunnelConnect c{key_of(1), {}, 0};
   c.host.assign(kMaxHostCandidates, ep("198.51.100.1:1"));
   Bytes b = encoded(c);
-  EXPECT_EQ(error_of(b), DecodeError::kNone);
+  EXPECT_EQ(decode_error(b), DecodeError::kNone);
   // One more host than allowed (written by hand: the encoder cuts the list).
   Bytes body = body_of(b);
   body[32] = static_cast<std::uint8_t>(kMaxHostCandidates + 1);
   const Bytes extra = hex("04 c6336401 0001");
   body.insert(body.end() - 4, extra.begin(), extra.end());
-  EXPECT_EQ(error_of(with_body(b, body)), DecodeError::kMalformedBody);
+  EXPECT_EQ(decode_error(with_body(b, body)), DecodeError::kMalformedBody);
 }
 
 TEST(TunnelMessages, ImplausibleRttIsRejected) {
   Bytes ok = encoded(TunnelConnect{key_of(1), {}, kMaxRttMs});
-  EXPECT_EQ(error_of(ok), DecodeError::kNone);
+  EXPECT_EQ(decode_error(ok), DecodeError::kNone);
   Bytes b = encoded(TunnelConnect{key_of(1), {}, kMaxRttMs + 1});
-  EXPECT_EQ(error_of(b), DecodeError::kMalformedBody);
+  EXPECT_EQ(decode_error(b), DecodeError::kMalformedBody);
 }
 
 TEST(TunnelMessages, AnswerBooleanAndReasonAreChecked) {
   const Bytes b = encoded(TunnelAnswer{key_of(1), 9, false, {}, 0, "busy"});
   Bytes body = body_of(b);
   body[40] = 2;  // accept: not a boolean
-  EXPECT_EQ(error_of(with_body(b, body)), DecodeError::kMalformedBody);
+  EXPECT_EQ(decode_error(with_body(b, body)), DecodeError::kMalformedBody);
   // A reason longer than kMaxTunnelReasonBytes (written by hand: the encoder cuts it).
   Bytes long_reason = body_of(encoded(TunnelAnswer{key_of(1), 9, false, {}, 0, ""}));
   long_reason.resize(long_reason.size() - 2);
   long_reason.push_back(0);
   long_reason.push_back(static_cast<std::uint8_t>(kMaxTunnelReasonBytes + 1));
   long_reason.insert(long_reason.end(), kMaxTunnelReasonBytes + 1, 'x');
-  EXPECT_EQ(error_of(with_body(b, long_reason)), DecodeError::kMalformedBody);
+  EXPECT_EQ(decode_error(with_body(b, long_reason)), DecodeError::kMalformedBody);
   // The encoder never writes one.
   TunnelRefused r{key_of(2), 3, std::string(500, 'y')};
   auto decoded = decode(encoded(r).data(), encoded(r).size(), nullptr);
@@ -235,7 +224,7 @@ TEST(TunnelMessages, EveryPlanBoundIsEnforced) {
     SCOPED_TRACE(c.what);
     PunchStart s = birthday_start();
     c.edit(s);
-    EXPECT_EQ(error_of(encoded(s)), DecodeError::kMalformedBody);
+    EXPECT_EQ(decode_error(encoded(s)), DecodeError::kMalformedBody);
   }
   // Byte-level: strategy 3, direct-feasible 2, candidate count over the bound, address family 5.
   const Bytes good = encoded(birthday_start());
@@ -246,7 +235,7 @@ TEST(TunnelMessages, EveryPlanBoundIsEnforced) {
                                {flags_at + 21, 5}}) {
     Bytes body = body_of(good);
     body[offset] = value;
-    EXPECT_EQ(error_of(with_body(good, body)), DecodeError::kMalformedBody) << offset;
+    EXPECT_EQ(decode_error(with_body(good, body)), DecodeError::kMalformedBody) << offset;
   }
 }
 
@@ -260,7 +249,7 @@ TEST(TunnelMessages, EveryTruncationIsRejected) {
     const Bytes whole = body_of(full);
     for (std::size_t n = 0; n < whole.size(); ++n) {
       const Bytes cut(whole.begin(), whole.begin() + n);
-      EXPECT_EQ(error_of(with_body(full, cut)), DecodeError::kMalformedBody)
+      EXPECT_EQ(decode_error(with_body(full, cut)), DecodeError::kMalformedBody)
           << type_name(body) << " cut at " << n;
     }
   }
@@ -309,7 +298,7 @@ TEST(PunchPlanFields, OutOfBoundPlansAreClampedIntoWhatDecodes) {
   EXPECT_EQ(s.plan.start_after_ms, kMaxStartAfterMs);
   EXPECT_EQ(s.plan.birthday_port_min, 1);
   EXPECT_EQ(s.plan.birthday_probes, 1);  // the range is one port
-  EXPECT_EQ(error_of(encoded(s)), DecodeError::kNone);
+  EXPECT_EQ(decode_error(encoded(s)), DecodeError::kNone);
 }
 
 }  // namespace
