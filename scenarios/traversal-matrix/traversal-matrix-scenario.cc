@@ -67,7 +67,7 @@ namespace {
 // failed, and the pair passes when every trial is relay-needed or relayed. When the relay lands,
 // set this to false: every trial of an infeasible pair must then end with a relayed tunnel, and
 // relay-needed trials count as failed.
-constexpr bool kRelayFallbackPending = true;
+constexpr bool kRelayFallbackPending = false;
 
 // Pairs whose expectation fails because of a known bug in the stack, with the reason. Their
 // verdict is still computed and printed ("FAIL, known"), and listed in the JSON summary as

@@ -120,6 +120,9 @@ class Trial {
         m_pair.same_nat ? topology.nats[0].hosts.Get(1) : topology.nats[1].hosts.Get(0);
 
     SupernodeHelper supernodes;
+    // The relay fallback (TURN on the supernode's primary endpoint) for pairs without a direct
+    // path.
+    supernodes.SetAttribute("TurnSecret", StringValue("traversal-matrix"));
     supernodes.Install(topology.supernodes[0].node);
     PeerHelper peers(topology.SupernodeEndpoints());
     peers.SetAttribute("DiscoverySockets", UintegerValue(qp2p::kDefaultNatDiscoveryExtraSockets));

@@ -33,7 +33,8 @@ struct TrialParameters {
   Time accessDelay = MilliSeconds(1);  // one way, home LANs and carrier access links
   double loss = 0.0;                   // per packet, at every receiving device
   Time readyTimeout = Seconds(60);     // login + discovery + publish of both peers
-  Time tunnelTimeout = Seconds(40);    // from the request to a tunnel (or its end)
+  Time tunnelTimeout = Seconds(60);    // from the request to a tunnel (or its end): a failed
+                                       // direct attempt (10 s) and a relayed one (30 s)
   uint32_t dataMessages = 20;          // tdata datagrams each way once the tunnel is up
   Time dataInterval = MilliSeconds(20);
 };

@@ -206,8 +206,10 @@ void PeerSession::handle_datagram(Instant now, const Endpoint& local, const Endp
   // Tunnel packets (first byte 0x52) come from peers, on the main socket or an attempt's.
   if (tunnel::looks_like_tunnel(data, size)) {
     tunnels_.handle_datagram(now, local, remote, data, size);
-    return drain_tunnels();
+    return drain_tunnels(now);
   }
+  // The relay service's TURN messages for our relayed tunnels (relay_port.h).
+  if (tunnels_.handle_relay_datagram(now, local, remote, data, size)) return drain_tunnels(now);
   // STUN answers (and our own hairpinned requests) belong to NAT discovery; they may come
   // from the supernode's other addresses, or from ourselves. So do the gateway's NAT-PMP answers.
   if (discovery_ && (stun::MessageView::looks_like_stun(data, size) ||
@@ -337,7 +339,8 @@ void PeerSession::on_session(Instant now, wire::ControlMessage& msg) {
                        std::holds_alternative<wire::Presence>(msg.body) ||
                        std::holds_alternative<wire::TunnelOffer>(msg.body) ||
                        std::holds_alternative<wire::TunnelRefused>(msg.body) ||
-                       std::holds_alternative<wire::PunchStart>(msg.body);
+                       std::holds_alternative<wire::PunchStart>(msg.body) ||
+                       std::holds_alternative<wire::TunnelRelayed>(msg.body);
   if (is_push) return on_push(now, msg.transaction, msg.body);
   if (!tracker_.complete(msg.transaction)) {
     ++counters_.dropped_unexpected;  // a late duplicate response
@@ -391,6 +394,7 @@ void PeerSession::on_response(Instant now, std::uint64_t txn, wire::Body& body) 
         if (o != outgoing_.end() && o->second.request == txn) o->second.attempt = m.attempt;
       },
       [&](wire::TunnelAnswerAck&) {},  // accept: PunchStarted follows; refuse: done
+      [&](wire::TunnelRelayAck&) {},   // the peer is told; its checks follow
       [&](wire::Error& m) {
         // A failed connect or answer ends that negotiation here too.
         auto o = outgoing_.find(pending.target);
@@ -460,9 +464,10 @@ void PeerSession::drain_discovery(Instant now) {
 }
 
 void PeerSession::handle_timeout(Instant now) {
+  expire_relay_waits(now);
   if (now >= tunnels_.poll_timeout()) {
     tunnels_.handle_timeout(now);
-    drain_tunnels();
+    drain_tunnels(now);
   }
   if (discovery_) {
     discovery_->handle_timeout(now);
@@ -525,6 +530,7 @@ Instant PeerSession::poll_timeout() const {
     t = std::min(t, next_keepalive_);
   if (state_ == State::kWaitingToRetry) t = std::min(t, retry_at_);
   if (discovery_) t = std::min(t, discovery_->poll_timeout());
+  t = std::min(t, next_relay_wait());
   return std::min(t, tunnels_.poll_timeout());
 }
 

@@ -224,8 +224,16 @@ class PeerSession final : public SansIoEndpoint {
   std::uint32_t rtt_ms() const;
   std::uint64_t answer(Instant now, const PeerId& peer, bool accept, std::string reason);
   void on_tunnel_push(Instant now, wire::Body& body);
-  void start_punch(Instant now, const peer_event::PunchStarted& start, Instant requested_at);
-  void drain_tunnels();
+  void start_punch(Instant now, const peer_event::PunchStarted& start, Instant requested_at,
+                   wire::RelayCredentials relay);
+  void drain_tunnels(Instant now);
+  // Relay fallback (peer_relay.cc, docs/protocol.md section 8.6).
+  void fall_back_to_relay(Instant now, const PeerId& peer, const std::string& why);
+  void on_relay_ready(Instant now, const PeerId& peer, const Endpoint& relayed);
+  void on_tunnel_relayed(Instant now, const wire::TunnelRelayed& m);
+  void on_attempt_failed(Instant now, const PeerId& peer, const std::string& reason);
+  void expire_relay_waits(Instant now);
+  Instant next_relay_wait() const;
   const Endpoint& supernode_endpoint() const { return config_.supernodes[supernode_index_]; }
 
   PeerConfig config_;
@@ -268,6 +276,19 @@ class PeerSession final : public SansIoEndpoint {
   };
   std::map<PeerId, Outgoing> outgoing_;
   std::map<PeerId, Incoming> incoming_;
+  // Attempts the handshake service started, by peer, until a tunnel is up or they fail: what a
+  // relay fallback needs (the plan's public endpoints of the peer, nonce, credentials).
+  struct Punched {
+    std::uint64_t attempt = 0;
+    bool caller = false;
+    tunnel::AttemptNonce nonce{};
+    tunnel::PunchPlan plan;
+    wire::RelayCredentials relay;
+    Instant requested_at{};
+    bool relaying = false;        // the fallback has begun
+    Instant relay_wait = kNever;  // caller: give up if no relayed address came by then
+  };
+  std::map<PeerId, Punched> punched_;
   RttEstimator rtt_;
 
   tunnel::TunnelManager tunnels_;

@@ -145,51 +145,60 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
     SPDLOG_INFO("peer: punch towards {} ({}), start in {} ms", start->peer.to_string(),
                 tunnel::to_string(event.plan.strategy), start->plan.start_after_ms);
     events_.push_back(event);
-    start_punch(now, event, requested_at);
+    start_punch(now, event, requested_at, std::move(start->relay));
+    return;
   }
+  if (auto* relayed = std::get_if<wire::TunnelRelayed>(&body)) on_tunnel_relayed(now, *relayed);
 }
 
 void PeerSession::start_punch(Instant now, const peer_event::PunchStarted& start,
-                              Instant requested_at) {
+                              Instant requested_at, wire::RelayCredentials relay) {
+  if (!punched_.count(start.peer) && punched_.size() >= kMaxPeerNegotiations) {
+    // Bounded like the negotiations: the oldest record loses its relay fallback.
+    auto oldest = std::min_element(punched_.begin(), punched_.end(), [](auto& x, auto& y) {
+      return x.second.requested_at < y.second.requested_at;
+    });
+    punched_.erase(oldest);
+  }
+  Punched& p = punched_[start.peer];
+  p = Punched{start.attempt, start.caller, start.nonce, start.plan, std::move(relay), requested_at};
   if (!start.direct_feasible) {
-    // TODO(relay): a relayed tunnel through the supernode's TURN service goes here.
-    events_.push_back(peer_event::TunnelClosed{
-        start.peer, "no direct path possible between these NATs and no relay path yet"});
-    return;
+    fall_back_to_relay(now, start.peer, "no direct path possible between these NATs");
+    return drain_tunnels(now);
   }
   tunnels_.start_attempt(now, start.plan, start.nonce, requested_at);
-  drain_tunnels();
+  drain_tunnels(now);
 }
 
 bool PeerSession::tunnel_send(Instant now, const PeerId& peer, const std::uint8_t* data,
                               std::size_t size) {
   const bool sent = tunnels_.send(now, peer, data, size);
-  drain_tunnels();
+  drain_tunnels(now);
   return sent;
 }
 
 void PeerSession::tunnel_close(Instant now, const PeerId& peer) {
   tunnels_.close(now, peer);
-  drain_tunnels();
+  drain_tunnels(now);
 }
 
 void PeerSession::close_all_tunnels(Instant now) {
   for (const PeerId& peer : tunnels_.peers()) tunnels_.close(now, peer);
-  drain_tunnels();
+  drain_tunnels(now);
 }
 
 void PeerSession::provide_tunnel_sockets(Instant now, const PeerId& peer,
                                          std::vector<Endpoint> locals) {
   tunnels_.provide_sockets(now, peer, std::move(locals));
-  drain_tunnels();
+  drain_tunnels(now);
 }
 
 // Turns the tunnel manager's events into the peer's (one event stream for the application).
-void PeerSession::drain_tunnels() {
+void PeerSession::drain_tunnels(Instant now) {
   namespace me = tunnel::manager_event;
   while (auto event = tunnels_.poll_event()) {
     std::visit(
-        [this](auto&& e) {
+        [this, now](auto&& e) {
           using T = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<T, me::SocketsNeeded>) {
             events_.push_back(peer_event::TunnelSocketsNeeded{e.peer, e.count});
@@ -199,6 +208,7 @@ void PeerSession::drain_tunnels() {
             SPDLOG_INFO("peer: tunnel to {} up ({}, {} -> {}), setup {} ms", e.peer.to_string(),
                         tunnel::to_string(e.path), e.local.to_string(), e.remote.to_string(),
                         std::chrono::duration_cast<std::chrono::milliseconds>(e.setup).count());
+            punched_.erase(e.peer);
             events_.push_back(
                 peer_event::TunnelEstablished{e.peer, e.path, e.local, e.remote, e.rtt, e.setup});
           } else if constexpr (std::is_same_v<T, me::Data>) {
@@ -207,10 +217,9 @@ void PeerSession::drain_tunnels() {
             SPDLOG_INFO("peer: tunnel to {} closed: {}", e.peer.to_string(), e.reason);
             events_.push_back(peer_event::TunnelClosed{e.peer, std::move(e.reason)});
           } else if constexpr (std::is_same_v<T, me::AttemptFailed>) {
-            // TODO(relay): fall back to the relay here instead of giving up.
-            SPDLOG_INFO("peer: no direct tunnel to {}: {}", e.peer.to_string(), e.reason);
-            events_.push_back(
-                peer_event::TunnelClosed{e.peer, "direct attempt failed: " + e.reason});
+            if (!e.superseded) on_attempt_failed(now, e.peer, e.reason);
+          } else if constexpr (std::is_same_v<T, me::RelayReady>) {
+            on_relay_ready(now, e.peer, e.relayed);
           }
         },
         *event);

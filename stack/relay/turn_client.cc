@@ -126,6 +126,7 @@ void TurnClient::send_request(Instant now, Pending p) {
                config_.server.to_string(), p.signed_request ? " (signed)" : "");
   // Retransmissions are byte-identical: same transaction, same integrity.
   tracker_.start(now, txn, [d]() -> std::optional<Datagram> { return d; });
+  take_tracker_transmits();
 }
 
 void TurnClient::request_refresh(Instant now, std::uint32_t lifetime_s) {
@@ -553,8 +554,14 @@ Instant TurnClient::poll_timeout() const {
   return t;
 }
 
+// Requests and data leave in the order they were made: data sent before a Refresh that
+// deletes the allocation must not arrive after it, nor data after a ChannelBind before it.
+void TurnClient::take_tracker_transmits() {
+  while (auto d = tracker_.poll_transmit()) transmits_.push_back(std::move(*d));
+}
+
 std::optional<Datagram> TurnClient::poll_transmit() {
-  if (auto d = tracker_.poll_transmit()) return d;
+  take_tracker_transmits();
   if (transmits_.empty()) return std::nullopt;
   Datagram d = std::move(transmits_.front());
   transmits_.pop_front();

@@ -203,6 +203,7 @@ class TurnClient {
   void fail(Instant now, const Pending& p, int code, std::string reason);
   void lose_allocation(std::string reason);
   void finish_close();
+  void take_tracker_transmits();
   void request_refresh(Instant now, std::uint32_t lifetime_s);
   LongTermKey key() const;
 

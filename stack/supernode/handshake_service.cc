@@ -111,7 +111,7 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
   auto it = negotiations_.find(m.attempt);
   if (it == negotiations_.end() || it->second.callee != peer.id || it->second.caller != m.to) {
     // The same answer again (our ack was lost): acknowledge it again.
-    if (auto a = answered_.find(m.attempt); a != answered_.end() && a->second == peer.id)
+    if (auto a = answered_.find(m.attempt); a != answered_.end() && a->second.callee == peer.id)
       return reply(peer, transaction, wire::TunnelAnswerAck{m.attempt});
     ++handshake_counters_.answers_unexpected;
     SPDLOG_DEBUG("handshake: drop answer from {} to attempt {:016x}: no such offer to it",
@@ -122,7 +122,7 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
   }
   const Negotiation n = it->second;
   forget_negotiation(it);
-  answered_.emplace(n.attempt, peer.id);
+  answered_.emplace(n.attempt, AnsweredAttempt{n.caller, n.callee, m.accept, {}, {}});
   answered_order_.emplace_back(now, n.attempt);
   reply(peer, transaction, wire::TunnelAnswerAck{n.attempt});
 
@@ -174,6 +174,34 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
   push_handshake(now, n.callee,
                  wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible,
                                   wire::to_fields(plan.b), relay_for(n.callee)});
+}
+
+void SupernodeCore::on_tunnel_relay(Instant now, PeerSessionState& peer,
+                                    std::uint64_t transaction, const wire::TunnelRelay& m) {
+  auto it = answered_.find(m.attempt);
+  const bool known = it != answered_.end() && it->second.accepted &&
+                     ((it->second.caller == peer.id && it->second.callee == m.to) ||
+                      (it->second.callee == peer.id && it->second.caller == m.to));
+  if (!known) {
+    ++handshake_counters_.relays_unexpected;
+    SPDLOG_DEBUG("handshake: drop relay from {} for attempt {:016x}: no accepted negotiation",
+                 short_id(peer.id), m.attempt);
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kNotFound,
+                             "no accepted tunnel negotiation with " + m.to.to_string()});
+  }
+  AnsweredAttempt& a = it->second;
+  std::optional<Endpoint>& announced = a.caller == peer.id ? a.caller_relayed : a.callee_relayed;
+  reply(peer, transaction, wire::TunnelRelayAck{m.attempt});
+  // A retransmitted TunnelRelay (its ack was lost) is not passed on twice: the other side
+  // would restart its relayed attempt.
+  if (announced == m.relayed) return;
+  announced = m.relayed;
+  ++handshake_counters_.relays;
+  SPDLOG_INFO("handshake {:016x}: {} relays via {}", m.attempt, short_id(peer.id),
+              m.relayed.to_string());
+  const PeerId from = peer.id;
+  push_handshake(now, m.to, wire::TunnelRelayed{from, m.attempt, m.relayed});
 }
 
 void SupernodeCore::expire_negotiations(Instant now) {

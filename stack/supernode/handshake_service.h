@@ -3,10 +3,13 @@
 // becomes a TunnelOffer to the callee; the callee's TunnelAnswer either refuses (TunnelRefused to
 // the caller) or accepts, and then both get a PunchStart at the same moment with the plan
 // plan_punch (stack/tunnel/punch_planner.h) made from both peers' candidates, NAT profiles and
-// round-trip times. docs/protocol.md section 8.5.
+// round-trip times. When the direct path is infeasible or the punch failed, one side allocates
+// on its relay service and announces the relayed address (TunnelRelay); the service passes it
+// to the other side (TunnelRelayed). docs/protocol.md sections 8.5 and 8.6.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,8 +30,10 @@ inline constexpr std::size_t kMaxNegotiationsPerPeer = 16;
 inline constexpr std::size_t kMaxNegotiations = 4096;
 // A callee's repeated answer (its TunnelAnswerAck was lost), or a caller's repeated connect
 // (its TunnelConnectAccepted was lost) after the negotiation ended, is answered again for this
-// long after the first: longer than a peer's whole retransmission schedule.
-inline constexpr Duration kAnsweredMemory = std::chrono::seconds(60);
+// long after the first: longer than a peer's whole retransmission schedule. An accepted one is
+// remembered as long for its relay fallback (TunnelRelay), which comes after the direct
+// attempt's deadline and a TURN allocation.
+inline constexpr Duration kAnsweredMemory = std::chrono::seconds(120);
 
 struct HandshakeCounters {
   std::uint64_t connects = 0;               // offers made
@@ -42,6 +47,19 @@ struct HandshakeCounters {
   std::uint64_t callee_offline = 0;         // the callee left before answering
   std::uint64_t caller_offline = 0;         // the caller left: negotiation dropped
   std::uint64_t answers_unexpected = 0;     // an answer to no offer made to that peer
+  std::uint64_t relays = 0;                 // relayed addresses passed on (TunnelRelayed)
+  std::uint64_t relays_unexpected = 0;      // a TunnelRelay for no accepted negotiation
+};
+
+// A negotiation the callee answered, remembered for kAnsweredMemory: a repeated answer is
+// acknowledged again, and either side of an accepted one may announce its relayed address
+// (TunnelRelay, the relay fallback), which is passed on to the other side once per address.
+struct AnsweredAttempt {
+  PeerId caller;
+  PeerId callee;
+  bool accepted = false;
+  std::optional<Endpoint> caller_relayed;
+  std::optional<Endpoint> callee_relayed;
 };
 
 // One negotiation, from the caller's connect to the callee's answer.

@@ -74,11 +74,12 @@ class SupernodeCore {
   Instant next_expiry_check_ = kNever;
 
   // Handshake service: negotiations by attempt id, the attempt of each (caller, callee) pair,
-  // how many each peer is part of, and recently answered attempts (attempt -> callee).
+  // how many each peer is part of, and recently answered attempts (for repeated answers and
+  // for the relay fallback that may follow an accepted one).
   std::map<std::uint64_t, Negotiation> negotiations_;
   std::map<std::pair<PeerId, PeerId>, std::uint64_t> negotiation_of_;
   std::map<PeerId, std::size_t> negotiations_per_peer_;
-  std::map<std::uint64_t, PeerId> answered_;
+  std::map<std::uint64_t, AnsweredAttempt> answered_;
   std::deque<std::pair<Instant, std::uint64_t>> answered_order_;
   // Recent connects by (caller, transaction) -> attempt: a connect retransmitted after its
   // negotiation ended (its answer was lost) is answered again instead of offered again.
@@ -126,6 +127,8 @@ class SupernodeCore {
                          const wire::TunnelConnect& m);
   void on_tunnel_answer(Instant now, PeerSessionState& peer, std::uint64_t transaction,
                         const wire::TunnelAnswer& m);
+  void on_tunnel_relay(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                       const wire::TunnelRelay& m);
   // Refuses offers past their timeout to their callers; forgets old answers. Run by the
   // one-second housekeeping scan (expire_silent_peers).
   void expire_negotiations(Instant now);

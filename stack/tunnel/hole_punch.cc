@@ -16,6 +16,7 @@ const char* to_string(CandidateKind kind) {
     case CandidateKind::kPredicted: return "predicted";
     case CandidateKind::kBirthdayProbe: return "birthday-probe";
     case CandidateKind::kPeerReflexive: return "peer-reflexive";
+    case CandidateKind::kRelayed: return "relayed";
   }
   return "unknown";
 }

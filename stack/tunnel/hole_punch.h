@@ -72,6 +72,7 @@ enum class CandidateKind : std::uint8_t {
   kPredicted,        // port prediction
   kBirthdayProbe,    // birthday probing
   kPeerReflexive,    // learnt from a check that arrived from an unknown endpoint
+  kRelayed,          // the peer's relayed transport address (TURN, the relay fallback)
 };
 const char* to_string(CandidateKind kind);
 

@@ -16,6 +16,13 @@
 //                           back when the tunnel closes.
 //   AttemptFailed           the attempt gave up (deadline, invalid plan, bounds); the caller
 //                           falls back to the relay. Its extra sockets are given back.
+//   start_relayed_attempt() the relay fallback, on the side that allocates: the attempt runs
+//                           from our relayed transport address (relay_port.h, one TURN
+//                           allocation on the supernode shared by all relayed tunnels) once it
+//                           is allocated (RelayReady{relayed}: tell the peer, who runs an
+//                           ordinary attempt towards it with path kRelay). Its transmits go out
+//                           through the TURN server from the main socket; the runtime hands
+//                           the server's messages to handle_relay_datagram().
 //   Data / Closed           from the tunnel ("closed locally", "closed by peer",
 //                           "keepalive timeout").
 //
@@ -44,6 +51,7 @@
 #include "stack/identity/identity.h"
 #include "stack/tunnel/hole_punch.h"
 #include "stack/tunnel/punch_planner.h"
+#include "stack/tunnel/relay_port.h"
 #include "stack/tunnel/tunnel.h"
 
 namespace qp2p::tunnel {
@@ -79,13 +87,19 @@ struct Closed {
 struct AttemptFailed {
   PeerId peer;
   std::string reason;
+  bool superseded = false;  // a newer attempt for the peer replaced it
+};
+// A relayed attempt has its relayed address: the peer must learn it to check towards it.
+struct RelayReady {
+  PeerId peer;
+  Endpoint relayed;
 };
 }  // namespace manager_event
 
 using TunnelManagerEvent =
     std::variant<manager_event::SocketsNeeded, manager_event::SocketsReleased,
                  manager_event::Established, manager_event::Data, manager_event::Closed,
-                 manager_event::AttemptFailed>;
+                 manager_event::AttemptFailed, manager_event::RelayReady>;
 
 struct TunnelManagerConfig {
   std::size_t max_attempts = 32;  // running attempts, including those waiting for sockets
@@ -110,8 +124,17 @@ class TunnelManager final : public SansIoEndpoint {
 
   // The plan arrived now; `requested_at` is when the application asked (for `setup`). An
   // attempt already running for plan.remote is superseded (AttemptFailed for it first).
+  // `path` kRelay: the plan's candidate is the peer's relayed address (reported in Established).
   void start_attempt(Instant now, const PunchPlan& plan, const AttemptNonce& nonce,
-                     Instant requested_at);
+                     Instant requested_at, Path path = Path::kDirect);
+  // The relay fallback on the allocating side: checks the plan's server-reflexive candidates
+  // from our relayed address on `server`, allocated with `credentials` if need be.
+  void start_relayed_attempt(Instant now, const PunchPlan& plan, const AttemptNonce& nonce,
+                             Instant requested_at, const Endpoint& server,
+                             const turn::TurnCredentials& credentials);
+  // A datagram on the main socket: true when it was the relay service's (TURN) and is handled.
+  bool handle_relay_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
+                             const std::uint8_t* data, std::size_t size);
   // The extra sockets asked for by SocketsNeeded. Without a waiting attempt for `peer` they are
   // given straight back (SocketsReleased).
   void provide_sockets(Instant now, const PeerId& peer, std::vector<Endpoint> locals);
@@ -140,6 +163,7 @@ class TunnelManager final : public SansIoEndpoint {
   std::size_t attempt_count() const { return attempts_.size(); }
   const Endpoint& main_local() const { return main_local_; }
   const TunnelManagerCounters& counters() const { return counters_; }
+  const RelayPort& relay_port() const { return relay_; }
 
  private:
   struct Attempt {
@@ -148,28 +172,36 @@ class TunnelManager final : public SansIoEndpoint {
     Instant requested_at{};
     Instant start{};
     std::vector<Endpoint> extra;  // sockets from provide_sockets
-    std::unique_ptr<HolePunch> punch;  // null while waiting for sockets
+    std::unique_ptr<HolePunch> punch;  // null while waiting for sockets or the relay
+    Path path = Path::kDirect;
+    bool from_relay_port = false;  // runs from our relayed address (we allocated)
   };
 
+  bool admit(const PeerId& peer, const PunchPlan& plan);
   void launch(Instant now, const PeerId& peer, Attempt& attempt);
-  void finish_attempt(const PeerId& peer, std::optional<std::string> failure,
-                      const std::optional<Endpoint>& keep);
-  void fail_now(const PeerId& peer, std::string reason);
+  void finish_attempt(Instant now, const PeerId& peer, std::optional<std::string> failure,
+                      const std::optional<Endpoint>& keep, bool superseded = false);
+  void fail_now(Instant now, const PeerId& peer, std::string reason, bool superseded = false);
   void release(const PeerId& peer, std::vector<Endpoint> locals);
+  void release_relay_if_unused(Instant now, const PeerId& peer);
+  void emit(Instant now, Datagram d);
   void pump_attempt(Instant now, const PeerId& peer);
-  void pump_tunnel(const PeerId& peer);
-  void remove_tunnel(const PeerId& peer);
+  void pump_tunnel(Instant now, const PeerId& peer);
+  void pump_relay(Instant now);
+  void remove_tunnel(Instant now, const PeerId& peer);
 
   Identity identity_;
   TunnelConfig tunnel_config_;
   Endpoint main_local_;
   Random random_;
   TunnelManagerConfig config_;
+  RelayPort relay_;
 
   std::map<PeerId, Attempt> attempts_;
   struct LiveTunnel {
     std::unique_ptr<Tunnel> tunnel;
     std::uint64_t id = 0;  // the id the peer's packets to it carry
+    bool on_relay_port = false;  // runs from our relayed address
   };
   std::map<PeerId, LiveTunnel> tunnels_;
   std::map<std::uint64_t, PeerId> by_tunnel_id_;  // our tunnel ids (attempts' and tunnels')

@@ -34,6 +34,10 @@ inline constexpr Duration kMinCheckGapFloor = std::chrono::microseconds(100);
 inline constexpr Duration kDefaultPunchDeadline = std::chrono::seconds(10);
 // Hard ceiling on a configured deadline (bounds the packets an attempt can ever send).
 inline constexpr Duration kMaxPunchDeadline = std::chrono::seconds(120);
+// A relayed attempt (the relay fallback) includes a TURN allocation and a control round trip
+// to tell the peer the relayed address before its checks can flow; at 20% loss per link each
+// of those may need several retransmissions (RFC 8489 RTO 500 ms doubling).
+inline constexpr Duration kRelayedAttemptDeadline = std::chrono::seconds(30);
 
 // Bounds on an attempt's size.
 inline constexpr std::size_t kMaxLocalEndpoints = 1024;     // birthday: K local ports

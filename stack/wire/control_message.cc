@@ -16,6 +16,7 @@ constexpr std::uint16_t kTypeNumbers[] = {
     0x0201, 0x0202, 0x0203,                                                  // pushes
     0x02ff,                                                                  // push ack
     0x0030, 0x0031, 0x0130, 0x0131, 0x0204, 0x0205, 0x0206,                  // tunnels
+    0x0032, 0x0132, 0x0207,                                                  // relay fallback
 };
 constexpr const char* kTypeNames[] = {
     "hello",     "login",        "keepalive",      "logout",      "publish",
@@ -24,7 +25,7 @@ constexpr const char* kTypeNames[] = {
     "search-result", "watch-ack", "send-accepted", "error",       "deliver",
     "delivery-report", "presence", "ack", "tunnel-connect", "tunnel-answer",
     "tunnel-connect-accepted", "tunnel-answer-ack", "tunnel-offer", "tunnel-refused",
-    "punch-start",
+    "punch-start", "tunnel-relay", "tunnel-relay-ack", "tunnel-relayed",
 };
 static_assert(std::size(kTypeNumbers) == std::variant_size_v<Body>);
 static_assert(std::size(kTypeNames) == std::variant_size_v<Body>);
@@ -255,6 +256,17 @@ struct BodyWriter {
     w.str16(m.relay.username.substr(0, kMaxRelayUsernameBytes));
     w.str16(m.relay.password.substr(0, kMaxRelayPasswordBytes));
   }
+  void operator()(const TunnelRelay& m) {
+    append_key(w, m.to);
+    w.u64(m.attempt);
+    append(w, m.relayed);
+  }
+  void operator()(const TunnelRelayAck& m) { w.u64(m.attempt); }
+  void operator()(const TunnelRelayed& m) {
+    append_key(w, m.peer);
+    w.u64(m.attempt);
+    append(w, m.relayed);
+  }
 };
 
 bool read_bool(ByteReader& r) {
@@ -373,6 +385,17 @@ struct BodyReader {
     m.relay.password = r.str16(kMaxRelayPasswordBytes);
     // Both or neither.
     if (m.relay.username.empty() != m.relay.password.empty()) r.fail();
+  }
+  void operator()(TunnelRelay& m) {
+    m.to = read_key(r);
+    m.attempt = r.u64();
+    m.relayed = read_endpoint(r);
+  }
+  void operator()(TunnelRelayAck& m) { m.attempt = r.u64(); }
+  void operator()(TunnelRelayed& m) {
+    m.peer = read_key(r);
+    m.attempt = r.u64();
+    m.relayed = read_endpoint(r);
   }
 };
 

@@ -89,6 +89,9 @@ struct TunnelAnswer {
   std::uint32_t rtt_ms = 0;
   std::string reason;
 };
+// Relay fallback of negotiation `attempt` with `to`: our relayed transport address (a TURN
+// allocation on our supernode's relay service) for `to` to send its connectivity checks to.
+struct TunnelRelay { PeerId to; std::uint64_t attempt = 0; Endpoint relayed; };
 // Responses from the supernode.
 struct Challenge { PeerId supernode; Nonce nonce{}; };
 struct LoginOk {
@@ -109,6 +112,7 @@ struct SendAccepted {};
 // The offer went out to the callee as negotiation `attempt`.
 struct TunnelConnectAccepted { std::uint64_t attempt = 0; };
 struct TunnelAnswerAck { std::uint64_t attempt = 0; };
+struct TunnelRelayAck { std::uint64_t attempt = 0; };
 struct Error { ErrorCode code = ErrorCode::kBadRequest; std::string reason; };
 // Pushes from the supernode (each acknowledged by the peer with an Ack).
 struct Deliver { PeerId from; std::uint64_t message_id = 0; std::string text; };
@@ -169,13 +173,16 @@ struct PunchStart {
   PunchPlanFields plan;
   RelayCredentials relay;  // for the relay fallback of this attempt
 };
+// To the other side of a relay fallback: `peer` listens on `relayed` (its TUNNEL-RELAY); check
+// towards it from the main socket.
+struct TunnelRelayed { PeerId peer; std::uint64_t attempt = 0; Endpoint relayed; };
 
 using Body = std::variant<Hello, Login, Keepalive, Logout, Publish, Lookup, Search, Watch,
                           SendMessage, Challenge, LoginOk, KeepaliveAck, LogoutAck, PublishAck,
                           LookupResult, SearchResult, WatchAck, SendAccepted, Error, Deliver,
                           DeliveryReport, Presence, Ack, TunnelConnect, TunnelAnswer,
                           TunnelConnectAccepted, TunnelAnswerAck, TunnelOffer, TunnelRefused,
-                          PunchStart>;
+                          PunchStart, TunnelRelay, TunnelRelayAck, TunnelRelayed>;
 
 // Wire type numbers (docs/protocol.md); the variant index is not part of the wire format.
 std::uint16_t type_number(const Body& body);

@@ -58,6 +58,8 @@ std::uint8_t kind_code(tunnel::CandidateKind k) {
       return 3;
     case tunnel::CandidateKind::kPeerReflexive:
       return 4;
+    case tunnel::CandidateKind::kRelayed:  // never in a PunchStart (TunnelRelayed carries it)
+      return 1;
   }
   return 0;
 }

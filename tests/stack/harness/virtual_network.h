@@ -90,6 +90,19 @@ class VirtualNetwork {
     return id;
   }
 
+  // A socket the node opened (or closed) after registration, e.g. a TURN relay socket.
+  bool add_local(NodeId n, const Endpoint& e) {
+    if (!is_documentation_address(e.address) || !owner_.emplace(e, n).second) return false;
+    nodes_.at(n).locals.push_back(e);
+    return true;
+  }
+  void remove_local(NodeId n, const Endpoint& e) {
+    auto& locals = nodes_.at(n).locals;
+    locals.erase(std::remove(locals.begin(), locals.end(), e), locals.end());
+    auto it = owner_.find(e);
+    if (it != owner_.end() && it->second == n) owner_.erase(it);
+  }
+
   const std::string& name(NodeId n) const { return nodes_.at(n).name; }
   std::optional<NodeId> owner(const Endpoint& e) const {
     auto it = owner_.find(e);

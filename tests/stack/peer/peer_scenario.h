@@ -60,7 +60,10 @@ class PeerScenario {
   };
 
   explicit PeerScenario(std::uint64_t seed) : net(seed), seed_(seed) {
-    net.on_step([this](Instant) { drain(); });
+    net.on_step([this](Instant now) {
+      open_relay_sockets(now);
+      drain();
+    });
   }
 
   VirtualNetwork net;
@@ -108,6 +111,23 @@ class PeerScenario {
   }
   VirtualNetwork::NodeId node(const PeerSession& peer) const { return entry(peer).id; }
   void set_offline(const std::string& name, bool offline) { net.set_offline(node(name), offline); }
+
+  // The supernodes' TURN relay sockets (Supernode::poll_socket_change): opened on the virtual
+  // network before their transmits are collected.
+  // Closed ones go one step later: the network collects a step's transmits after its hooks, and
+  // a relay socket's last datagrams (the batch that deleted its allocation) must still leave.
+  void open_relay_sockets(Instant now) {
+    for (auto& [node, local] : relay_sockets_to_close_) net.remove_local(node, local);
+    relay_sockets_to_close_.clear();
+    for (auto& s : supernodes_) {
+      while (auto change = s.node->poll_socket_change()) {
+        if (change->kind == turn::SocketChange::Kind::kOpen)
+          s.node->handle_socket_result(now, change->local, net.add_local(s.id, change->local));
+        else
+          relay_sockets_to_close_.emplace_back(s.id, change->local);
+      }
+    }
+  }
 
   // Moves every peer's pending events into its log, in peer order.
   void drain() {
@@ -233,6 +253,18 @@ class PeerScenario {
               << " start_after_us=" << std::chrono::duration_cast<std::chrono::microseconds>(
                                            e.plan.start_after).count()
               << " candidates=" << e.plan.remote_candidates.size();
+          } else if constexpr (std::is_same_v<T, ev::TunnelEstablished>) {
+            o << "TunnelEstablished peer=" << name_of(e.peer) << " path="
+              << tunnel::to_string(e.path) << " " << e.local.to_string() << " -> "
+              << e.remote.to_string();
+          } else if constexpr (std::is_same_v<T, ev::TunnelData>) {
+            o << "TunnelData peer=" << name_of(e.peer) << " bytes=" << e.bytes.size();
+          } else if constexpr (std::is_same_v<T, ev::TunnelClosed>) {
+            o << "TunnelClosed peer=" << name_of(e.peer) << " reason=" << e.reason;
+          } else if constexpr (std::is_same_v<T, ev::TunnelSocketsNeeded>) {
+            o << "TunnelSocketsNeeded peer=" << name_of(e.peer) << " count=" << e.count;
+          } else if constexpr (std::is_same_v<T, ev::TunnelSocketsReleased>) {
+            o << "TunnelSocketsReleased peer=" << name_of(e.peer) << " n=" << e.locals.size();
           }
         },
         event);
@@ -285,6 +317,7 @@ class PeerScenario {
       if (p.node.get() == &peer) return p;
     throw std::invalid_argument("peer not in this scenario");
   }
+  std::vector<std::pair<VirtualNetwork::NodeId, Endpoint>> relay_sockets_to_close_;
   Random next_random() { return Random::from_u64(seed_ * 1000 + next_stream_++); }
 
   std::uint64_t seed_;

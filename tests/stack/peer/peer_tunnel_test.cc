@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "tests/stack/peer/peer_scenario.h"
+#include "tests/stack/peer/tunnel_pair.h"
 
 namespace qp2p::scenario {
 namespace {
@@ -14,25 +14,9 @@ namespace {
 namespace ev = peer_event;
 using std::chrono::minutes;
 
-Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
-std::string text_of(const Bytes& b) { return std::string(b.begin(), b.end()); }
-
-struct PeerTunnel : ::testing::Test {
-  PeerScenario sc{4242};
-  SupernodeConfig config = supernode_config("192.0.2.1:3478", "192.0.2.1:3479");
-  Supernode& s1 = sc.add_supernode("S1", config);
-  PeerSession& alice = sc.add_peer("alice", peer_config("203.0.113.10:40000", {config.primary}));
-  PeerSession& bob = sc.add_peer("bob", peer_config("198.51.100.20:41000", {config.primary}));
-
-  void SetUp() override {
-    sc.net.set_link(sc.node("alice"), sc.node("S1"), {std::chrono::milliseconds(10), 0.0});
-    sc.net.set_link(sc.node("bob"), sc.node("S1"), {std::chrono::milliseconds(30), 0.0});
-    sc.net.set_link(sc.node("alice"), sc.node("bob"), {std::chrono::milliseconds(20), 0.0});
-    alice.start(sc.net.now());
-    bob.start(sc.net.now());
-    ASSERT_TRUE(sc.net.run_until([&] { return alice.registered() && bob.registered(); }, seconds(5)))
-        << sc.transcript();
-  }
+struct PeerTunnel : ::testing::Test, TunnelPair {
+  PeerTunnel() : TunnelPair(4242, supernode_config("192.0.2.1:3478", "192.0.2.1:3479")) {}
+  void SetUp() override { start(0.0); }
 
   // Alice asks, Bob accepts at once; both tunnels up.
   void open_tunnel() {
@@ -51,13 +35,6 @@ struct PeerTunnel : ::testing::Test {
     EXPECT_LE(a->setup, 3 * (bob.rtt() + a->rtt)) << "setup " << a->setup.count() << " ns";
   }
 
-  // Sends `text` from `from` and runs until `to` reports it (at most 2 s).
-  bool carried(PeerSession& from, PeerSession& to, const std::string& text) {
-    if (!from.tunnel_send(sc.net.now(), to.id(), bytes_of(text).data(), text.size())) return false;
-    auto got = sc.wait_for<ev::TunnelData>(
-        to, seconds(2), [&](const ev::TunnelData& d) { return text_of(d.bytes) == text; });
-    return got && got->peer == from.id();
-  }
 };
 
 TEST_F(PeerTunnel, CarriesDataBothWaysAndSurvivesTheSupernode) {

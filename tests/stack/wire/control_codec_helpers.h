@@ -121,6 +121,9 @@ inline std::vector<Body> every_body() {
   start.plan.prediction_after = 16;
   start.relay = {"1700003600:peer", "c2VjcmV0cGFzc3dvcmQ="};
   all.push_back(start);
+  all.push_back(TunnelRelay{key_of(22), 102, ep("192.0.2.1:50001")});
+  all.push_back(TunnelRelayAck{0xc1c2c3c4c5c6c7c8ULL});
+  all.push_back(TunnelRelayed{key_of(23), 103, ep("[2001:db8::7]:50002")});
   return all;
 }
 

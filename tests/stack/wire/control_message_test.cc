@@ -156,6 +156,20 @@ void expect_same(const PunchStart& a, const PunchStart& b) {
   EXPECT_EQ(a.relay.password, b.relay.password);
 }
 
+void expect_same(const TunnelRelay& a, const TunnelRelay& b) {
+  EXPECT_EQ(a.to, b.to);
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.relayed, b.relayed);
+}
+void expect_same(const TunnelRelayAck& a, const TunnelRelayAck& b) {
+  EXPECT_EQ(a.attempt, b.attempt);
+}
+void expect_same(const TunnelRelayed& a, const TunnelRelayed& b) {
+  EXPECT_EQ(a.peer, b.peer);
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.relayed, b.relayed);
+}
+
 TEST(ControlTypes, WireNumbersAndNamesAreFixed) {
   const std::vector<std::pair<std::uint16_t, std::string>> expected = {
       {0x0001, "hello"},         {0x0002, "login"},       {0x0003, "keepalive"},
@@ -168,7 +182,8 @@ TEST(ControlTypes, WireNumbersAndNamesAreFixed) {
       {0x0203, "presence"},      {0x02ff, "ack"},         {0x0030, "tunnel-connect"},
       {0x0031, "tunnel-answer"}, {0x0130, "tunnel-connect-accepted"},
       {0x0131, "tunnel-answer-ack"}, {0x0204, "tunnel-offer"}, {0x0205, "tunnel-refused"},
-      {0x0206, "punch-start"},
+      {0x0206, "punch-start"},   {0x0032, "tunnel-relay"}, {0x0132, "tunnel-relay-ack"},
+      {0x0207, "tunnel-relayed"},
   };
   const auto all = every_body();
   ASSERT_EQ(all.size(), std::variant_size_v<Body>);

@@ -1,0 +1,110 @@
+// PeerSession's relay fallback of tunnels (peer_session.h; docs/protocol.md section 8.6). When
+// the handshake service found no direct path possible, or the direct attempt failed, the callee
+// allocates a relayed transport address on its supernode's relay service (TURN, RFC 8656, with
+// the time-limited credentials from its PunchStart) and runs the attempt from there; it tells
+// the caller the address (TunnelRelay -> TunnelRelayed), and the caller checks towards it from
+// its main socket. The connectivity checks and the tunnel are the same as for a direct path
+// (authenticated end to end), so the relay can neither read nor forge tunnel traffic.
+#include <spdlog/spdlog.h>
+
+#include "stack/peer/peer_session.h"
+
+namespace qp2p {
+
+namespace {
+
+// The caller waits this long for the callee's relayed address: the callee's relayed attempt
+// deadline (allocation included) and a control round trip with retransmissions.
+constexpr Duration kRelayedAddressWait = tunnel::kRelayedAttemptDeadline + std::chrono::seconds(10);
+
+}  // namespace
+
+void PeerSession::fall_back_to_relay(Instant now, const PeerId& peer, const std::string& why) {
+  auto it = punched_.find(peer);
+  if (it == punched_.end()) return;
+  Punched& p = it->second;
+  if (p.relaying) {
+    events_.push_back(peer_event::TunnelClosed{peer, why});
+    punched_.erase(it);
+    return;
+  }
+  if (p.relay.username.empty()) {
+    events_.push_back(peer_event::TunnelClosed{peer, why + "; the supernode offers no relay"});
+    punched_.erase(it);
+    return;
+  }
+  p.relaying = true;
+  SPDLOG_INFO("peer: {}; tunnel to {} goes through the relay", why, peer.to_string());
+  if (p.caller) {
+    p.relay_wait = now + kRelayedAddressWait;
+    return;
+  }
+  turn::TurnCredentials credentials;
+  credentials.username = p.relay.username;
+  credentials.password = p.relay.password;
+  tunnels_.start_relayed_attempt(now, p.plan, p.nonce, p.requested_at, supernode_endpoint(),
+                                 credentials);
+}
+
+void PeerSession::on_attempt_failed(Instant now, const PeerId& peer, const std::string& reason) {
+  auto it = punched_.find(peer);
+  if (it == punched_.end()) {
+    events_.push_back(peer_event::TunnelClosed{peer, "attempt failed: " + reason});
+    return;
+  }
+  SPDLOG_INFO("peer: {} attempt to {} failed: {}", it->second.relaying ? "relayed" : "direct",
+              peer.to_string(), reason);
+  fall_back_to_relay(now, peer,
+                     (it->second.relaying ? "relayed attempt failed: " : "direct attempt failed: ") +
+                         reason);
+}
+
+void PeerSession::on_relay_ready(Instant now, const PeerId& peer, const Endpoint& relayed) {
+  auto it = punched_.find(peer);
+  if (it == punched_.end()) return;
+  enqueue(now, "relay", wire::TunnelRelay{peer, it->second.attempt, relayed}, peer);
+}
+
+void PeerSession::on_tunnel_relayed(Instant now, const wire::TunnelRelayed& m) {
+  auto it = punched_.find(m.peer);
+  if (it == punched_.end() || it->second.attempt != m.attempt) {
+    ++counters_.dropped_tunnel_pushes;
+    SPDLOG_DEBUG("peer: drop relayed address from {}: no such attempt", m.peer.to_string());
+    return;
+  }
+  Punched& p = it->second;
+  // The peer fell back first (its direct attempt ended before ours): follow it, so both sides
+  // end on the same path.
+  p.relaying = true;
+  p.relay_wait = kNever;
+  tunnel::PunchPlan plan;
+  plan.remote = m.peer;
+  plan.strategy = tunnel::PunchStrategy::kSimultaneousOpen;
+  plan.local_sockets = 1;
+  plan.remote_candidates = {{m.relayed, tunnel::CandidateKind::kRelayed}};
+  plan.start_after = Duration::zero();
+  plan.deadline = tunnel::kRelayedAttemptDeadline;
+  SPDLOG_INFO("peer: {} relays via {}", m.peer.to_string(), m.relayed.to_string());
+  tunnels_.start_attempt(now, plan, p.nonce, p.requested_at, tunnel::Path::kRelay);
+  drain_tunnels(now);
+}
+
+void PeerSession::expire_relay_waits(Instant now) {
+  for (auto it = punched_.begin(); it != punched_.end();) {
+    if (it->second.relay_wait <= now) {
+      events_.push_back(peer_event::TunnelClosed{
+          it->first, "relay fallback failed: the peer announced no relayed address"});
+      it = punched_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Instant PeerSession::next_relay_wait() const {
+  Instant t = kNever;
+  for (const auto& [peer, p] : punched_) t = std::min(t, p.relay_wait);
+  return t;
+}
+
+}  // namespace qp2p

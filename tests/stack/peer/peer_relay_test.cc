@@ -1,0 +1,93 @@
+// The relay fallback of tunnels through PeerSession (issue 4: "when the direct attempt has not
+// succeeded within a deadline, the tunnel goes through the relay service"): the direct path
+// between the peers is cut, the direct attempt fails at its deadline, the callee allocates on
+// its supernode's TURN service with the credentials from its PunchStart, the caller learns the
+// relayed address through the handshake service, and both report a tunnel with path kRelay
+// that carries data both ways; closing it deletes the allocation. Without a relay service the
+// failure is reported, naming why.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/stack/peer/tunnel_pair.h"
+
+namespace qp2p::scenario {
+namespace {
+
+namespace ev = peer_event;
+
+SupernodeConfig relay_supernode_config(bool turn_on) {
+  SupernodeConfig c = supernode_config("192.0.2.1:3478", "192.0.2.1:3479");
+  if (turn_on) {
+    c.turn.secret = "relay-test-secret";
+    c.turn.min_port = 50000;
+    c.turn.max_port = 50099;
+  }
+  return c;
+}
+
+// No direct path: every datagram between the peers is lost.
+struct PeerRelay : ::testing::TestWithParam<bool>, TunnelPair {
+  PeerRelay() : TunnelPair(777, relay_supernode_config(GetParam())) {}
+  void SetUp() override { start(1.0); }
+};
+
+TEST_P(PeerRelay, DirectFailureFallsBackToTheRelayOrSaysWhyNot) {
+  alice.connect(sc.net.now(), bob.id());
+  ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(2))) << sc.transcript();
+  bob.accept(sc.net.now(), alice.id());
+  ASSERT_TRUE(sc.wait_for<ev::PunchStarted>(alice, seconds(2))) << sc.transcript();
+  const Instant punch_started = sc.net.now();
+
+  if (!GetParam()) {
+    auto closed = sc.wait_for<ev::TunnelClosed>(alice, seconds(20));
+    ASSERT_TRUE(closed) << sc.transcript();
+    EXPECT_NE(closed->reason.find("offers no relay"), std::string::npos) << closed->reason;
+    EXPECT_FALSE(sc.find<ev::TunnelEstablished>(alice));
+    return;
+  }
+
+  auto a = sc.wait_for<ev::TunnelEstablished>(alice, seconds(40));
+  ASSERT_TRUE(a) << sc.transcript();
+  if (!sc.find<ev::TunnelEstablished>(bob))
+    ASSERT_TRUE(sc.wait_for<ev::TunnelEstablished>(bob, seconds(5))) << sc.transcript();
+  const auto b = *sc.find<ev::TunnelEstablished>(bob);
+  EXPECT_EQ(a->path, tunnel::Path::kRelay);
+  EXPECT_EQ(b.path, tunnel::Path::kRelay);
+  // Alice sends to Bob's relayed address on the supernode; Bob runs from it.
+  EXPECT_EQ(a->remote.address, config.primary.address);
+  EXPECT_EQ(b.local, a->remote);
+  EXPECT_GE(a->remote.port, 50000);
+  EXPECT_LE(a->remote.port, 50099);
+  // The direct attempt had its deadline (10 s) first; the fallback is a few round trips more.
+  EXPECT_GE(sc.net.now() - punch_started, tunnel::kDefaultPunchDeadline);
+  EXPECT_LE(sc.net.now() - punch_started, tunnel::kDefaultPunchDeadline + seconds(2));
+  EXPECT_EQ(s1.relay_allocations(), 1u);
+  EXPECT_EQ(s1.handshake_counters().relays, 1u);
+
+  EXPECT_TRUE(carried(alice, bob, "through the relay")) << sc.transcript();
+  EXPECT_TRUE(carried(bob, alice, "and back")) << sc.transcript();
+  // Bound to a channel once up (ChannelData, not Send indications).
+  sc.net.run_for(seconds(1));
+  ASSERT_NE(bob.tunnels().relay_port().client(), nullptr);
+  EXPECT_TRUE(bob.tunnels().relay_port().client()->channel(bob.tunnels().tunnel(alice.id())->remote()));
+  EXPECT_TRUE(carried(bob, alice, "over the channel")) << sc.transcript();
+  EXPECT_GT(bob.tunnels().relay_port().client()->counters().channel_data_out, 0u);
+
+  // A minute of keepalives later (permissions, channel and allocation refreshed) it still works.
+  sc.net.run_for(seconds(400));
+  EXPECT_TRUE(carried(alice, bob, "after 400 s")) << sc.transcript();
+  EXPECT_TRUE(carried(bob, alice, "back after 400 s")) << sc.transcript();
+
+  // Closing the tunnel gives the allocation back.
+  bob.tunnel_close(sc.net.now(), alice.id());
+  ASSERT_TRUE(sc.wait_for<ev::TunnelClosed>(alice, seconds(2))) << sc.transcript();
+  sc.net.run_for(seconds(2));
+  EXPECT_EQ(s1.relay_allocations(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutTurn, PeerRelay, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Turn" : "NoTurn"; });
+
+}  // namespace
+}  // namespace qp2p::scenario
