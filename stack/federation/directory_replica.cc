@@ -12,16 +12,26 @@ namespace qp2p::federation {
 
 const char* to_string(RejectReason reason) {
   switch (reason) {
-    case RejectReason::kNone: return "none";
-    case RejectReason::kMalformed: return "malformed";
-    case RejectReason::kTooLarge: return "too large";
-    case RejectReason::kLifetime: return "lifetime out of bounds";
-    case RejectReason::kExpired: return "expired";
-    case RejectReason::kFromFuture: return "written in the future";
-    case RejectReason::kUnknownSupernode: return "writer is not a member supernode";
-    case RejectReason::kBadSignature: return "bad signature";
-    case RejectReason::kFull: return "directory full";
-    case RejectReason::kCount: break;
+    case RejectReason::kNone:
+      return "none";
+    case RejectReason::kMalformed:
+      return "malformed";
+    case RejectReason::kTooLarge:
+      return "too large";
+    case RejectReason::kLifetime:
+      return "lifetime out of bounds";
+    case RejectReason::kExpired:
+      return "expired";
+    case RejectReason::kFromFuture:
+      return "written in the future";
+    case RejectReason::kUnknownSupernode:
+      return "writer is not a member supernode";
+    case RejectReason::kBadSignature:
+      return "bad signature";
+    case RejectReason::kFull:
+      return "directory full";
+    case RejectReason::kCount:
+      break;
   }
   return "unknown";
 }

@@ -41,14 +41,14 @@ enum class ApplyStatus : std::uint8_t { kAccepted, kStale, kRejected, kParked };
 
 enum class RejectReason : std::uint8_t {
   kNone,
-  kMalformed,          // fields out of bounds (validate())
-  kTooLarge,           // metadata record above kMaxMetadataRecordBytes
-  kLifetime,           // expiry too far from the write time (DirectoryLimits)
-  kExpired,            // expires_ms <= now
-  kFromFuture,         // written more than max_clock_skew_ms ahead of now
-  kUnknownSupernode,   // presence written by a supernode that is not a member
-  kBadSignature,       // supernode's or owner's signature, or the login proof
-  kFull,               // max_peers (or max_parked) reached
+  kMalformed,         // fields out of bounds (validate())
+  kTooLarge,          // metadata record above kMaxMetadataRecordBytes
+  kLifetime,          // expiry too far from the write time (DirectoryLimits)
+  kExpired,           // expires_ms <= now
+  kFromFuture,        // written more than max_clock_skew_ms ahead of now
+  kUnknownSupernode,  // presence written by a supernode that is not a member
+  kBadSignature,      // supernode's or owner's signature, or the login proof
+  kFull,              // max_peers (or max_parked) reached
   kCount
 };
 const char* to_string(RejectReason reason);

@@ -111,10 +111,18 @@ void DirectorySync::start_round(WallMs now, const PeerId& to) {
 void DirectorySync::apply_all(WallMs now, const std::vector<DirectoryRecord>& records) {
   for (const auto& r : records) {
     switch (replica_.apply(now, r).status) {
-      case ApplyStatus::kAccepted: ++counters_.records_accepted; break;
-      case ApplyStatus::kStale: ++counters_.records_stale; break;
-      case ApplyStatus::kRejected: ++counters_.records_rejected; break;
-      case ApplyStatus::kParked: ++counters_.records_parked; break;
+      case ApplyStatus::kAccepted:
+        ++counters_.records_accepted;
+        break;
+      case ApplyStatus::kStale:
+        ++counters_.records_stale;
+        break;
+      case ApplyStatus::kRejected:
+        ++counters_.records_rejected;
+        break;
+      case ApplyStatus::kParked:
+        ++counters_.records_parked;
+        break;
     }
   }
 }
@@ -146,8 +154,8 @@ void DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
   auto message = decode(data, size, &error);
   if (!message) {
     ++counters_.malformed[static_cast<std::size_t>(error)];
-    SPDLOG_DEBUG("directory sync: dropped {} bytes from supernode {}: {}", size,
-                 from.to_string(), to_string(error));
+    SPDLOG_DEBUG("directory sync: dropped {} bytes from supernode {}: {}", size, from.to_string(),
+                 to_string(error));
     return;
   }
   replica_.expire(now);

@@ -62,8 +62,7 @@ class DirectorySync {
   // current).
   void start_round(WallMs now, const PeerId& to);
   // A payload from member `from`.
-  void handle_message(WallMs now, const PeerId& from, const std::uint8_t* data,
-                      std::size_t size);
+  void handle_message(WallMs now, const PeerId& from, const std::uint8_t* data, std::size_t size);
   std::optional<SyncTransmit> poll_transmit();
 
   const SyncCounters& counters() const { return counters_; }

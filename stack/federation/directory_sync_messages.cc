@@ -7,17 +7,28 @@ namespace qp2p::federation {
 
 const char* to_string(SyncDecodeError error) {
   switch (error) {
-    case SyncDecodeError::kNone: return "none";
-    case SyncDecodeError::kEmpty: return "empty payload";
-    case SyncDecodeError::kTooLarge: return "payload too large";
-    case SyncDecodeError::kUnknownType: return "unknown message type";
-    case SyncDecodeError::kBadCount: return "count out of bounds";
-    case SyncDecodeError::kBadField: return "field out of range";
-    case SyncDecodeError::kBadRecord: return "malformed directory record";
-    case SyncDecodeError::kUnordered: return "digest entries unordered or out of range";
-    case SyncDecodeError::kTruncated: return "truncated";
-    case SyncDecodeError::kTrailingBytes: return "trailing bytes";
-    case SyncDecodeError::kCount: break;
+    case SyncDecodeError::kNone:
+      return "none";
+    case SyncDecodeError::kEmpty:
+      return "empty payload";
+    case SyncDecodeError::kTooLarge:
+      return "payload too large";
+    case SyncDecodeError::kUnknownType:
+      return "unknown message type";
+    case SyncDecodeError::kBadCount:
+      return "count out of bounds";
+    case SyncDecodeError::kBadField:
+      return "field out of range";
+    case SyncDecodeError::kBadRecord:
+      return "malformed directory record";
+    case SyncDecodeError::kUnordered:
+      return "digest entries unordered or out of range";
+    case SyncDecodeError::kTruncated:
+      return "truncated";
+    case SyncDecodeError::kTrailingBytes:
+      return "trailing bytes";
+    case SyncDecodeError::kCount:
+      break;
   }
   return "unknown";
 }
@@ -129,8 +140,7 @@ std::optional<SyncMessage> decode_body(SyncType type, ByteReader& r, SyncDecodeE
         error = SyncDecodeError::kBadCount;
         return std::nullopt;
       }
-      if (m.last < m.first || m.first < bucket_first(m.bucket) ||
-          bucket_last(m.bucket) < m.last) {
+      if (m.last < m.first || m.first < bucket_first(m.bucket) || bucket_last(m.bucket) < m.last) {
         error = SyncDecodeError::kUnordered;
         return std::nullopt;
       }

@@ -66,12 +66,12 @@ using SyncMessage = std::variant<Push, Summary, RequestBucket, RecordsResponse>;
 enum class SyncDecodeError : std::uint8_t {
   kNone,
   kEmpty,
-  kTooLarge,      // above kMaxSyncPayloadBytes
+  kTooLarge,  // above kMaxSyncPayloadBytes
   kUnknownType,
-  kBadCount,      // a count of zero where one is required, or above its bound
-  kBadField,      // level, bucket or tree index out of range
-  kBadRecord,     // a directory record did not decode
-  kUnordered,     // digest entries not ascending, or outside their range or bucket
+  kBadCount,   // a count of zero where one is required, or above its bound
+  kBadField,   // level, bucket or tree index out of range
+  kBadRecord,  // a directory record did not decode
+  kUnordered,  // digest entries not ascending, or outside their range or bucket
   kTruncated,
   kTrailingBytes,
   kCount

@@ -39,17 +39,17 @@ struct LoginProof {
 
 struct PresenceRecord {
   PeerId peer;
-  PeerId supernode;          // the writer: the supernode the peer is (or was) logged into
-  std::uint64_t hlc = 0;     // the writer's hybrid logical clock (hybrid_clock.h)
-  WallMs expires_ms = 0;     // the record (and the peer's whole entry) is dropped at this time
+  PeerId supernode;       // the writer: the supernode the peer is (or was) logged into
+  std::uint64_t hlc = 0;  // the writer's hybrid logical clock (hybrid_clock.h)
+  WallMs expires_ms = 0;  // the record (and the peer's whole entry) is dropped at this time
   PresenceState state = PresenceState::kOnline;
   // Metadata records of this peer with a version <= meta_floor are hidden (deleted): a logout
   // sets it to the version the peer had published, so the metadata disappears everywhere.
   std::uint64_t meta_floor = 0;
-  Endpoint mapped;           // server-reflexive address seen by the supernode
+  Endpoint mapped;  // server-reflexive address seen by the supernode
   std::vector<Endpoint> hosts;
-  NatProfile nat;            // mapping, filtering, allocation, delta, last_port, hairpin, levels
-  LoginProof proof;          // online only
+  NatProfile nat;    // mapping, filtering, allocation, delta, last_port, hairpin, levels
+  LoginProof proof;  // online only
   Signature signature{};
 
   bool online() const { return state == PresenceState::kOnline; }

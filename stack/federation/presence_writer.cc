@@ -28,8 +28,8 @@ std::optional<DirectoryRecord> PresenceWriter::write(WallMs now, PresenceRecord 
   DirectoryRecord out{std::move(record)};
   const ApplyResult r = replica_.apply(now, out);
   if (!r.accepted()) {
-    SPDLOG_WARN("directory: own presence record of {} refused: {}",
-                out.peer().to_string(), to_string(r.reason));
+    SPDLOG_WARN("directory: own presence record of {} refused: {}", out.peer().to_string(),
+                to_string(r.reason));
     return std::nullopt;
   }
   return out;

@@ -78,10 +78,13 @@ void BM_ApplyVerified(benchmark::State& state) {
     for (const auto& rec : records) benchmark::DoNotOptimize(r.apply(kNow, rec));
     applied += records.size();
   }
-  state.counters["records/s"] = benchmark::Counter(static_cast<double>(applied),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["records/s"] =
+      benchmark::Counter(static_cast<double>(applied), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_ApplyVerified)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_ApplyVerified)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
 // Duplicates (what most gossip is): rejected as stale before any signature check.
@@ -93,8 +96,8 @@ void BM_ApplyStale(benchmark::State& state) {
     for (const auto& rec : records) benchmark::DoNotOptimize(r->apply(kNow, rec));
     applied += records.size();
   }
-  state.counters["records/s"] = benchmark::Counter(static_cast<double>(applied),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["records/s"] =
+      benchmark::Counter(static_cast<double>(applied), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ApplyStale)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
 
@@ -135,13 +138,16 @@ void BM_AntiEntropyRound(benchmark::State& state) {
     b.reset();
     state.ResumeTiming();
   }
-  state.counters["messages"] = benchmark::Counter(static_cast<double>(messages),
-                                                  benchmark::Counter::kAvgIterations);
-  state.counters["bytes"] = benchmark::Counter(static_cast<double>(bytes),
-                                               benchmark::Counter::kAvgIterations);
+  state.counters["messages"] =
+      benchmark::Counter(static_cast<double>(messages), benchmark::Counter::kAvgIterations);
+  state.counters["bytes"] =
+      benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kAvgIterations);
   state.counters["state_records"] = static_cast<double>(records.size());
 }
-BENCHMARK(BM_AntiEntropyRound)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMicrosecond)
+BENCHMARK(BM_AntiEntropyRound)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMicrosecond)
     ->Iterations(3);
 
 // The first message of a round (64 branch hashes) and the digest of one bucket.

@@ -24,10 +24,9 @@ void require(bool condition) {
 constexpr WallMs kNow = 1'700'000'000'000;
 
 const Identity& id(std::uint8_t n) {
-  static const Identity ids[4] = {Identity::from_seed(Identity::Seed{1}),
-                                  Identity::from_seed(Identity::Seed{2}),
-                                  Identity::from_seed(Identity::Seed{3}),
-                                  Identity::from_seed(Identity::Seed{4})};
+  static const Identity ids[4] = {
+      Identity::from_seed(Identity::Seed{1}), Identity::from_seed(Identity::Seed{2}),
+      Identity::from_seed(Identity::Seed{3}), Identity::from_seed(Identity::Seed{4})};
   return ids[n];
 }
 

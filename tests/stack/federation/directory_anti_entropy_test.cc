@@ -96,7 +96,7 @@ TEST(DirectoryAntiEntropy, PartitionHealsWithNoRecordLost) {
     const std::size_t left = rng.uniform(3), right = 3 + rng.uniform(3);
     mesh.write(kNow, left, {metadata(peer(p), 2, "left")});
     mesh.write(kNow, right, {online(peer(p), supernode(right), kT0 + 100 + p)});
-    mesh.write(kNow, right, {metadata(peer(60 + p), 1)}); // parked: no presence yet
+    mesh.write(kNow, right, {metadata(peer(60 + p), 1)});  // parked: no presence yet
     mesh.write(kNow, right, {online(peer(60 + p), supernode(right), kT0 + 50)});
     mesh.write(kNow, left, {offline(peer(30 + p), supernode(left), kT0 + 200, 1)});
   }

@@ -87,7 +87,9 @@ void converge(std::size_t n_replicas, std::uint64_t seed) {
     EXPECT_EQ(e->presence->signature, best->signature) << "peer " << p;
     EXPECT_EQ(e->metadata->signature, best_meta->signature) << "peer " << p;
     EXPECT_EQ(e->visible_metadata() == nullptr, p % 4 == 2) << "peer " << p;
-    if (p % 4 == 1) EXPECT_EQ(e->presence->supernode, std::max(supernode(0).id(), supernode(1).id()));
+    if (p % 4 == 1) {
+      EXPECT_EQ(e->presence->supernode, std::max(supernode(0).id(), supernode(1).id()));
+    }
   }
 }
 

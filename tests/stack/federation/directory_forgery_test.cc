@@ -60,8 +60,7 @@ TEST_F(DirectoryForgery, MemberClaimsAPeerWithAnotherSupernodesLoginProof) {
 
 TEST_F(DirectoryForgery, RecordFromTheFuture) {
   const WallMs ahead = now + limits().max_clock_skew_ms + 1;
-  EXPECT_EQ(r.apply(now, {online(peer(1), supernode(0), ahead)}).reason,
-            RejectReason::kFromFuture);
+  EXPECT_EQ(r.apply(now, {online(peer(1), supernode(0), ahead)}).reason, RejectReason::kFromFuture);
 }
 
 }  // namespace

@@ -141,8 +141,7 @@ struct Mesh {
           if (!link(i, to)) continue;
           ++delivered_messages;
           delivered_bytes += t->payload.size();
-          syncs[to]->handle_message(now, supernode(i).id(), t->payload.data(),
-                                    t->payload.size());
+          syncs[to]->handle_message(now, supernode(i).id(), t->payload.data(), t->payload.size());
         }
       }
       if (!any) return;

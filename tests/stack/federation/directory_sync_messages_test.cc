@@ -61,9 +61,9 @@ TEST(DirectorySyncMessages, MalformedPayloadsNameTheirReason) {
   EXPECT_EQ(error_of({}), SyncDecodeError::kEmpty);
   EXPECT_EQ(error_of(Bytes(kMaxSyncPayloadBytes + 1, 1)), SyncDecodeError::kTooLarge);
   EXPECT_EQ(error_of({9}), SyncDecodeError::kUnknownType);
-  EXPECT_EQ(error_of({1, 0, 0}), SyncDecodeError::kBadCount);           // empty push
-  EXPECT_EQ(error_of({1, 0, 65}), SyncDecodeError::kBadCount);          // 65 records
-  EXPECT_EQ(error_of({1, 0, 1, 3}), SyncDecodeError::kBadRecord);       // record kind 3
+  EXPECT_EQ(error_of({1, 0, 0}), SyncDecodeError::kBadCount);      // empty push
+  EXPECT_EQ(error_of({1, 0, 65}), SyncDecodeError::kBadCount);     // 65 records
+  EXPECT_EQ(error_of({1, 0, 1, 3}), SyncDecodeError::kBadRecord);  // record kind 3
   Bytes s = encode(samples()[1]);
   s[1] = 3;  // level 3
   EXPECT_EQ(error_of(s), SyncDecodeError::kBadField);
@@ -109,8 +109,8 @@ TEST(DirectorySyncMessages, EngineSplitsBatchesToFitThePayloadBound) {
   std::vector<DirectoryRecord> records;
   for (std::uint32_t p = 0; p < 200; ++p) {
     records.push_back({online(peer(p), supernode(0), kT0)});
-    records.push_back({wire::SignedRecord::make(peer(p), 1, {{"blob", std::string(250, 'x')},
-                                                              {"more", std::string(250, 'y')}})});
+    records.push_back({wire::SignedRecord::make(
+        peer(p), 1, {{"blob", std::string(250, 'x')}, {"more", std::string(250, 'y')}})});
   }
   sync.push(supernode(1).id(), records);
   std::size_t got = 0, messages = 0;
@@ -150,9 +150,15 @@ TEST(DirectorySyncMessages, MutatedPayloadsAreCountedNeverCrash) {
     const int flips = 1 + static_cast<int>(rng.uniform(4));
     for (int f = 0; f < flips; ++f) {
       switch (rng.uniform(3)) {
-        case 0: b[rng.uniform(b.size())] ^= static_cast<std::uint8_t>(1 + rng.uniform(255)); break;
-        case 1: b.resize(rng.uniform(b.size() + 1)); break;
-        default: b.push_back(static_cast<std::uint8_t>(rng.uniform(256))); break;
+        case 0:
+          b[rng.uniform(b.size())] ^= static_cast<std::uint8_t>(1 + rng.uniform(255));
+          break;
+        case 1:
+          b.resize(rng.uniform(b.size() + 1));
+          break;
+        default:
+          b.push_back(static_cast<std::uint8_t>(rng.uniform(256)));
+          break;
       }
       if (b.empty()) break;
     }

@@ -90,8 +90,7 @@ TEST(DirectoryTombstone, OnlineLeaseExpiresWhenNotRefreshed) {
   EXPECT_EQ(r.next_expiry(), kT0 + kLease);
   EXPECT_EQ(r.expire(kT0 + kLease - 1), 0u);
   // A refresh (new HLC, new expiry) moves the deadline.
-  ASSERT_TRUE(
-      r.apply(kT0 + 30'000, {online(peer(1), supernode(0), kT0 + 30'000)}).accepted());
+  ASSERT_TRUE(r.apply(kT0 + 30'000, {online(peer(1), supernode(0), kT0 + 30'000)}).accepted());
   EXPECT_EQ(r.expire(kT0 + kLease), 0u);
   EXPECT_EQ(r.expire(kT0 + 30'000 + kLease), 1u);
   EXPECT_EQ(r.size(), 0u);

@@ -95,8 +95,8 @@ TEST(HybridClock, IssuesAboveWallTimeAndEverythingSeen) {
   HybridClock c;
   const std::uint64_t a = c.issue(kT0);
   EXPECT_EQ(a, kT0 << kHlcCounterBits);
-  EXPECT_EQ(c.issue(kT0), a + 1);          // same millisecond: the counter moves
-  EXPECT_EQ(c.issue(kT0 - 5), a + 2);      // the wall clock stepped back: still increasing
+  EXPECT_EQ(c.issue(kT0), a + 1);             // same millisecond: the counter moves
+  EXPECT_EQ(c.issue(kT0 - 5), a + 2);         // the wall clock stepped back: still increasing
   EXPECT_EQ(c.issue(kT0, a + 100), a + 101);  // above a value written by another supernode
   c.observe((kT0 + 7) << kHlcCounterBits);
   EXPECT_EQ(hlc_wall_ms(c.issue(kT0)), kT0 + 7);

@@ -1,9 +1,10 @@
 // A supernode writing its own peers' presence: login, refresh before the lease runs out, logout
 // tombstones that hide the metadata, and a failover to a supernode whose clock lags.
+#include "stack/federation/presence_writer.h"
+
 #include <gtest/gtest.h>
 
 #include "directory_lab.h"
-#include "stack/federation/presence_writer.h"
 
 namespace qp2p::federation {
 namespace {
