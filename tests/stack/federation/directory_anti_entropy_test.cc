@@ -3,6 +3,8 @@
 // large directory stays proportional to the differences.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "directory_lab.h"
 
 namespace qp2p::federation {
@@ -76,6 +78,40 @@ TEST(DirectoryAntiEntropy, FewDifferencesInALargeDirectoryCostFewBytes) {
   EXPECT_LE(mesh.delivered_messages, 16u);
   EXPECT_LT(mesh.delivered_bytes, 16'000u);
   EXPECT_EQ(mesh.syncs[1]->counters().records_accepted, 5u);
+}
+
+TEST(DirectoryAntiEntropy, BucketListsSplitAcrossSmallPayloadsStillTileTheBucket) {
+  // One digest entry per request-bucket message: a bucket's entries travel in several messages
+  // whose key ranges tile the bucket; absent, older and newer entries are all found.
+  SyncConfig small;
+  small.max_payload_bytes = 140;
+  Mesh mesh(2, small);
+  std::map<std::uint16_t, std::vector<std::uint32_t>> by_bucket;
+  for (std::uint32_t p = 0; p < 600; ++p) by_bucket[bucket_of(peer(p).id())].push_back(p);
+  auto fullest = std::max_element(by_bucket.begin(), by_bucket.end(), [](auto& a, auto& b) {
+    return a.second.size() < b.second.size();
+  });
+  const std::vector<std::uint32_t> crowd = fullest->second;
+  ASSERT_GE(crowd.size(), 3u);
+  // Both hold every peer but the bucket's second, which only replica 1 (the responder) holds:
+  // an entry absent from the middle of the requester's list.
+  for (std::uint32_t p = 0; p < 600; ++p) {
+    std::vector<DirectoryReplica*> holders{mesh.replicas[1].get()};
+    if (p != crowd[1]) holders.push_back(mesh.replicas[0].get());
+    populate(holders, p, p + 1, 0);
+  }
+  // Replica 0 has newer metadata of the bucket's first peer; replica 1 of its last.
+  ASSERT_TRUE(mesh.replicas[0]->apply(kNow, {metadata(peer(crowd.front()), 2)}).accepted());
+  ASSERT_TRUE(mesh.replicas[1]->apply(kNow, {metadata(peer(crowd.back()), 2)}).accepted());
+  mesh.round(kNow, 0, 1);
+  EXPECT_TRUE(mesh.converged());
+  // The requester holds crowd.size() - 1 entries of the bucket: one message each.
+  EXPECT_GE(mesh.syncs[1]->counters().received[static_cast<std::size_t>(SyncType::kRequestBucket)],
+            crowd.size() - 1);
+  EXPECT_EQ(mesh.replicas[1]->find(peer(crowd.front()).id())->metadata->version, 2u);
+  EXPECT_EQ(mesh.replicas[0]->find(peer(crowd.back()).id())->metadata->version, 2u);
+  ASSERT_NE(mesh.replicas[0]->find(peer(crowd[1]).id()), nullptr);
+  EXPECT_EQ(mesh.replicas[0]->find(peer(crowd[1]).id())->metadata->version, 1u);
 }
 
 TEST(DirectoryAntiEntropy, PartitionHealsWithNoRecordLost) {
