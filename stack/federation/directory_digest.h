@@ -5,7 +5,8 @@
 //
 //   level 0: 1 root            = XOR of the 64 branches
 //   level 1: 64 branches       = XOR of their 64 buckets (branch = top 6 bits)
-//   level 2: 4096 buckets      = XOR of record_hash() of every record whose peer is in it
+//   level 2: 4096 buckets      = XOR of record_hash() (BLAKE2b, RFC 7693) of every record
+//                                whose peer is in it
 //
 // XOR makes the digest independent of the order records were applied in and O(1) to update
 // (replace a record: XOR the old hash out, the new one in). It is a summary for replicas of one

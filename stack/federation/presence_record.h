@@ -2,7 +2,8 @@
 // profile, online or offline (and why), and until when the record holds. The supernode the
 // peer is logged into writes and signs it; an online record also carries the peer's own login
 // signature (docs/protocol.md §6), so a supernode cannot claim a peer that never logged into
-// it. Layout and ordering: docs/protocol.md, "Federation: directory replication".
+// it. Signatures are Ed25519 (RFC 8032); the NAT fields are RFC 4787's terms (nat_profile.h).
+// Layout and ordering: docs/protocol.md, "Federation: directory replication".
 //
 //   peer: key | supernode: key | hlc: u64 | expires_ms: u64 | state: u8 | meta_floor: u64
 //   | mapped: Endpoint | hosts: u8 count (<= 8) + count x Endpoint
