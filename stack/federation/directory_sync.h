@@ -1,0 +1,88 @@
+// Directory replication between member supernodes, sans-IO: changes are pushed as they happen,
+// and periodic anti-entropy rounds repair whatever a push missed (loss, a partition, a
+// supernode that was down). Inputs are payloads received on the authenticated supernode channel
+// (it names the sender) and the wall time; outputs are drained with poll_transmit(). One round
+// between A and B (docs/protocol.md, "Federation: directory replication"):
+//
+//   A -> B  summary(level 1: A's 64 branch hashes, A's root)
+//   B -> A  summary(level 2: B's 64 bucket hashes) for each branch whose hash differs
+//   A -> B  request-bucket(A's entry digests) for each bucket whose hash differs
+//   B -> A  records(what A lacks or has older; wants: peers A has newer records of)
+//   A -> B  push(the wanted peers' records)
+//
+// Equal roots end the round at once; otherwise the traffic is proportional to the number of
+// differing buckets, not to the size of the directory.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "stack/federation/directory_replica.h"
+#include "stack/federation/directory_sync_messages.h"
+
+namespace qp2p::federation {
+
+struct SyncConfig {
+  // Largest payload the supernode channel carries; messages are split to fit (a single record
+  // larger than this still goes, alone).
+  std::size_t max_payload_bytes = 1150;
+  // Outgoing payloads waiting to be polled beyond this are dropped (counted); anti-entropy
+  // repairs what they would have carried.
+  std::size_t max_queued = 65536;
+};
+
+struct SyncTransmit {
+  PeerId to;
+  Bytes payload;
+};
+
+struct SyncCounters {
+  std::array<std::uint64_t, static_cast<std::size_t>(SyncDecodeError::kCount)> malformed{};
+  std::array<std::uint64_t, 5> received{};  // by SyncType
+  std::uint64_t received_bytes = 0;
+  std::uint64_t sent_messages = 0;
+  std::uint64_t sent_bytes = 0;
+  std::uint64_t records_accepted = 0;
+  std::uint64_t records_stale = 0;
+  std::uint64_t records_rejected = 0;
+  std::uint64_t records_parked = 0;
+  std::uint64_t dropped_queue_full = 0;
+};
+
+class DirectorySync {
+ public:
+  explicit DirectorySync(DirectoryReplica& replica, SyncConfig config = {});
+
+  // Sends records (local changes) to another member.
+  void push(const PeerId& to, const std::vector<DirectoryRecord>& records);
+  // Starts an anti-entropy round with `to` (expires old entries first, so the digest is
+  // current).
+  void start_round(WallMs now, const PeerId& to);
+  // A payload from member `from`.
+  void handle_message(WallMs now, const PeerId& from, const std::uint8_t* data, std::size_t size);
+  std::optional<SyncTransmit> poll_transmit();
+
+  const SyncCounters& counters() const { return counters_; }
+
+ private:
+  void send(const PeerId& to, const SyncMessage& message);
+  void send_summary(const PeerId& to, std::uint8_t level, std::uint16_t first);
+  void send_bucket_request(const PeerId& to, std::uint16_t bucket);
+  // Records split into messages that fit; `wants` ride in the first (records responses only).
+  void send_records(const PeerId& to, bool response, std::uint16_t bucket,
+                    std::vector<PeerId> wants, const std::vector<DirectoryRecord>& records);
+  void apply_all(WallMs now, const std::vector<DirectoryRecord>& records);
+
+  void on_summary(const PeerId& from, const Summary& m);
+  void on_request(const PeerId& from, const RequestBucket& m);
+
+  DirectoryReplica& replica_;
+  SyncConfig config_;
+  std::deque<SyncTransmit> queue_;
+  SyncCounters counters_;
+};
+
+}  // namespace qp2p::federation

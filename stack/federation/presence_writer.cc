@@ -1,0 +1,90 @@
+// Presence records written by a supernode about its own peers (see presence_writer.h).
+#include "stack/federation/presence_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace qp2p::federation {
+
+PresenceWriter::PresenceWriter(const Identity& supernode, DirectoryReplica& replica,
+                               PresenceWriterConfig config)
+    : supernode_(supernode), replica_(replica), config_(config) {}
+
+bool PresenceWriter::ours(const PeerId& peer) const {
+  const DirectoryEntry* e = replica_.find(peer);
+  return e && e->presence && e->presence->supernode == supernode_.id() && e->presence->online();
+}
+
+std::optional<DirectoryRecord> PresenceWriter::write(WallMs now, PresenceRecord record,
+                                                     WallMs lifetime_ms) {
+  const DirectoryEntry* e = replica_.find(record.peer);
+  record.hlc = clock_.issue(now, e && e->presence ? e->presence->hlc : 0);
+  // From the record's own write time, which is later than `now` when this clock lags the
+  // previous writer's: the lifetime stays what the limits allow.
+  record.expires_ms = hlc_wall_ms(record.hlc) + lifetime_ms;
+  record.sign(supernode_);
+  DirectoryRecord out{std::move(record)};
+  const ApplyResult r = replica_.apply(now, out);
+  if (!r.accepted()) {
+    SPDLOG_WARN("directory: own presence record of {} refused: {}", out.peer().to_string(),
+                to_string(r.reason));
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<DirectoryRecord> PresenceWriter::online(WallMs now, const PeerId& peer,
+                                                      const PeerPresence& p) {
+  const DirectoryEntry* e = replica_.find(peer);
+  PresenceRecord r;
+  r.peer = peer;
+  r.state = PresenceState::kOnline;
+  r.meta_floor = e && e->presence ? e->presence->meta_floor : 0;
+  r.mapped = p.mapped;
+  r.hosts = p.hosts;
+  r.nat = p.nat;
+  r.proof = p.proof;
+  auto out = write(now, std::move(r), config_.lease_ms);
+  if (out) peers_[peer] = {p, now};
+  return out;
+}
+
+std::optional<DirectoryRecord> PresenceWriter::offline(WallMs now, const PeerId& peer,
+                                                       PresenceState why) {
+  peers_.erase(peer);
+  if (!ours(peer)) return std::nullopt;
+  const DirectoryEntry* e = replica_.find(peer);
+  PresenceRecord r;
+  r.peer = peer;
+  r.state = why;
+  r.meta_floor = std::max(e->presence->meta_floor, e->metadata ? e->metadata->version : 0);
+  return write(now, std::move(r), config_.tombstone_ms);
+}
+
+std::vector<DirectoryRecord> PresenceWriter::refresh(WallMs now) {
+  std::vector<DirectoryRecord> out;
+  std::vector<PeerId> due;
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    if (!ours(it->first)) {
+      it = peers_.erase(it);  // moved to another supernode (or dropped): not ours to refresh
+      continue;
+    }
+    if (now >= it->second.written + config_.refresh_ms) due.push_back(it->first);
+    ++it;
+  }
+  for (const PeerId& peer : due) {
+    const PeerPresence p = peers_[peer].presence;
+    if (auto r = online(now, peer, p)) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+WallMs PresenceWriter::next_refresh() const {
+  WallMs next = std::numeric_limits<WallMs>::max();
+  for (const auto& [peer, t] : peers_) next = std::min(next, t.written + config_.refresh_ms);
+  return next;
+}
+
+}  // namespace qp2p::federation
