@@ -145,11 +145,25 @@ void Topology::configure_gateway(Site& site, const nat::NatBehaviour& behaviour,
   rules.wan_address = wan_address;
   rules.loss_percent = loss_percent;
   exec(netns, {"nft", "-f", "-"}, gateway_ruleset(rules));
+  if (nat_pmp_) {
+    start_nat_pmp(netns, lan_cidr.substr(0, lan_cidr.find('/')), wan_address);
+  }
   site.gateway_netns.push_back(netns);
   site.gateways.push_back(behaviour);
 }
 
+void Topology::start_nat_pmp(const std::string& netns, const std::string& lan_address,
+                             const std::string& wan_address) {
+  const std::string dir = tool_dir_.empty() ? std::string(EMU_TOOL_DIR) : tool_dir_;
+  test::ChildProcess::Options options;
+  options.stderr_mode = test::ChildProcess::Stderr::kInherit;
+  daemons_.push_back(spawn_in(netns, dir + "/emu-natpmp",
+                              {"--listen", lan_address, "--external", wan_address}, options));
+}
+
 void Topology::build(const TopologySpec& spec) {
+  nat_pmp_ = spec.nat_pmp;
+  tool_dir_ = spec.tool_dir;
   if (spec.supernodes < 1 || spec.supernodes > kMaxSupernodes) {
     throw std::invalid_argument("emulation: 1.." + std::to_string(kMaxSupernodes) +
                                 " supernodes");
@@ -301,6 +315,8 @@ std::vector<std::string> Topology::teardown() {
   std::vector<std::string> problems;
   if (torn_down_) return problems;
   torn_down_ = true;
+  for (auto& d : daemons_) d.stop(std::chrono::seconds(1));
+  daemons_.clear();
   remove_by_prefix(prefix_, &problems);
   namespaces_.clear();
   return problems;

@@ -45,6 +45,10 @@ struct TopologySpec {
   int supernodes = 1;
   std::vector<SiteSpec> sites;
   int loss_percent = 0;  // random UDP loss on every gateway's forward path
+  // Every gateway answers NAT-PMP external address requests (emu-natpmp), as the ns-3
+  // NatGateway does by default: how discovery counts NAT levels.
+  bool nat_pmp = true;
+  std::string tool_dir;  // where emu-natpmp is; empty: this build tree
 };
 
 struct Host {
@@ -124,12 +128,17 @@ class Topology {
                          const std::string& wan_address, const std::string& wan_cidr,
                          const std::string& lan_cidr, const std::string& default_via,
                          int loss_percent);
+  void start_nat_pmp(const std::string& netns, const std::string& lan_address,
+                     const std::string& wan_address);
 
   std::string prefix_;
   std::string core_;
   std::vector<std::string> namespaces_;  // in creation order
   std::vector<SupernodeNode> supernodes_;
   std::vector<Site> sites_;
+  std::vector<test::ChildProcess> daemons_;  // emu-natpmp per gateway
+  bool nat_pmp_ = true;
+  std::string tool_dir_;
   bool torn_down_ = false;
 };
 
