@@ -115,6 +115,11 @@ void Topology::attach_to_core(const std::string& netns, const std::string& ifnam
           "netns", netns});
   ip(core_, {"link", "set", core_ifname, "master", "br0", "up"});
   ip(netns, {"link", "set", ifname, "up"});
+  // Everything off this node's own networks goes to the core, as towards an Internet router:
+  // a datagram to another site's private address then leaves through the NAT (taking a
+  // mapping, as a real home router's would) and dies on the core instead of failing to route
+  // in the gateway. Port prediction against a sequential NAT counts on those mappings.
+  ip(netns, {"route", "add", "default", "dev", ifname});
 }
 
 void Topology::link(const std::string& ns_a, const std::string& if_a, const std::string& ns_b,
