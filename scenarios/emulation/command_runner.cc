@@ -29,8 +29,8 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
   CommandResult result;
   if (argv.empty()) return result;
   try {
-    auto child = test::ChildProcess::spawn(
-        argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()));
+    auto child =
+        test::ChildProcess::spawn(argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()));
     if (!input.empty()) child.write_line(input);
     child.close_stdin();
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -38,7 +38,8 @@ std::string text(const Json& v) { return v.is_string() ? v.get<std::string>() : 
 
 // "EI/APD/random hairpin=on levels=2" from a nat-discovery result row.
 std::string profile(const Json& r) {
-  if (r.value("mapping", Json()).is_null()) return "(no profile: " + r.value("failure", std::string("?")) + ")";
+  if (r.value("mapping", Json()).is_null())
+    return "(no profile: " + r.value("failure", std::string("?")) + ")";
   std::string alloc = text(r["allocation"]);
   if (alloc == "sequential") alloc += "(" + text(r.value("delta", Json(0))) + ")";
   return text(r["mapping"]) + " / " + text(r["filtering"]) + " / " + alloc + " / hairpin " +
@@ -48,19 +49,24 @@ std::string profile(const Json& r) {
 // The most frequent profile per preset.
 std::map<std::string, std::string> profiles(const Json& doc) {
   std::map<std::string, std::map<std::string, int>> counts;
-  for (const auto& r : doc.value("results", Json::array())) ++counts[r.value("preset", "")][profile(r)];
+  for (const auto& r : doc.value("results", Json::array()))
+    ++counts[r.value("preset", "")][profile(r)];
   std::map<std::string, std::string> out;
   for (const auto& [preset, seen] : counts) {
     int best = -1;
     for (const auto& [p, n] : seen) {
-      if (n > best) { best = n; out[preset] = p; }
+      if (n > best) {
+        best = n;
+        out[preset] = p;
+      }
     }
   }
   return out;
 }
 
 std::string pair_label(const Json& p) {
-  return p.value("same_nat", false) ? text(p["a"]) + " (same NAT)" : text(p["a"]) + " x " + text(p["b"]);
+  return p.value("same_nat", false) ? text(p["a"]) + " (same NAT)"
+                                    : text(p["a"]) + " x " + text(p["b"]);
 }
 
 std::string traversal_class(const Json& p) {
@@ -99,7 +105,8 @@ int compare(const std::map<std::string, std::string>& ns3,
     ++both;
     const bool same = sim == it->second;
     differ += !same;
-    std::cout << std::setw(width) << key << (same ? "agree: " + sim : "DIFFER: " + sim + "  |  " + it->second) << "\n";
+    std::cout << std::setw(width) << key
+              << (same ? "agree: " + sim : "DIFFER: " + sim + "  |  " + it->second) << "\n";
   }
   std::cout << both << " compared, " << differ << " disagreements\n";
   return differ == 0 && both > 0 ? 0 : 1;

@@ -143,8 +143,8 @@ int main(int argc, char** argv) {
   double build_seconds = 0.0;
   try {
     emu::Topology topology(spec);  // declared before every process: torn down after them
-    build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start)
-                        .count();
+    build_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     emu::RunDir dir(topology.prefix());
     auto supernode = emu::start_supernode(topology, 0, dir, bin_dir);
     const std::string server = emu::supernode_endpoint(topology, 0);
@@ -269,7 +269,8 @@ int main(int argc, char** argv) {
       std::cout << std::setw(22) << "  no profile" << t.failures.size() << " hosts, e.g. "
                 << t.failures.front() << "\n";
     }
-    if (t.correct < t.peers) std::cout << std::setw(22) << "  expected" << row(t.expected.to_json()) << "\n";
+    if (t.correct < t.peers)
+      std::cout << std::setw(22) << "  expected" << row(t.expected.to_json()) << "\n";
   }
   std::cout << correct << "/" << peers << " correct; " << gateways << " NAT gateways, "
             << namespaces << " namespaces\n";

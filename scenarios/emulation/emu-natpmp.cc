@@ -67,10 +67,10 @@ int main(int argc, char** argv) {
     if (n <= 0 || static_cast<std::size_t>(n) > nat_pmp::kMaxRequestSize) continue;
     const auto request = nat_pmp::parse_request(buffer.data(), static_cast<std::size_t>(n));
     if (!request) continue;  // a response or a stub: ignored (section 3.5)
-    const auto epoch = static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                         epoch_start)
-            .count());
+    const auto epoch =
+        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::steady_clock::now() - epoch_start)
+                                       .count());
     Bytes answer;
     if (request->version != nat_pmp::kVersion) {
       nat_pmp::append_unsupported_version_response(answer, request->opcode, epoch);
@@ -81,8 +81,7 @@ int main(int argc, char** argv) {
       nat_pmp::append_external_address_response(answer, nat_pmp::ResultCode::kSuccess, epoch,
                                                 *external);
     }
-    ::sendto(fd, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from),
-             from_length);
+    ::sendto(fd, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from), from_length);
   }
   ::close(fd);
   return 0;

@@ -78,9 +78,10 @@ auto about(const std::string& id) {
 // Ready: the profile is published (the "published" after "nat"), or discovery failed.
 bool ready(const EmuPeer& p) {
   const auto* nat = p.find("nat");
-  if (!nat) return p.find("error", [](const EmuPeer::Json& j) {
-    return j.value("command", "") == "netcheck";
-  }) != nullptr;
+  if (!nat)
+    return p.find("error", [](const EmuPeer::Json& j) {
+      return j.value("command", "") == "netcheck";
+    }) != nullptr;
   for (const auto& e : p.events()) {
     if (e.at >= nat->at && e.json.value("event", "") == "published") return true;
   }
@@ -111,9 +112,16 @@ Trial run_trial(const emu::Topology& topology, const emu::PairSpec& pair, int t,
     b.stop();
     return r;
   };
-  if (!emu::wait_until({&a, &b}, [&] { return ready(a) && ready(b); }, kReadyTimeout)) {
-    out.failure = std::string("not ready: a ") + (ready(a) ? "ready" : a.find("registered") ? "registered" : "not registered") +
-                  ", b " + (ready(b) ? "ready" : b.find("registered") ? "registered" : "not registered");
+  if (!emu::wait_until(
+          {&a, &b}, [&] { return ready(a) && ready(b); }, kReadyTimeout)) {
+    out.failure = std::string("not ready: a ") +
+                  (ready(a)               ? "ready"
+                   : a.find("registered") ? "registered"
+                                          : "not registered") +
+                  ", b " +
+                  (ready(b)               ? "ready"
+                   : b.find("registered") ? "registered"
+                                          : "not registered");
     return finish(out);
   }
   const std::string id_a = a.find("registered")->json.value("peer_id", "");
@@ -122,14 +130,15 @@ Trial run_trial(const emu::Topology& topology, const emu::PairSpec& pair, int t,
   a.command("connect " + id_b);
   auto ended = [&](const EmuPeer& p, const std::string& other) {
     return p.find("tunnel-closed", about(other)) || p.find("tunnel-refused", about(other)) ||
-           p.find("error", [](const EmuPeer::Json& j) { return j.value("command", "") == "connect"; });
+           p.find("error",
+                  [](const EmuPeer::Json& j) { return j.value("command", "") == "connect"; });
   };
-  emu::wait_until({&a, &b},
-                  [&] {
-                    return (a.find("tunnel", about(id_b)) && b.find("tunnel", about(id_a))) ||
-                           ended(a, id_b);
-                  },
-                  kTunnelTimeout);
+  emu::wait_until(
+      {&a, &b},
+      [&] {
+        return (a.find("tunnel", about(id_b)) && b.find("tunnel", about(id_a))) || ended(a, id_b);
+      },
+      kTunnelTimeout);
   if (const auto* punch = a.find("punch-start", about(id_b))) {
     out.strategy = punch->json.value("direct_feasible", false)
                        ? punch->json.value("strategy", std::string("?"))
@@ -152,26 +161,27 @@ Trial run_trial(const emu::Topology& topology, const emu::PairSpec& pair, int t,
       }
       return n;
     };
-    emu::wait_until({&a, &b},
-                    [&] { return count(b, id_a) >= kDataMessages && count(a, id_b) >= kDataMessages; },
-                    kDataWait);
+    emu::wait_until(
+        {&a, &b},
+        [&] { return count(b, id_a) >= kDataMessages && count(a, id_b) >= kDataMessages; },
+        kDataWait);
     if (count(b, id_a) == 0 || count(a, id_b) == 0) {
       out.failure = std::string("tunnel up but no data ") + (count(b, id_a) == 0 ? "a->b" : "b->a");
       return finish(out);
     }
-    const bool direct = up_a->json.value("path", "") == "direct" &&
-                        up_b->json.value("path", "") == "direct";
+    const bool direct =
+        up_a->json.value("path", "") == "direct" && up_b->json.value("path", "") == "direct";
     out.kind = direct ? Kind::kDirect : Kind::kRelay;
     return finish(out);
   }
   const auto* closed = a.find("tunnel-closed", about(id_b));
   const auto* closed_b = b.find("tunnel-closed", about(id_a));
-  std::string why = closed     ? "a: " + closed->json.value("reason", std::string())
-                    : closed_b ? "b: " + closed_b->json.value("reason", std::string())
-                    : up_a     ? "only a established"
-                    : up_b     ? "only b established"
-                               : "no tunnel " + std::to_string(kTunnelTimeout.count()) +
-                                 " s after the request";
+  std::string why =
+      closed     ? "a: " + closed->json.value("reason", std::string())
+      : closed_b ? "b: " + closed_b->json.value("reason", std::string())
+      : up_a     ? "only a established"
+      : up_b     ? "only b established"
+                 : "no tunnel " + std::to_string(kTunnelTimeout.count()) + " s after the request";
   why += " [profiles a " + profile_of(a) + ", b " + profile_of(b) + "]";
   out.failure = why;
   if (out.strategy == "none (relay)") out.kind = Kind::kNoDirectPath;
@@ -180,10 +190,14 @@ Trial run_trial(const emu::Topology& topology, const emu::PairSpec& pair, int t,
 
 void judge(PairResult& r) {
   const int n = r.trials;
-  auto violate = [&r](const std::string& what) { r.violations.push_back(r.pair.label() + ": " + what); };
+  auto violate = [&r](const std::string& what) {
+    r.violations.push_back(r.pair.label() + ": " + what);
+  };
   if (emu::infeasible_pair(r.pair)) {
     const int ok = r.relay + r.relay_needed;
-    if (ok != n) violate(std::to_string(n - ok) + " of " + std::to_string(n) + " trials neither relayed nor relay-needed");
+    if (ok != n)
+      violate(std::to_string(n - ok) + " of " + std::to_string(n) +
+              " trials neither relayed nor relay-needed");
     return;
   }
   if (emu::eim_pair(r.pair)) {
@@ -255,14 +269,19 @@ int main(int argc, char** argv) {
       PairResult r;
       r.pair = pair;
       for (int t = 0; t < trials && !emu::interrupted(); ++t) {
-        const Trial o = run_trial(topology, pair, t, emu::supernode_endpoint(topology, 0), dir, bin_dir);
+        const Trial o =
+            run_trial(topology, pair, t, emu::supernode_endpoint(topology, 0), dir, bin_dir);
         emu::drain(supernode);
         if (emu::interrupted()) break;
         ++r.trials;
         if (!o.strategy.empty()) ++r.strategies[o.strategy];
         switch (o.kind) {
-          case Kind::kDirect: ++r.direct; break;
-          case Kind::kRelay: ++r.relay; break;
+          case Kind::kDirect:
+            ++r.direct;
+            break;
+          case Kind::kRelay:
+            ++r.relay;
+            break;
           case Kind::kNoDirectPath:
             if (emu::infeasible_pair(pair)) {
               ++r.relay_needed;
@@ -296,12 +315,14 @@ int main(int argc, char** argv) {
   const double wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
-  std::cout << "traversal-matrix (emulated, real Linux NATs" << (hostile ? ", hostile gateways" : "")
-            << "): " << trials << " trials per pair, loss " << loss << "\n";
+  std::cout << "traversal-matrix (emulated, real Linux NATs"
+            << (hostile ? ", hostile gateways" : "") << "): " << trials << " trials per pair, loss "
+            << loss << "\n";
   std::cout << std::left << std::setw(44) << "pair" << std::right << std::setw(7) << "trials"
             << std::setw(8) << "direct" << std::setw(7) << "relay" << std::setw(8) << "failed"
             << std::setw(8) << "r-need" << std::setw(9) << "p50 ms" << std::setw(9) << "p95 ms"
-            << "  " << std::left << std::setw(22) << "strategy (a)" << "verdict\n";
+            << "  " << std::left << std::setw(22) << "strategy (a)"
+            << "verdict\n";
   Json pairs = Json::array();
   Json relay_needed = Json::object();
   Json violations = Json::array();
@@ -309,7 +330,10 @@ int main(int argc, char** argv) {
     std::string strategy = "-";
     int best = 0;
     for (const auto& [s, n] : r.strategies) {
-      if (n > best) { best = n; strategy = s; }
+      if (n > best) {
+        best = n;
+        strategy = s;
+      }
     }
     const bool has_setup = !r.setup_ms.empty();
     const double p50 = emu::percentile(r.setup_ms, 0.5);
@@ -321,8 +345,8 @@ int main(int argc, char** argv) {
               << (has_setup ? std::to_string(static_cast<int>(std::lround(p50))) : "-")
               << std::setw(9)
               << (has_setup ? std::to_string(static_cast<int>(std::lround(p95))) : "-") << "  "
-              << std::left << std::setw(22) << strategy
-              << (r.violations.empty() ? "ok" : "FAIL") << "\n";
+              << std::left << std::setw(22) << strategy << (r.violations.empty() ? "ok" : "FAIL")
+              << "\n";
     for (const auto& f : r.failures) std::cout << "    " << f << "\n";
     for (const auto& v : r.violations) {
       std::cout << "    ! " << v << "\n";
@@ -343,8 +367,9 @@ int main(int argc, char** argv) {
     if (r.relay_needed > 0) relay_needed[r.pair.label()] = r.relay_needed;
   }
   const bool met = violations.empty();
-  std::cout << results.size() << " pairs, " << (met ? "every expectation met" : "expectations FAILED")
-            << "; wall " << std::fixed << std::setprecision(1) << wall_seconds << " s\n";
+  std::cout << results.size() << " pairs, "
+            << (met ? "every expectation met" : "expectations FAILED") << "; wall " << std::fixed
+            << std::setprecision(1) << wall_seconds << " s\n";
   Json summary;
   summary["relay_needed"] = relay_needed;
   summary["expectations_met"] = met;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "scenarios/emulation/command_runner.h"
@@ -12,8 +13,8 @@
 namespace qp2p::emu {
 namespace {
 
-constexpr int kMaxSites = 250;        // 198.18.1.i and 198.19.i.0/24, i in 1..250
-constexpr int kMaxHostsPerSite = 8;   // open hosts: 198.18.2.(i*8+j) must stay below 256*8
+constexpr int kMaxSites = 250;       // 198.18.1.i and 198.19.i.0/24, i in 1..250
+constexpr int kMaxHostsPerSite = 8;  // open hosts: 198.18.2.(i*8+j) must stay below 256*8
 constexpr int kMaxSupernodes = 8;
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -50,8 +51,8 @@ void Topology::check_environment() {
   const std::string probe = default_prefix() + "probe";
   auto added = run_command({"ip", "netns", "add", probe});
   if (!added.ok()) {
-    throw Unavailable("network namespaces are unavailable here ('ip netns add' failed: " +
-                      added.output + ")");
+    throw Unavailable(
+        "network namespaces are unavailable here ('ip netns add' failed: " + added.output + ")");
   }
   auto nft = run_command({"ip", "netns", "exec", probe, "nft", "list", "tables"});
   run_command({"ip", "netns", "del", probe});
@@ -104,9 +105,9 @@ void Topology::add_netns(const std::string& name) {
 
 void Topology::base_sysctls(const std::string& netns, bool forwarding) {
   // -e: keys this kernel lacks (bridge netfilter without br_netfilter) are not errors.
-  exec(netns, {"sysctl", "-q", "-e", "-w", "net.ipv6.conf.all.disable_ipv6=1",
-               "-w", "net.ipv6.conf.default.disable_ipv6=1",
-               "-w", std::string("net.ipv4.ip_forward=") + (forwarding ? "1" : "0")});
+  exec(netns, {"sysctl", "-q", "-e", "-w", "net.ipv6.conf.all.disable_ipv6=1", "-w",
+               "net.ipv6.conf.default.disable_ipv6=1", "-w",
+               std::string("net.ipv4.ip_forward=") + (forwarding ? "1" : "0")});
 }
 
 void Topology::attach_to_core(const std::string& netns, const std::string& ifname,
@@ -124,8 +125,7 @@ void Topology::attach_to_core(const std::string& netns, const std::string& ifnam
 
 void Topology::link(const std::string& ns_a, const std::string& if_a, const std::string& ns_b,
                     const std::string& if_b) {
-  ip("", {"link", "add", if_a, "netns", ns_a, "type", "veth", "peer", "name", if_b, "netns",
-          ns_b});
+  ip("", {"link", "add", if_a, "netns", ns_a, "type", "veth", "peer", "name", if_b, "netns", ns_b});
   ip(ns_a, {"link", "set", if_a, "up"});
   ip(ns_b, {"link", "set", if_b, "up"});
 }
@@ -170,8 +170,7 @@ void Topology::build(const TopologySpec& spec) {
   nat_pmp_ = spec.nat_pmp;
   tool_dir_ = spec.tool_dir;
   if (spec.supernodes < 1 || spec.supernodes > kMaxSupernodes) {
-    throw std::invalid_argument("emulation: 1.." + std::to_string(kMaxSupernodes) +
-                                " supernodes");
+    throw std::invalid_argument("emulation: 1.." + std::to_string(kMaxSupernodes) + " supernodes");
   }
   if (spec.sites.size() > static_cast<std::size_t>(kMaxSites)) {
     throw std::invalid_argument("emulation: at most " + std::to_string(kMaxSites) + " sites");
@@ -263,8 +262,8 @@ void Topology::build(const TopologySpec& spec) {
       add_gateway_netns(home_ns);
       link(home_ns, "wan", outer_ns, "home");
       ip(outer_ns, {"link", "set", "home", "master", "lan"});
-      configure_gateway(site, chain.home, home_ns, home_wan, home_wan + "/24",
-                        lan_gateway + "/24", carrier_lan, 0);
+      configure_gateway(site, chain.home, home_ns, home_wan, home_wan + "/24", lan_gateway + "/24",
+                        carrier_lan, 0);
       hosts_behind = home_ns;
     }
     site.public_address = wan;

@@ -35,10 +35,10 @@ class Unavailable : public std::runtime_error {
 };
 
 struct SiteSpec {
-  std::string preset;                  // nat::preset_names() or nat::chain_preset_names()
+  std::string preset;  // nat::preset_names() or nat::chain_preset_names()
   int hosts = 1;
-  std::optional<bool> hairpin;         // override the preset's (outermost NAT's) hairpinning
-  bool hostile = false;                // outermost gateway answers unsolicited UDP with ICMP
+  std::optional<bool> hairpin;  // override the preset's (outermost NAT's) hairpinning
+  bool hostile = false;         // outermost gateway answers unsolicited UDP with ICMP
 };
 
 struct TopologySpec {

@@ -1,6 +1,7 @@
 // NAT behaviour to nftables (see nat_rules.h for the recipe per RFC 4787 axis).
 #include "scenarios/emulation/nat_rules.h"
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 

@@ -37,8 +37,8 @@ struct GatewayRules {
   nat::NatBehaviour behaviour;  // translating must be true
   std::string wan_interface = "wan";
   std::string lan_interface = "lan";
-  std::string wan_address;      // the gateway's public (or carrier-side) IPv4 address
-  int loss_percent = 0;         // 0..100, on UDP forwarded through the gateway
+  std::string wan_address;  // the gateway's public (or carrier-side) IPv4 address
+  int loss_percent = 0;     // 0..100, on UDP forwarded through the gateway
 };
 
 // The external ports of allocation strategies that do not preserve the inner port: the
