@@ -6,7 +6,8 @@
 // sides, then sends a few tdata lines each way through it.
 //
 //   emu-traversal-matrix [--trials=1] [--pairs=FILTER] [--loss=0] [--hostile]
-//                        [--json=traversal-matrix-emu.json] [--bin-dir=DIR]
+//                        [--json=traversal-matrix-emu.json] [--heatmap=PATH.png]
+//                        [--bin-dir=DIR]
 //
 // --pairs uses the ns-3 scenario's syntax ("A:B", "A:same", or a word of the label). Trials of
 // one pair share its test-bed (fresh processes, keys and ports each trial; the gateways keep
@@ -15,7 +16,8 @@
 //
 // Output: one row per pair (trials, direct %, relay %, failed %, relay-needed, setup p50/p95 in
 // wall-clock ms from A's connect to the tunnel on both sides, A's punch strategy, verdict), the
-// failure reasons under it, and JSON in the ns-3 scenario's shape:
+// failure reasons under it, the ns-3 scenario's heatmap (--heatmap, through gnuplot; its
+// traversal-heatmap.cc) and JSON in the ns-3 scenario's shape:
 //   {"pairs":[{"a","b","same_nat","trials","direct","relay","failed","relay_needed",
 //              "setup_ms_p50","setup_ms_p95"}],
 //    "summary":{"relay_needed":{..},"expectations_met":bool,"violations":[..],"trials":N,
@@ -39,6 +41,7 @@
 #include "scenarios/emulation/emu_processes.h"
 #include "scenarios/emulation/emu_topology.h"
 #include "scenarios/emulation/traversal_pairs.h"
+#include "scenarios/traversal-matrix/traversal-heatmap.h"
 
 using namespace qp2p;
 using Json = nlohmann::ordered_json;
@@ -235,6 +238,7 @@ int main(int argc, char** argv) {
   double loss = 0.0;
   bool hostile = false;
   std::string json_path = "traversal-matrix-emu.json";
+  std::string heatmap_path;
   std::string bin_dir;
   app.add_option("--trials", trials, "trials per pair")->check(CLI::Range(1, 100));
   app.add_option("--pairs", filter, "A:B, A:same, or a word of the pair label; comma-separated");
@@ -242,6 +246,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--hostile", hostile, "gateways answer unsolicited UDP with ICMP");
   app.add_option("--json", json_path, "where to write the results");
+  app.add_option("--heatmap", heatmap_path, "where to write the heatmap PNG (gnuplot)");
   app.add_option("--bin-dir", bin_dir, "directory of qp2p-supernode and qp2p-peer")
       ->default_str(emu::default_binary_dir());
   CLI11_PARSE(app, argc, argv);
@@ -323,6 +328,7 @@ int main(int argc, char** argv) {
             << std::setw(8) << "r-need" << std::setw(9) << "p50 ms" << std::setw(9) << "p95 ms"
             << "  " << std::left << std::setw(22) << "strategy (a)"
             << "verdict\n";
+  std::vector<ns3::HeatmapCell> cells;
   Json pairs = Json::array();
   Json relay_needed = Json::object();
   Json violations = Json::array();
@@ -365,6 +371,9 @@ int main(int argc, char** argv) {
     p["setup_ms_p95"] = has_setup ? Json(round_to(p95, 1)) : Json(nullptr);
     pairs.push_back(std::move(p));
     if (r.relay_needed > 0) relay_needed[r.pair.label()] = r.relay_needed;
+    cells.push_back({r.pair.a, r.pair.b, r.pair.same_nat,
+                     r.trials ? 100.0 * r.direct / r.trials : 0.0,
+                     emu::infeasible_pair(r.pair) && r.direct == 0});
   }
   const bool met = violations.empty();
   std::cout << results.size() << " pairs, "
@@ -386,5 +395,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::cout << "results: " << json_path << "\n";
+  if (!heatmap_path.empty()) {
+    std::ostringstream title;
+    title << "qp2p traversal matrix, real Linux NATs" << (hostile ? " (hostile gateways)" : "")
+          << ": direct %, " << trials << " trials per pair, loss " << loss;
+    std::string error;
+    if (ns3::WriteHeatmap(heatmap_path, emu::all_presets(), cells, title.str(), &error)) {
+      std::cout << "heatmap: " << heatmap_path << "\n";
+    } else {
+      std::cout << "heatmap skipped: " << error << "\n";
+    }
+  }
   return met ? 0 : 1;
 }
