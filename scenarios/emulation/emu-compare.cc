@@ -6,7 +6,8 @@
 //   emu-compare --ns3 nat-discovery.json --emu nat-discovery-emu.json
 //   emu-compare --ns3 traversal-matrix.json --emu traversal-matrix-emu.json
 //
-// Exit status: 0 the two agree on everything both ran, 1 they disagree somewhere, 2 bad input.
+// Exit status: 0 the two agree on everything both ran, 1 they disagree somewhere, 2 bad input,
+// 77 with --skip-missing-emu when the emulated run left no JSON (it was skipped: not root).
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iomanip>
@@ -119,7 +120,14 @@ int main(int argc, char** argv) {
   std::string ns3_path, emu_path;
   app.add_option("--ns3", ns3_path, "JSON of the ns-3 scenario")->required();
   app.add_option("--emu", emu_path, "JSON of the emulated scenario")->required();
+  bool skip_missing = false;
+  app.add_flag("--skip-missing-emu", skip_missing,
+               "exit 77 (ctest's skip) when the emulated JSON does not exist");
   CLI11_PARSE(app, argc, argv);
+  if (skip_missing && !std::ifstream(emu_path)) {
+    std::cerr << "emu-compare: skipped: no " << emu_path << " (the emulated run did not run)\n";
+    return 77;
+  }
   auto ns3 = load(ns3_path);
   auto emu = load(emu_path);
   if (!ns3 || !emu) return 2;

@@ -21,6 +21,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
     for (auto n : nat::chain_preset_names()) presets.emplace_back(n);
   }
 
+  std::remove(json_path.c_str());  // a run leaves its own results or none, never stale ones
   try {
     emu::Topology::check_environment();
   } catch (const emu::Unavailable& e) {

@@ -29,6 +29,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -251,6 +252,7 @@ int main(int argc, char** argv) {
       ->default_str(emu::default_binary_dir());
   CLI11_PARSE(app, argc, argv);
 
+  std::remove(json_path.c_str());  // a run leaves its own results or none, never stale ones
   try {
     emu::Topology::check_environment();
   } catch (const emu::Unavailable& e) {
