@@ -3,6 +3,7 @@
 // object on stdout in RFC 4787 words, or a human summary with --human. No login is needed.
 #include "apps/peer/netcheck.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,27 @@ namespace {
 // random allocation behind an endpoint-independent NAT, even one drawing random ports from a
 // small carrier port block (stack/discovery/nat_discovery.h, port_allocation.h).
 constexpr std::size_t kExtraSockets = kDefaultNatDiscoveryExtraSockets;
+
+// The source address the kernel picks toward `server` (a connected UDP socket sends nothing),
+// or `fallback` when it will not tell. Discovery reads "no NAT" (level 0) from a mapped address
+// equal to the socket's own, which a wildcard-bound socket cannot show.
+Endpoint route_source(const Endpoint& server, const Endpoint& fallback) {
+  sockaddr_storage to{};
+  const socklen_t length = to_sockaddr(server, &to);
+  const int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fallback;
+  Endpoint source = fallback;
+  sockaddr_storage local{};
+  socklen_t local_length = sizeof(local);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), length) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) == 0) {
+    if (auto ep = from_sockaddr(reinterpret_cast<const sockaddr*>(&local), local_length)) {
+      source = Endpoint{ep->address, fallback.port};
+    }
+  }
+  ::close(fd);
+  return source;
+}
 
 [[noreturn]] void netcheck_usage_error(const std::string& why) {
   std::cerr << "qp2p-peer netcheck: " << why << "\n";
@@ -75,7 +97,8 @@ int run_netcheck(int argc, char** argv) {
 
   std::vector<int> fds;
   try {
-    const Endpoint local = AsioPeer::default_local({*server});
+    Endpoint local = AsioPeer::default_local({*server});
+    if (local.address.is_unspecified()) local = route_source(*server, local);
     fds.push_back(open_udp_socket(local));
     config.primary_local = socket_local_endpoint(fds.back());
     for (std::size_t i = 0; i < kExtraSockets; ++i) {
