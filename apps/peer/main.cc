@@ -51,6 +51,7 @@ struct Options {
   std::optional<Endpoint> bind;
   bool nat_discovery = false;
   bool auto_accept = false;
+  bool relay_only = false;
 };
 
 // Extra sockets for RFC 5780 discovery: enough allocation samples to tell sequential from
@@ -89,6 +90,9 @@ Options parse_options(int argc, char** argv) {
                    "metadata");
   app.add_flag("--auto-accept", options.auto_accept,
                "accept every tunnel request at once (otherwise answer with accept/refuse)");
+  app.add_flag("--relay-only", options.relay_only,
+               "Tunnels go through the supernode's relay (TURN) only, never direct, like ICE's "
+               "relay transport policy: hides this host's addresses from its peers");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -387,6 +391,7 @@ int main(int argc, char** argv) {
   if (options.bind) config.local = *options.bind;
   if (options.nat_discovery) config.discovery_locals.assign(kDiscoverySockets, Endpoint{});
   config.auto_accept_tunnels = options.auto_accept;
+  config.relay_only = options.relay_only;
 
   boost::asio::io_context io;
   std::unique_ptr<AsioPeer> peer;

@@ -48,6 +48,13 @@ void PeerSession::fall_back_to_relay(Instant now, const PeerId& peer, const std:
 
 void PeerSession::on_attempt_failed(Instant now, const PeerId& peer, const std::string& reason) {
   auto it = punched_.find(peer);
+  if (tunnels_.has_tunnel(peer)) {
+    // An attempt to move a live (relayed) tunnel to a direct path: the tunnel stays as it is.
+    SPDLOG_INFO("peer: no direct path to {} yet ({}); staying on the relay", peer.to_string(),
+                reason);
+    if (it != punched_.end()) punched_.erase(it);
+    return;
+  }
   if (it == punched_.end()) {
     events_.push_back(peer_event::TunnelClosed{peer, "attempt failed: " + reason});
     return;
@@ -104,7 +111,46 @@ void PeerSession::expire_relay_waits(Instant now) {
 Instant PeerSession::next_relay_wait() const {
   Instant t = kNever;
   for (const auto& [peer, p] : punched_) t = std::min(t, p.relay_wait);
+  for (const auto& [peer, u] : upgrades_) t = std::min(t, u.next);
   return t;
+}
+
+// The caller of a relayed tunnel keeps trying the direct path where one is possible (the direct
+// attempt failed, e.g. to loss); a direct tunnel replaces the relayed one without loss
+// (tunnel_manager.h, kReplacedTunnelGrace).
+void PeerSession::on_tunnel_up(Instant now, const PeerId& peer, tunnel::Path path) {
+  auto it = punched_.find(peer);
+  const bool caller = it != punched_.end() && it->second.caller;
+  const bool feasible = it != punched_.end() && it->second.direct_feasible;
+  if (it != punched_.end()) punched_.erase(it);
+  if (path == tunnel::Path::kDirect) {
+    upgrades_.erase(peer);
+    return;
+  }
+  if (!caller || !feasible || config_.relay_only || upgrades_.count(peer)) return;
+  upgrades_[peer] = Upgrade{now + kRelayUpgradeFirstInterval, kRelayUpgradeFirstInterval};
+}
+
+void PeerSession::try_upgrades(Instant now) {
+  for (auto it = upgrades_.begin(); it != upgrades_.end();) {
+    const PeerId peer = it->first;
+    Upgrade& u = it->second;
+    if (!tunnels_.has_tunnel(peer)) {
+      it = upgrades_.erase(it);
+      continue;
+    }
+    if (u.next <= now) {
+      u.interval = std::min(u.interval * 2, kRelayUpgradeMaxInterval);
+      u.next = now + u.interval;
+      if (state_ == State::kRegistered && !tunnels_.has_attempt(peer) && !outgoing_.count(peer) &&
+          !punched_.count(peer)) {
+        SPDLOG_INFO("peer: trying a direct path to {} (tunnel relayed)", peer.to_string());
+        connect(now, peer);
+        if (auto o = outgoing_.find(peer); o != outgoing_.end()) o->second.upgrade = true;
+      }
+    }
+    ++it;
+  }
 }
 
 }  // namespace qp2p

@@ -398,11 +398,15 @@ void PeerSession::on_response(Instant now, std::uint64_t txn, wire::Body& body) 
       [&](wire::Error& m) {
         // A failed connect or answer ends that negotiation here too.
         auto o = outgoing_.find(pending.target);
-        if (o != outgoing_.end() && o->second.request == txn) outgoing_.erase(o);
+        bool upgrade = false;
+        if (o != outgoing_.end() && o->second.request == txn) {
+          upgrade = o->second.upgrade;
+          outgoing_.erase(o);
+        }
         if (auto i = incoming_.find(pending.target);
             i != incoming_.end() && i->second.accept_request == txn)
           incoming_.erase(i);
-        events_.push_back(peer_event::RequestFailed{txn, pending.command, m.reason});
+        if (!upgrade) events_.push_back(peer_event::RequestFailed{txn, pending.command, m.reason});
       },
       [&](auto&) {
         ++counters_.dropped_unexpected;
@@ -465,6 +469,7 @@ void PeerSession::drain_discovery(Instant now) {
 
 void PeerSession::handle_timeout(Instant now) {
   expire_relay_waits(now);
+  try_upgrades(now);
   if (now >= tunnels_.poll_timeout()) {
     tunnels_.handle_timeout(now);
     drain_tunnels(now);

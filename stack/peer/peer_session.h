@@ -58,6 +58,11 @@ struct PeerConfig {
   std::vector<IpAddress> host_addresses;
   // Answer every tunnel offer with accept at once (TunnelRequested is still reported).
   bool auto_accept_tunnels = false;
+  // Tunnels only through the relay (ICE's "relay" transport policy, RFC 8445 section 5.1.1.1
+  // privacy): no direct attempt, no host candidates sent, no upgrade to direct. For the peer
+  // that allocates (the callee) this alone decides; a relay-only caller waits for the relayed
+  // address while the callee's direct attempt runs out.
+  bool relay_only = false;
   // Keepalive and dead intervals of the peer's tunnels; bounds on attempts and tunnels.
   tunnel::TunnelConfig tunnel;
   tunnel::TunnelManagerConfig tunnel_limits;
@@ -135,6 +140,11 @@ struct PeerCounters {
   std::uint64_t failovers = 0;
   std::uint64_t dropped_tunnel_pushes = 0;  // offers over the bound, pushes for no negotiation
 };
+
+// A relayed tunnel whose direct path is feasible tries a direct one after this, then at
+// doubling intervals up to kRelayUpgradeMaxInterval, for as long as it lives.
+inline constexpr Duration kRelayUpgradeFirstInterval = std::chrono::seconds(30);
+inline constexpr Duration kRelayUpgradeMaxInterval = std::chrono::minutes(10);
 
 // Tunnel negotiations a peer keeps at once, each way (requests it made, offers it holds).
 inline constexpr std::size_t kMaxPeerNegotiations = 64;
@@ -233,6 +243,8 @@ class PeerSession final : public SansIoEndpoint {
   void on_tunnel_relayed(Instant now, const wire::TunnelRelayed& m);
   void on_attempt_failed(Instant now, const PeerId& peer, const std::string& reason);
   void expire_relay_waits(Instant now);
+  void on_tunnel_up(Instant now, const PeerId& peer, tunnel::Path path);
+  void try_upgrades(Instant now);
   Instant next_relay_wait() const;
   const Endpoint& supernode_endpoint() const { return config_.supernodes[supernode_index_]; }
 
@@ -268,7 +280,12 @@ class PeerSession final : public SansIoEndpoint {
 
   // Tunnel negotiations: our connects by callee (attempt 0 until the supernode named it), and
   // the offers we hold by caller.
-  struct Outgoing { std::uint64_t request = 0; std::uint64_t attempt = 0; Instant requested{}; };
+  struct Outgoing {
+    std::uint64_t request = 0;
+    std::uint64_t attempt = 0;
+    Instant requested{};
+    bool upgrade = false;  // ours, to move a relayed tunnel to a direct path: not reported
+  };
   struct Incoming {
     std::uint64_t attempt = 0;
     Instant received{};
@@ -285,10 +302,18 @@ class PeerSession final : public SansIoEndpoint {
     tunnel::PunchPlan plan;
     wire::RelayCredentials relay;
     Instant requested_at{};
+    bool direct_feasible = true;
     bool relaying = false;        // the fallback has begun
     Instant relay_wait = kNever;  // caller: give up if no relayed address came by then
   };
   std::map<PeerId, Punched> punched_;
+  // Relayed tunnels we asked for whose direct path is feasible: a new negotiation is tried at
+  // `next` (backing off), and the tunnel switches when its direct attempt succeeds.
+  struct Upgrade {
+    Instant next = kNever;
+    Duration interval{};
+  };
+  std::map<PeerId, Upgrade> upgrades_;
   RttEstimator rtt_;
 
   tunnel::TunnelManager tunnels_;

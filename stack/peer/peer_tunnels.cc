@@ -14,7 +14,7 @@
 namespace qp2p {
 
 std::vector<Endpoint> PeerSession::host_candidates() const {
-  if (config_.local.port == 0) return {};
+  if (config_.local.port == 0 || config_.relay_only) return {};
   // The main socket, when bound to a concrete address; a wildcard bind is reachable on every
   // interface address the runtime named.
   if (!config_.local.address.is_unspecified()) return {config_.local};
@@ -97,6 +97,12 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
       incoming_.erase(oldest);
     }
     incoming_[from] = Incoming{offer->attempt, now, 0};
+    // A peer we have a tunnel with negotiates again (it tries to move our relayed tunnel to a
+    // direct path): the application accepted it already.
+    if (tunnels_.has_tunnel(from)) {
+      answer(now, from, true, {});
+      return;
+    }
     events_.push_back(peer_event::TunnelRequested{from, std::move(offer->from), offer->attempt});
     if (config_.auto_accept_tunnels) answer(now, from, true, {});
     return;
@@ -109,8 +115,9 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
       SPDLOG_DEBUG("peer: drop tunnel refusal from {}: no such request", refused->peer.to_string());
       return;
     }
-    events_.push_back(
-        peer_event::TunnelRefused{it->second.request, refused->peer, std::move(refused->reason)});
+    if (!it->second.upgrade)
+      events_.push_back(
+          peer_event::TunnelRefused{it->second.request, refused->peer, std::move(refused->reason)});
     outgoing_.erase(it);
     return;
   }
@@ -161,9 +168,12 @@ void PeerSession::start_punch(Instant now, const peer_event::PunchStarted& start
     punched_.erase(oldest);
   }
   Punched& p = punched_[start.peer];
-  p = Punched{start.attempt, start.caller, start.nonce, start.plan, std::move(relay), requested_at};
-  if (!start.direct_feasible) {
-    fall_back_to_relay(now, start.peer, "no direct path possible between these NATs");
+  p = Punched{start.attempt,    start.caller,         start.nonce, start.plan, std::move(relay),
+               requested_at, start.direct_feasible};
+  if (!start.direct_feasible || config_.relay_only) {
+    fall_back_to_relay(now, start.peer,
+                       config_.relay_only ? "relay only by configuration"
+                                          : "no direct path possible between these NATs");
     return drain_tunnels(now);
   }
   tunnels_.start_attempt(now, start.plan, start.nonce, requested_at);
@@ -208,13 +218,14 @@ void PeerSession::drain_tunnels(Instant now) {
             SPDLOG_INFO("peer: tunnel to {} up ({}, {} -> {}), setup {} ms", e.peer.to_string(),
                         tunnel::to_string(e.path), e.local.to_string(), e.remote.to_string(),
                         std::chrono::duration_cast<std::chrono::milliseconds>(e.setup).count());
-            punched_.erase(e.peer);
+            on_tunnel_up(now, e.peer, e.path);
             events_.push_back(
                 peer_event::TunnelEstablished{e.peer, e.path, e.local, e.remote, e.rtt, e.setup});
           } else if constexpr (std::is_same_v<T, me::Data>) {
             events_.push_back(peer_event::TunnelData{e.peer, std::move(e.bytes)});
           } else if constexpr (std::is_same_v<T, me::Closed>) {
             SPDLOG_INFO("peer: tunnel to {} closed: {}", e.peer.to_string(), e.reason);
+            upgrades_.erase(e.peer);
             events_.push_back(peer_event::TunnelClosed{e.peer, std::move(e.reason)});
           } else if constexpr (std::is_same_v<T, me::AttemptFailed>) {
             if (!e.superseded) on_attempt_failed(now, e.peer, e.reason);

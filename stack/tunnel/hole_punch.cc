@@ -221,6 +221,12 @@ Instant HolePunch::poll_timeout() const {
 void HolePunch::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
                                 const std::uint8_t* data, std::size_t size) {
   if (state_ == State::kFailed) return;
+  // Only the attempt's own sockets make pairs: a relayed attempt must not turn into a direct
+  // one through a check that reached the main socket (and a relay-only peer stays relayed).
+  if (std::find(config_.locals.begin(), config_.locals.end(), local) == config_.locals.end()) {
+    ++counters_.dropped_wrong_local;
+    return;
+  }
   auto packet = parse(data, size);
   if (!packet) {
     ++counters_.dropped_malformed;

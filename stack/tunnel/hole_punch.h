@@ -141,6 +141,7 @@ struct HolePunchCounters {
   std::uint64_t dropped_unknown_transaction = 0;
   std::uint64_t dropped_asymmetric = 0;        // response not from the pair it answers
   std::uint64_t dropped_sealed = 0;            // a sealed packet we cannot use yet
+  std::uint64_t dropped_wrong_local = 0;       // arrived on a socket the attempt does not use
 };
 
 class HolePunch final : public SansIoEndpoint {

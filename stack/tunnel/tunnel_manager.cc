@@ -213,6 +213,10 @@ void TunnelManager::handle_datagram(Instant now, const Endpoint& local, const En
       }
     }
   }
+  if (!peer && std::holds_alternative<SealedPacket>(*packet) &&
+      deliver_to_retired(now, local, remote, data, size,
+                         std::get<SealedPacket>(*packet).tunnel_id))
+    return;
   if (!peer) {
     ++counters_.dropped_unattributed;
     SPDLOG_DEBUG("tunnels: packet from {} on {} matches no attempt or tunnel", remote.to_string(),
@@ -229,6 +233,7 @@ void TunnelManager::handle_datagram(Instant now, const Endpoint& local, const En
 }
 
 void TunnelManager::handle_timeout(Instant now) {
+  expire_retired(now);
   if (relay_.poll_timeout() <= now) {
     relay_.handle_timeout(now);
     pump_relay(now);
@@ -266,6 +271,7 @@ Instant TunnelManager::poll_timeout() const {
   for (const auto& [peer, a] : attempts_)
     t = std::min(t, a.punch ? a.punch->poll_timeout() : a.start + a.plan.deadline);
   for (const auto& [peer, lt] : tunnels_) t = std::min(t, lt.tunnel->poll_timeout());
+  for (const auto& [id, r] : retired_) t = std::min(t, r.until);
   return t;
 }
 
@@ -307,7 +313,7 @@ void TunnelManager::pump_attempt(Instant now, const PeerId& peer) {
     }
     if (replacing) {
       ++counters_.tunnels_replaced;
-      remove_tunnel(now, peer);
+      retire_tunnel(now, peer);
     }
     const Endpoint local = params->local, remote = params->remote;
     const Duration rtt = params->rtt;
@@ -432,7 +438,56 @@ void TunnelManager::release_relay_if_unused(Instant now, const PeerId& peer) {
   if (a != attempts_.end() && a->second.from_relay_port) return;
   auto t = tunnels_.find(peer);
   if (t != tunnels_.end() && t->second.on_relay_port) return;
+  for (const auto& [id, r] : retired_)
+    if (r.peer == peer && r.on_relay_port) return;
   relay_.release(now, peer);
+}
+
+// The peer's tunnel makes way for a newer one; it keeps its id for kReplacedTunnelGrace.
+void TunnelManager::retire_tunnel(Instant now, const PeerId& peer) {
+  auto it = tunnels_.find(peer);
+  if (it == tunnels_.end()) return;
+  RetiredTunnel r{peer, std::move(it->second.tunnel), it->second.on_relay_port,
+                  now + kReplacedTunnelGrace};
+  retired_[it->second.id] = std::move(r);
+  tunnels_.erase(it);
+}
+
+bool TunnelManager::deliver_to_retired(Instant now, const Endpoint& local, const Endpoint& remote,
+                                       const std::uint8_t* data, std::size_t size,
+                                       std::uint64_t id) {
+  auto it = retired_.find(id);
+  if (it == retired_.end()) return false;
+  Tunnel& t = *it->second.tunnel;
+  t.handle_datagram(now, local, remote, data, size);
+  while (t.poll_transmit()) {
+  }  // it answers nothing any more: the new tunnel speaks for the peer
+  while (auto e = t.poll_event()) {
+    if (auto* d = std::get_if<tunnel_event::Data>(&*e)) {
+      ++counters_.retired_deliveries;
+      events_.push_back(manager_event::Data{it->second.peer, std::move(d->bytes)});
+    }
+  }
+  return true;
+}
+
+void TunnelManager::expire_retired(Instant now) {
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (it->second.until > now) {
+      ++it;
+      continue;
+    }
+    const PeerId peer = it->second.peer;
+    const Endpoint local = it->second.tunnel->local();
+    const bool on_relay_port = it->second.on_relay_port;
+    auto owner = by_tunnel_id_.find(it->first);
+    if (owner != by_tunnel_id_.end() && owner->second == peer) by_tunnel_id_.erase(owner);
+    it = retired_.erase(it);
+    auto live = tunnels_.find(peer);
+    const bool in_use = live != tunnels_.end() && live->second.tunnel->local() == local;
+    if (on_relay_port) release_relay_if_unused(now, peer);
+    else if (local != main_local_ && !in_use) release(peer, {local});
+  }
 }
 
 void TunnelManager::release(const PeerId& peer, std::vector<Endpoint> locals) {

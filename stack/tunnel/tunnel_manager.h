@@ -26,6 +26,10 @@
 //   Data / Closed           from the tunnel ("closed locally", "closed by peer",
 //                           "keepalive timeout").
 //
+// Replacement without loss: a tunnel replaced by a newer one (e.g. a relayed tunnel upgraded to
+// a direct one) retires for kReplacedTunnelGrace: it sends nothing more, but data the peer
+// sent on it before it switched (still in flight through the relay) is delivered.
+//
 // Attribution: a check goes to the running attempt for its sender (else to the sender's
 // tunnel, which answers late checks of its own attempt); a sealed packet to the attempt or
 // tunnel whose tunnel id it names. Anything else is dropped and counted. A new attempt for a
@@ -106,12 +110,16 @@ struct TunnelManagerConfig {
   std::size_t max_tunnels = 256;  // live tunnels
 };
 
+// How long a replaced tunnel still delivers what arrives on it (several relay round trips).
+inline constexpr Duration kReplacedTunnelGrace = std::chrono::seconds(5);
+
 struct TunnelManagerCounters {
   std::uint64_t attempts_started = 0;
   std::uint64_t attempts_refused = 0;  // over a bound
   std::uint64_t attempts_failed = 0;   // including refused and superseded ones
   std::uint64_t tunnels_established = 0;
   std::uint64_t tunnels_replaced = 0;
+  std::uint64_t retired_deliveries = 0;  // data delivered by a replaced tunnel in its grace
   std::uint64_t dropped_not_tunnel = 0;    // first byte is not the tunnel magic
   std::uint64_t dropped_malformed = 0;     // magic, but does not parse
   std::uint64_t dropped_unattributed = 0;  // no attempt or tunnel it belongs to
@@ -189,6 +197,10 @@ class TunnelManager final : public SansIoEndpoint {
   void pump_tunnel(Instant now, const PeerId& peer);
   void pump_relay(Instant now);
   void remove_tunnel(Instant now, const PeerId& peer);
+  void retire_tunnel(Instant now, const PeerId& peer);
+  bool deliver_to_retired(Instant now, const Endpoint& local, const Endpoint& remote,
+                          const std::uint8_t* data, std::size_t size, std::uint64_t id);
+  void expire_retired(Instant now);
 
   Identity identity_;
   TunnelConfig tunnel_config_;
@@ -204,6 +216,13 @@ class TunnelManager final : public SansIoEndpoint {
     bool on_relay_port = false;  // runs from our relayed address
   };
   std::map<PeerId, LiveTunnel> tunnels_;
+  struct RetiredTunnel {
+    PeerId peer;
+    std::unique_ptr<Tunnel> tunnel;
+    bool on_relay_port = false;
+    Instant until;
+  };
+  std::map<std::uint64_t, RetiredTunnel> retired_;  // by our tunnel id
   std::map<std::uint64_t, PeerId> by_tunnel_id_;  // our tunnel ids (attempts' and tunnels')
 
   std::deque<Datagram> transmits_;

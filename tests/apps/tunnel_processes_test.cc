@@ -97,3 +97,48 @@ TEST(TunnelProcesses, QuitClosesTheTunnelForThePeer) {
 
 }  // namespace
 }  // namespace qp2p
+
+namespace qp2p {
+namespace {
+
+// The relay path over real sockets: both peers relay-only (ICE's relay policy), the supernode
+// serves TURN; the tunnel reports path "relay", runs through the supernode's relay port and
+// carries text both ways; killing the supernode takes the relay (and so the tunnel) with it.
+TEST(TunnelProcesses, RelayOnlyPeersTunnelThroughTheSupernodeRelay) {
+  SupernodeProcess supernode({}, {"--turn-secret", "loopback-relay-secret", "--relay-ports",
+                                  "50000-50999"});
+  ASSERT_TRUE(supernode.start()) << supernode.failure();
+  TempDir keys("qp2p-relay-keys");
+  PeerProcess a("A", supernode.primary(), keys.file("a.key"), {"--relay-only"});
+  PeerProcess b("B", supernode.primary(), keys.file("b.key"), {"--relay-only", "--auto-accept"});
+  for (PeerProcess* p : {&a, &b}) ASSERT_TRUE(p->await_registered()) << p->transcript();
+
+  ASSERT_TRUE(a.command("connect " + b.id()));
+  auto up_a = a.expect("tunnel", about(b.id()), 10s);
+  auto up_b = b.expect("tunnel", about(a.id()), 10s);
+  ASSERT_TRUE(up_a && up_b) << a.transcript() << b.transcript();
+  EXPECT_EQ((*up_a)["path"], "relay");
+  EXPECT_EQ((*up_b)["path"], "relay");
+  // A sends to B's relayed address: the supernode's address, a relay port.
+  const std::string remote = (*up_a)["remote"];
+  EXPECT_EQ(remote.rfind("127.0.0.1:50", 0), 0u) << remote;
+  EXPECT_LT((*up_a)["setup_ms"].get<double>(), 2000.0);
+
+  ASSERT_TRUE(a.command("tsend " + b.id() + " via the relay"));
+  auto data = b.expect("tdata", from(a.id()));
+  ASSERT_TRUE(data) << b.transcript();
+  EXPECT_EQ((*data)["text"], "via the relay");
+  ASSERT_TRUE(b.command("tsend " + a.id() + " and back"));
+  auto reply = a.expect("tdata", from(b.id()));
+  ASSERT_TRUE(reply) << a.transcript();
+  EXPECT_EQ((*reply)["text"], "and back");
+
+  ASSERT_TRUE(a.command("close " + b.id()));
+  auto closed = b.expect("tunnel-closed", about(a.id()));
+  ASSERT_TRUE(closed) << b.transcript();
+  EXPECT_EQ((*closed)["reason"], "closed by peer");
+  EXPECT_TRUE(a.bad_lines().empty() && b.bad_lines().empty());
+}
+
+}  // namespace
+}  // namespace qp2p

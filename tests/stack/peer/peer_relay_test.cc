@@ -91,3 +91,60 @@ INSTANTIATE_TEST_SUITE_P(WithAndWithoutTurn, PeerRelay, ::testing::Bool(),
 
 }  // namespace
 }  // namespace qp2p::scenario
+
+namespace qp2p::scenario {
+namespace {
+
+// "A relayed tunnel keeps trying to upgrade to direct and switches without losing data": the
+// direct path is blocked until the tunnel is relayed, then opens; both peers keep sending every
+// 50 ms across the switch, and every message arrives.
+struct PeerRelayUpgrade : ::testing::Test, TunnelPair {
+  PeerRelayUpgrade() : TunnelPair(778, relay_supernode_config(true)) {}
+  void SetUp() override { start(1.0); }
+};
+
+TEST_F(PeerRelayUpgrade, RelayedTunnelMovesToTheDirectPathWithoutLoss) {
+  alice.connect(sc.net.now(), bob.id());
+  ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(2))) << sc.transcript();
+  bob.accept(sc.net.now(), alice.id());
+  auto relayed = sc.wait_for<ev::TunnelEstablished>(alice, seconds(40));
+  ASSERT_TRUE(relayed) << sc.transcript();
+  ASSERT_EQ(relayed->path, tunnel::Path::kRelay);
+  ASSERT_TRUE(sc.net.run_until([&] { return bob.tunnels().has_tunnel(alice.id()); }, seconds(2)));
+
+  // The direct path opens; the caller tries it within kRelayUpgradeFirstInterval.
+  sc.net.set_link(sc.node("alice"), sc.node("bob"), {std::chrono::milliseconds(20), 0.0});
+  int sent = 0, switched_at = -1;
+  bool switched_alice = false, switched_bob = false;
+  // 60 s at most; 40 more messages each way once both have switched.
+  for (int i = 0; i < 1200 && (switched_at < 0 || i < switched_at + 40); ++i) {
+    const std::string a = "a" + std::to_string(i), b = "b" + std::to_string(i);
+    ASSERT_TRUE(alice.tunnel_send(sc.net.now(), bob.id(), bytes_of(a).data(), a.size()));
+    ASSERT_TRUE(bob.tunnel_send(sc.net.now(), alice.id(), bytes_of(b).data(), b.size()));
+    sent = i + 1;
+    sc.net.run_for(std::chrono::milliseconds(50));
+    const tunnel::Tunnel* ta = alice.tunnels().tunnel(bob.id());
+    const tunnel::Tunnel* tb = bob.tunnels().tunnel(alice.id());
+    switched_alice = switched_alice || (ta && ta->remote() == endpoint("198.51.100.20:41000"));
+    switched_bob = switched_bob || (tb && tb->remote() == endpoint("203.0.113.10:40000"));
+    if (switched_alice && switched_bob && switched_at < 0) switched_at = i;
+  }
+  sc.net.run_for(seconds(1));
+  ASSERT_TRUE(switched_alice && switched_bob) << sc.transcript();
+  const auto ups = sc.all<ev::TunnelEstablished>(alice);
+  ASSERT_EQ(ups.size(), 2u);
+  EXPECT_EQ(ups[1].path, tunnel::Path::kDirect);
+  EXPECT_LE(ups[1].setup, seconds(2)) << "measured from the upgrade's own request";
+  EXPECT_EQ(sc.all<ev::TunnelData>(bob).size(), static_cast<std::size_t>(sent)) << "no loss a->b";
+  EXPECT_EQ(sc.all<ev::TunnelData>(alice).size(), static_cast<std::size_t>(sent)) << "no loss b->a";
+  EXPECT_TRUE(sc.all<ev::TunnelRequested>(bob).size() == 1u) << "the upgrade is not a new request";
+  EXPECT_FALSE(sc.find<ev::TunnelClosed>(alice));
+  EXPECT_FALSE(sc.find<ev::TunnelClosed>(bob));
+  // The relayed address is given back once the replaced tunnel's grace has passed.
+  sc.net.run_for(tunnel::kReplacedTunnelGrace + seconds(2));
+  EXPECT_EQ(s1.relay_allocations(), 0u);
+  EXPECT_TRUE(carried(alice, bob, "direct now")) << sc.transcript();
+}
+
+}  // namespace
+}  // namespace qp2p::scenario
