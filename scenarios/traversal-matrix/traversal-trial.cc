@@ -230,11 +230,17 @@ class Trial {
     Simulator::Schedule(m_p.dataInterval * m_p.dataMessages + Seconds(1), [this] { Finish(""); });
   }
 
-  // A short grace for the other side's last events (its TunnelClosed).
+  // A grace for the other side's last events (its TunnelClosed): short once both sides ended;
+  // otherwise as long as the supernode re-sends its punch-start (a tunnel push: 10.75 s), so
+  // a side whose first copies were lost still learns its plan (e.g. that direct is infeasible).
   void FinishSoon() {
+    if (!m_a.closed.empty() && !m_b.closed.empty()) {
+      Simulator::Schedule(MilliSeconds(500), [this] { Finish(""); });
+      return;
+    }
     if (m_finishScheduled) return;
     m_finishScheduled = true;
-    Simulator::Schedule(MilliSeconds(500), [this] { Finish(""); });
+    Simulator::Schedule(Seconds(11), [this] { Finish(""); });
   }
 
   void Finish(const std::string& why) {

@@ -41,14 +41,17 @@ std::uint64_t PeerSession::new_transaction() {
   return t;
 }
 
-void PeerSession::start_tracked(Instant now, std::uint64_t txn, RequestTracker::Builder builder) {
+void PeerSession::start_tracked(Instant now, std::uint64_t txn, RequestTracker::Builder builder,
+                                std::optional<RetransmitPolicy> policy) {
   rtt_.sent(txn, now);
-  tracker_.start(now, txn,
-                 [this, txn, first = true, builder = std::move(builder)]() mutable {
-                   if (!first) rtt_.retransmitted(txn);
-                   first = false;
-                   return builder();
-                 });
+  tracker_.start_timed(
+      now, txn,
+      [this, txn, first = true, builder = std::move(builder)](Instant, Duration) mutable {
+        if (!first) rtt_.retransmitted(txn);
+        first = false;
+        return builder();
+      },
+      policy);
 }
 
 void PeerSession::start(Instant now) {
@@ -69,7 +72,8 @@ void PeerSession::send_plain(Instant now, std::uint64_t txn, wire::Body body, bo
   Datagram d{config_.local, supernode_endpoint(), {}};
   wire::encode({txn, std::move(body)}, d.payload);
   if (!track) return transmits_.push_back(std::move(d));
-  start_tracked(now, txn, [d]() -> std::optional<Datagram> { return d; });
+  // Only the login exchange is tracked here.
+  start_tracked(now, txn, [d]() -> std::optional<Datagram> { return d; }, config_.urgent_retransmit);
 }
 
 void PeerSession::send_sealed(std::uint64_t txn, wire::Body body) {
@@ -83,13 +87,22 @@ void PeerSession::fail_over(Instant now, std::string reason, bool next_supernode
   ++counters_.failovers;
   tracker_.clear();
   rtt_.forget_all();
-  // Requests in flight go back in the queue and are re-issued at the next supernode.
-  for (const auto& [id, pending] : requests_)
+  // Requests in flight (or waiting to be retried) go back in the queue and are re-issued at
+  // the next supernode.
+  retry_due_.clear();
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, pending] : requests_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());  // a stable order (requests_ is a hash map)
+  for (std::uint64_t id : ids)
     if (std::find(queued_.begin(), queued_.end(), id) == queued_.end()) queued_.push_back(id);
   if (next_supernode) supernode_index_ = (supernode_index_ + 1) % config_.supernodes.size();
   state_ = State::kWaitingToRetry;
   next_keepalive_ = kNever;
-  retry_at_ = now + config_.failover_delay;
+  // The first round through the list at the configured pause, then doubling per round.
+  const std::size_t round = failures_in_a_row_++ / config_.supernodes.size();
+  Duration pause = config_.failover_delay;
+  for (std::size_t i = 0; i < round && pause < config_.max_failover_delay; ++i) pause *= 2;
+  retry_at_ = now + std::min(pause, std::max(config_.max_failover_delay, config_.failover_delay));
 }
 
 std::uint64_t PeerSession::enqueue(Instant now, std::string command, wire::Body body,
@@ -108,12 +121,17 @@ void PeerSession::issue(Instant now, std::uint64_t request) {
   if (auto* c = std::get_if<wire::TunnelConnect>(&it->second.body)) c->rtt_ms = rtt_ms();
   if (auto* a = std::get_if<wire::TunnelAnswer>(&it->second.body); a && a->accept)
     a->rtt_ms = rtt_ms();
+  const bool urgent = std::holds_alternative<wire::TunnelConnect>(it->second.body) ||
+                      std::holds_alternative<wire::TunnelAnswer>(it->second.body);
   // Each retransmission is sealed afresh: the receiver's replay window drops exact copies.
-  start_tracked(now, request, [this, request]() -> std::optional<Datagram> {
-    auto r = requests_.find(request);
-    if (r == requests_.end() || state_ != State::kRegistered) return std::nullopt;
-    return Datagram{config_.local, supernode_endpoint(), session_.seal({request, r->second.body})};
-  });
+  start_tracked(
+      now, request,
+      [this, request]() -> std::optional<Datagram> {
+        auto r = requests_.find(request);
+        if (r == requests_.end() || state_ != State::kRegistered) return std::nullopt;
+        return Datagram{config_.local, supernode_endpoint(), session_.seal({request, r->second.body})};
+      },
+      urgent ? std::optional<RetransmitPolicy>(config_.urgent_retransmit) : std::nullopt);
 }
 
 std::uint64_t PeerSession::publish(Instant now, const wire::MetaEntries& set) {
@@ -196,6 +214,7 @@ void PeerSession::finish_logout() {
     events_.push_back(peer_event::RequestFailed{id, requests_.at(id).command, "logged out"});
   requests_.clear();
   queued_.clear();
+  retry_due_.clear();
   events_.push_back(peer_event::LoggedOut{});
 }
 
@@ -295,6 +314,8 @@ void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
     answered(now, msg.transaction);
     session_ = wire::Session(ok->session_id, *key, wire::Direction::kToSupernode);
     state_ = State::kRegistered;
+    failures_in_a_row_ = 0;
+    keepalive_losses_ = 0;
     mapped_ = ok->mapped;
     keepalive_interval_ = config_.keepalive_interval.count() > 0
                               ? config_.keepalive_interval
@@ -334,6 +355,8 @@ void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
 
 void PeerSession::on_session(Instant now, wire::ControlMessage& msg) {
   schedule_keepalive(now);  // any authenticated traffic proves the path is alive
+  last_heard_ = now;
+  keepalive_losses_ = 0;
   const bool is_push = std::holds_alternative<wire::Deliver>(msg.body) ||
                        std::holds_alternative<wire::DeliveryReport>(msg.body) ||
                        std::holds_alternative<wire::Presence>(msg.body) ||
@@ -482,9 +505,12 @@ void PeerSession::handle_timeout(Instant now) {
     retry_at_ = kNever;
     send_hello(now);
   }
+  retry_due_requests(now);
+  expire_negotiations(now);
   // One keepalive at a time: its final timeout is what detects a dead supernode.
   if (state_ == State::kRegistered && now >= next_keepalive_ && !tracker_.outstanding(keepalive_txn_)) {
     keepalive_txn_ = new_transaction();
+    keepalive_sent_ = now;
     const std::uint64_t txn = keepalive_txn_;
     start_tracked(now, txn, [this, txn]() -> std::optional<Datagram> {
       if (state_ != State::kRegistered) return std::nullopt;
@@ -498,21 +524,13 @@ void PeerSession::handle_timeout(Instant now) {
       finish_logout();
       return;
     }
+    if (txn == keepalive_txn_ && state_ == State::kRegistered && keepalive_loss_tolerated(now))
+      continue;
     if (txn == login_txn_ || txn == keepalive_txn_) {
       fail_over(now, txn == login_txn_ ? "no answer to login" : "no answer to keepalives");
       return;
     }
-    auto it = requests_.find(txn);
-    if (it == requests_.end()) continue;
-    // The supernode answers every request, if only with an Error: silence means it is gone,
-    // which the keepalive would report a moment later. Fail over now, so the request is re-issued
-    // at the next supernode (once per supernode) instead of failing in the race.
-    if (state_ == State::kRegistered && ++it->second.timeouts < config_.supernodes.size()) {
-      fail_over(now, "no answer to " + it->second.command);
-      return;
-    }
-    events_.push_back(peer_event::RequestFailed{txn, it->second.command, "no response from supernode"});
-    requests_.erase(it);
+    if (requests_.count(txn) && on_request_timeout(now, txn)) return;  // failed over
   }
 }
 
@@ -536,6 +554,7 @@ Instant PeerSession::poll_timeout() const {
   if (state_ == State::kWaitingToRetry) t = std::min(t, retry_at_);
   if (discovery_) t = std::min(t, discovery_->poll_timeout());
   t = std::min(t, next_relay_wait());
+  t = std::min(t, next_retry_or_deadline());
   return std::min(t, tunnels_.poll_timeout());
 }
 

@@ -16,6 +16,7 @@
 #include "stack/core/endpoint.h"
 #include "stack/core/instant.h"
 #include "stack/identity/identity.h"
+#include "stack/transaction/request_tracker.h"
 
 namespace qp2p {
 
@@ -34,6 +35,12 @@ inline constexpr std::size_t kMaxNegotiations = 4096;
 // remembered as long for its relay fallback (TunnelRelay), which comes after the direct
 // attempt's deadline and a TURN allocation.
 inline constexpr Duration kAnsweredMemory = std::chrono::seconds(120);
+
+// Retransmission of tunnel pushes (offer, refusal, punch-start): a tunnel needs every one of
+// them, and at 20% loss on each of three links a copy gets through only half the time, so the
+// default 7 copies all fail for 1 push in 150. Twelve copies over the same 10.75 s (RTO capped at
+// 1 s: 0, 0.25, 0.75, 1.75, 2.75 ... 9.75 s) fail for 1 in 5,000.
+inline constexpr RetransmitPolicy kTunnelPushPolicy = kUrgentRetransmitPolicy;
 
 struct HandshakeCounters {
   std::uint64_t connects = 0;               // offers made

@@ -3,6 +3,8 @@
 // docs/protocol.md, "Instant messages".
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "stack/supernode/supernode_core.h"
 
 namespace qp2p {
@@ -56,7 +58,12 @@ void SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
   // Each copy goes to the target's current session: a push in flight follows a peer that
   // logged in again (restart, new address) and is abandoned once the peer is offline.
   const PeerId target_id = target.id;
-  pushes_.start(now, txn, [this, target_id, txn, body = std::move(body)]() -> std::optional<Datagram> {
+  // Tunnel pushes are time-critical (both punch-starts must arrive for a tunnel): denser copies
+  // over the same span (handshake_service.h).
+  std::optional<RetransmitPolicy> policy;
+  if (pending.kind == PendingPush::Kind::kTunnel) policy = kTunnelPushPolicy;
+  auto build = [this, target_id, txn, body = std::move(body)](
+                   Instant, Duration since_first) -> std::optional<Datagram> {
     PeerSessionState* peer = find_session(target_id);
     if (!peer) {
       auto it = pending_pushes_.find(txn);
@@ -66,8 +73,17 @@ void SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
       }
       return std::nullopt;
     }
-    return Datagram{peer->local, peer->remote, peer->session.seal({txn, body})};
-  });
+    wire::Body copy = body;
+    // A punch-start's start_after is relative to its arrival: a later copy names the same
+    // moment by carrying what remains of it (docs/protocol.md section 8.5).
+    if (auto* start = std::get_if<wire::PunchStart>(&copy)) {
+      const auto late_ms = std::chrono::duration_cast<std::chrono::milliseconds>(since_first).count();
+      start->plan.start_after_ms = static_cast<std::uint32_t>(
+          std::max<std::int64_t>(0, std::int64_t{start->plan.start_after_ms} - late_ms));
+    }
+    return Datagram{peer->local, peer->remote, peer->session.seal({txn, std::move(copy)})};
+  };
+  pushes_.start_timed(now, txn, std::move(build), policy);
 }
 
 void SupernodeCore::notify_watchers(Instant now, const PeerId& peer, bool online,

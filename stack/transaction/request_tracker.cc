@@ -6,11 +6,18 @@
 namespace qp2p {
 
 void RequestTracker::start(Instant now, std::uint64_t transaction, Builder builder) {
-  auto first = builder();
+  start_timed(now, transaction,
+              [builder = std::move(builder)](Instant, Duration) { return builder(); });
+}
+
+void RequestTracker::start_timed(Instant now, std::uint64_t transaction, TimedBuilder builder,
+                                 std::optional<RetransmitPolicy> policy) {
+  auto first = builder(now, Duration::zero());
   if (!first) return;
-  Entry e{std::move(builder), first->remote, now + policy_.initial_rto, policy_.initial_rto, 1};
+  const RetransmitPolicy p = policy.value_or(policy_);
+  Entry e{std::move(builder), p, first->remote, now, now + p.initial_rto, p.initial_rto, 1};
   queue_.push_back(std::move(*first));
-  if (policy_.max_transmissions <= 1) e.deadline = now + policy_.initial_rto * policy_.final_wait_multiplier;
+  if (p.max_transmissions <= 1) e.deadline = now + p.initial_rto * p.final_wait_multiplier;
   entries_[transaction] = std::move(e);
 }
 
@@ -34,12 +41,13 @@ std::vector<std::uint64_t> RequestTracker::handle_timeout(Instant now) {
       ++it;
       continue;
     }
-    if (e.transmissions >= policy_.max_transmissions) {
+    const RetransmitPolicy& p = e.policy;
+    if (e.transmissions >= p.max_transmissions) {
       timed_out.push_back(it->first);
       it = entries_.erase(it);
       continue;
     }
-    auto again = e.builder();
+    auto again = e.builder(now, now - e.first_sent);
     if (!again) {
       it = entries_.erase(it);
       continue;
@@ -47,9 +55,9 @@ std::vector<std::uint64_t> RequestTracker::handle_timeout(Instant now) {
     queue_.push_back(std::move(*again));
     ++e.transmissions;
     ++retransmissions_;
-    e.rto = std::min(e.rto * 2, policy_.max_rto);
-    e.deadline = now + (e.transmissions == policy_.max_transmissions
-                            ? policy_.initial_rto * policy_.final_wait_multiplier
+    e.rto = std::min(e.rto * 2, p.max_rto);
+    e.deadline = now + (e.transmissions == p.max_transmissions
+                            ? p.initial_rto * p.final_wait_multiplier
                             : e.rto);
     ++it;
   }

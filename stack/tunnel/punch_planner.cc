@@ -20,6 +20,12 @@ bool dependent_mapping(const PunchPeer& p) {
   return m == Behaviour::kAddressDependent || m == Behaviour::kAddressAndPortDependent;
 }
 
+// Behind a NAT whose mapping behaviour is not known (no profile published, or discovery lost
+// the tests that decide it, e.g. under heavy loss): it may map every destination to its own port.
+bool unknown_mapping(const PunchPeer& p) {
+  return behind_nat(p) && (!p.profile || p.profile->mapping == Behaviour::kUnknown);
+}
+
 bool random_dependent(const PunchPeer& p) {
   return dependent_mapping(p) && p.profile->allocation == Allocation::kRandom;
 }
@@ -78,6 +84,23 @@ PunchPlan plan_side(const PunchPeer& self, const PunchPeer& remote, const PunchP
     plan.prediction.after = cfg.predicted_ports_after;
     why = std::string("prediction(") + (plan.prediction.delta > 0 ? "+" : "") +
           std::to_string(plan.prediction.delta) + ")";
+  } else if (unknown_mapping(remote) &&
+             (!remote.profile || remote.profile->allocation != Allocation::kRandom)) {
+    // Conservative for an unknown mapping: the candidates plus a prediction window around the
+    // newest mapping seen. An endpoint-independent NAT is reached on the candidates as before
+    // (the window only adds checks); a sequential per-destination one on a predicted port.
+    // Random allocation is left to the branches below (a window cannot guess random ports).
+    plan.strategy = PunchStrategy::kPortPrediction;
+    plan.prediction.delta =
+        remote.profile && remote.profile->sequential_delta != 0 ? remote.profile->sequential_delta : 1;
+    const long from = remote.profile && remote.profile->last_port != 0 ? remote.profile->last_port
+                                                                       : remote.reflexive.port;
+    plan.prediction.base = remote.reflexive;
+    if (from >= 1 && from <= 65535) plan.prediction.base.port = static_cast<std::uint16_t>(from);
+    plan.prediction.before = cfg.predicted_ports_before;
+    plan.prediction.after = cfg.predicted_ports_after;
+    why = "prediction(" + std::string(plan.prediction.delta > 0 ? "+" : "") +
+          std::to_string(plan.prediction.delta) + ", remote mapping unknown)";
   } else if (random_dependent(remote) && !dependent_mapping(self) && !admits_unknown_port(self)) {
     plan.strategy = PunchStrategy::kBirthday;
     plan.birthday.address = remote.reflexive.address;

@@ -19,6 +19,11 @@
 //          contacts first (our candidates). Then our (c + k)-th mapping goes to the remote's
 //          (c + k)-th mapping and vice versa, for every k (each NAT's n-th new mapping after the
 //          server-reflexive one gets base + n * d);
+//   remote mapping unknown (no profile, or discovery could not tell), allocation not random
+//       -> conservative: port prediction (delta 1 unless known) around the remote's newest
+//          mapping, which still checks its host and server-reflexive candidates: it reaches an
+//          endpoint-independent NAT as simultaneous open would, and a sequential symmetric one;
+//          unknown mappings never make a pair infeasible (feasibility needs known dependence);
 //   remote mapping dependent, allocation random, and our own mapping endpoint-independent
 //       -> if our filtering lets the remote's checks in (endpoint-independent or
 //          address-dependent filtering), simultaneous open (the remote's checks arrive from an

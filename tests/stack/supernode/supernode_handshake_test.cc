@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "stack/discovery/nat_profile.h"
+#include "stack/supernode/handshake_service.h"
 #include "stack/wire/punch_plan_fields.h"
 #include "tests/stack/supernode/test_client.h"
 
@@ -145,17 +146,51 @@ TEST_F(HandshakeFixture, AcceptedOfferStartsBothSidesWithPlansFromTheirProfiles)
   EXPECT_EQ(alice.count<wire::PunchStart>() + bob.count<wire::PunchStart>(), 0u);
 }
 
-TEST_F(HandshakeFixture, UnknownProfilesStillGetSimultaneousOpen) {
+TEST_F(HandshakeFixture, UnknownProfilesGetAConservativePlan) {
+  // Neither published a profile: each side's NAT may map per destination, so each predicts
+  // around the other's reflexive port besides checking its candidates (punch_planner.h).
   const std::uint64_t attempt = connect();
   ASSERT_TRUE(take_push<wire::TunnelOffer>(bob));
   ASSERT_TRUE(net.request(bob, wire::TunnelAnswer{alice.id(), attempt, true, {}, 0, ""}));
   auto a = take_push<wire::PunchStart>(alice);
   auto b = take_push<wire::PunchStart>(bob);
   ASSERT_TRUE(a && b);
-  EXPECT_EQ(a->plan.strategy, wire::PlanStrategy::kSimultaneousOpen);
+  EXPECT_TRUE(a->direct_feasible);
+  EXPECT_EQ(a->plan.strategy, wire::PlanStrategy::kPortPrediction);
+  EXPECT_EQ(b->plan.strategy, wire::PlanStrategy::kPortPrediction);
   // Bob sent no host candidate: Alice gets his reflexive address only.
   ASSERT_EQ(a->plan.remote_candidates.size(), 1u);
   EXPECT_EQ(a->plan.remote_candidates[0].endpoint, bob.address);
+}
+
+TEST_F(HandshakeFixture, ResentPunchStartStillNamesTheSameStartMoment) {
+  // Alice 20 ms from the supernode, Bob 600 ms: Alice waits 300 - 10 + 5 = 295 ms.
+  const std::uint64_t attempt = connect(20);
+  ASSERT_TRUE(take_push<wire::TunnelOffer>(bob));
+  ASSERT_TRUE(net.request(bob, wire::TunnelAnswer{alice.id(), attempt, true, {}, 600, ""}));
+  ASSERT_TRUE(take_push<wire::PunchStart>(bob));
+  // Alice's first copy is "lost": taken but not acknowledged.
+  auto first = alice.take<wire::PunchStart>();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(std::get<wire::PunchStart>(first->message.body).plan.start_after_ms, 295u);
+  // The copy 250 ms later (same transaction) carries what remains, so Alice still starts with
+  // Bob; one after the moment passed says start now.
+  net.advance(milliseconds(250));
+  auto second = alice.take<wire::PunchStart>();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->message.transaction, first->message.transaction);
+  EXPECT_EQ(std::get<wire::PunchStart>(second->message.body).plan.start_after_ms, 45u);
+  EXPECT_EQ(std::get<wire::PunchStart>(second->message.body).nonce,
+            std::get<wire::PunchStart>(first->message.body).nonce);
+  net.advance(milliseconds(500));
+  auto third = alice.take<wire::PunchStart>();
+  ASSERT_TRUE(third);
+  EXPECT_EQ(std::get<wire::PunchStart>(third->message.body).plan.start_after_ms, 0u);
+  // Never acknowledged: tunnel pushes are copied 12 times within 10.75 s (kTunnelPushPolicy),
+  // then given up.
+  net.advance_keeping_alive(seconds(12), {&alice, &bob, &carol});
+  EXPECT_EQ(3 + alice.count<wire::PunchStart>(),
+            static_cast<std::size_t>(kTunnelPushPolicy.max_transmissions));
 }
 
 TEST_F(HandshakeFixture, RefusalIsPushedToTheCaller) {

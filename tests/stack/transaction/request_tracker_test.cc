@@ -88,6 +88,30 @@ TEST(RequestTrackerSchedule, CustomPolicyIsFollowed) {
   EXPECT_EQ(run.timeouts_ms.at(1), 1400);
 }
 
+TEST(RequestTrackerSchedule, PerTransactionPolicyAndTimedBuilder) {
+  // The tracker's own policy for one transaction, the urgent one for another; the timed
+  // builder is told how long after the first copy each one leaves.
+  RequestTracker tracker;
+  CountingBuilder b{ep("198.51.100.1:3478")};
+  tracker.start(kT0, 1, b.make());
+  std::vector<std::int64_t> since_first_ms;
+  tracker.start_timed(
+      kT0, 2,
+      [&](Instant now, Duration since_first) -> std::optional<Datagram> {
+        EXPECT_EQ(now - since_first, kT0);
+        since_first_ms.push_back(to_ms(since_first));
+        return Datagram{ep("192.0.2.1:4000"), ep("198.51.100.2:3478"), {2}};
+      },
+      kUrgentRetransmitPolicy);
+  const Schedule run = drive(tracker);
+  EXPECT_EQ(since_first_ms, (std::vector<std::int64_t>{0, 250, 750, 1750, 2750, 3750, 4750, 5750,
+                                                       6750, 7750, 8750, 9750}));
+  EXPECT_EQ(*b.builds, 7);  // the default schedule, untouched
+  EXPECT_EQ(run.timeouts_ms.at(1), 10750);
+  EXPECT_EQ(run.timeouts_ms.at(2), 10750);  // the same span, 12 copies
+  EXPECT_EQ(tracker.retransmissions(), 6u + 11u);
+}
+
 TEST(RequestTrackerSchedule, SingleTransmissionPolicyWaitsTheFinalWaitOnly) {
   RetransmitPolicy policy;
   policy.max_transmissions = 1;

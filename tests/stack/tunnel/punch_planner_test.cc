@@ -110,17 +110,40 @@ TEST(PunchPlanner, TheNearerSideWaitsForTheFartherOne) {
   EXPECT_EQ(p.b.start_after, cfg.start_margin);
 }
 
-TEST(PunchPlanner, AnUnknownProfileIsPlannedAsSimultaneousOpen) {
+TEST(PunchPlanner, AnUnknownProfileIsPlannedConservatively) {
   PunchPeer unknown = port_restricted(18);
   unknown.profile.reset();
   const PairPlan p = plan_punch(unknown, symmetric(19, A::kRandom));
   EXPECT_TRUE(p.direct_feasible);
   // Its filtering may be strict: the random side still gets probed.
   EXPECT_EQ(p.a.strategy, PunchStrategy::kBirthday);
-  EXPECT_EQ(p.b.strategy, PunchStrategy::kSimultaneousOpen);
-  const PairPlan q = plan_punch(port_restricted(20), unknown);
-  EXPECT_EQ(q.a.strategy, PunchStrategy::kSimultaneousOpen);
+  // Its mapping may be per destination: the side punching towards it predicts around its
+  // reflexive port (the candidates are still checked).
+  EXPECT_EQ(p.b.strategy, PunchStrategy::kPortPrediction);
+  EXPECT_EQ(p.b.prediction.base, unknown.reflexive);
+  EXPECT_EQ(p.b.prediction.delta, 1);
+  EXPECT_EQ(p.b.remote_candidates.size(), 2u);
+  const PairPlan q = plan_punch(port_restricted(20, "203.0.113.5:40000"), unknown);
+  EXPECT_TRUE(q.direct_feasible);
+  EXPECT_EQ(q.a.strategy, PunchStrategy::kPortPrediction);
   EXPECT_EQ(q.b.strategy, PunchStrategy::kSimultaneousOpen);
+  // A mapping discovery could not tell, with a known sequential allocation: the same, from the
+  // newest mapping it saw and with its step.
+  PunchPeer partly = symmetric(21, A::kSequential);
+  partly.profile->mapping = B::kUnknown;
+  partly.profile->sequential_delta = 2;
+  partly.profile->last_port = 5004;
+  const PairPlan r = plan_punch(port_restricted(22), partly);
+  EXPECT_TRUE(r.direct_feasible);
+  EXPECT_EQ(r.a.strategy, PunchStrategy::kPortPrediction);
+  EXPECT_EQ(r.a.prediction.base, tunnel_lab::ep("203.0.113.2:5004"));
+  EXPECT_EQ(r.a.prediction.delta, 2);
+  // Unknown mapping with random allocation: a window cannot guess random ports, and an
+  // unknown mapping never makes a pair infeasible.
+  partly.profile->allocation = A::kRandom;
+  const PairPlan s = plan_punch(symmetric(23, A::kRandom), partly);
+  EXPECT_TRUE(s.direct_feasible);
+  EXPECT_EQ(s.a.strategy, PunchStrategy::kSimultaneousOpen);
 }
 
 TEST(PunchPlanner, MakePunchConfigCarriesThePlan) {
