@@ -32,6 +32,8 @@ namespace {
 constexpr const char* kProgram = "qp2p-supernode";
 // Counters are logged at debug level this often, so a debug log shows the load over time.
 constexpr auto kDebugStatsInterval = std::chrono::seconds(60);
+// While leaving, how often the acks of supernode-leaving are counted.
+constexpr auto kLeavePollInterval = std::chrono::milliseconds(20);
 
 struct FlagSetting {
   std::string flag;  // as typed, for errors: "--stats-interval"
@@ -202,15 +204,46 @@ int run(const SupernodeAppConfig& config) {
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  boost::asio::steady_timer debug_stats(io), info_stats(io);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    spdlog::info("signal {} received, stopping", signal_number);
+  boost::asio::steady_timer debug_stats(io), info_stats(io), leave_poll(io);
+  auto stop = [&] {
+    signals.cancel();
+    leave_poll.cancel();
     runtime.close();
     if (api) api->close();
     debug_stats.cancel();
     info_stats.cancel();
-  });
+  };
+  // The first signal starts a graceful shutdown: the API closes, peers are told to move, and
+  // the process waits for their acks (at most shutdown-grace-seconds). A second signal, or the
+  // end of the grace period, stops at once.
+  Instant leave_deadline = kNever;
+  std::function<void()> poll_leaving = [&] {
+    if (node.pushes_in_flight() == 0 || now() >= leave_deadline) {
+      spdlog::info("leaving: {} acks missing, stopping", node.pushes_in_flight());
+      return stop();
+    }
+    leave_poll.expires_after(kLeavePollInterval);
+    leave_poll.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) poll_leaving();
+    });
+  };
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal_number) {
+        if (ec) return;
+        if (node.leaving()) {
+          spdlog::info("signal {} received again, stopping now", signal_number);
+          return stop();
+        }
+        spdlog::info("signal {} received, leaving: telling {} peers", signal_number,
+                     node.online_peers());
+        if (api) api->close();
+        node.announce_leaving(now(), config.failover_supernodes);
+        runtime.flush();
+        leave_deadline = now() + std::chrono::seconds(config.shutdown_grace_seconds);
+        signals.async_wait(on_signal);
+        poll_leaving();
+      };
+  signals.async_wait(on_signal);
   every(debug_stats, kDebugStatsInterval,
         [&] { spdlog::debug("counters: {}", format_counters(node, runtime.counters())); });
   if (config.stats_interval_seconds > 0) {

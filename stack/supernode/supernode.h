@@ -107,6 +107,13 @@ class Supernode final : public SansIoEndpoint {
   std::size_t negotiations_in_flight() const;
   std::size_t pushes_in_flight() const;
 
+  // Graceful shutdown (supernode_leaving.cc, docs/protocol.md 0x0207): pushes supernode-leaving
+  // naming `others` (at most wire::kMaxLeavingAlternatives) to every logged-in peer and refuses
+  // logins from then on. Drain as after any input; the pushes are retransmitted until acked, so
+  // the runtime waits until pushes_in_flight() is 0 (or its grace period ends), then stops.
+  void announce_leaving(Instant now, std::vector<Endpoint> others);
+  bool leaving() const;
+
  private:
   std::unique_ptr<SupernodeCore> core_;
 };

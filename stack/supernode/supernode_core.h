@@ -36,7 +36,7 @@ struct PeerSessionState {
 
 // What a push in flight is for, so its ack or timeout can be acted on.
 struct PendingPush {
-  enum class Kind { kDeliver, kReport, kPresence, kTunnel } kind = Kind::kDeliver;
+  enum class Kind { kDeliver, kReport, kPresence, kTunnel, kLeaving } kind = Kind::kDeliver;
   PeerId target;          // who the push went to
   PeerId sender;          // kDeliver: who sent the message
   std::uint64_t message_id = 0;
@@ -86,6 +86,7 @@ class SupernodeCore {
   std::deque<std::pair<Instant, std::pair<PeerId, std::uint64_t>>> connect_order_;
   HandshakeCounters handshake_counters_;
   HandshakeStats handshake_stats_;  // by pair of NAT profiles
+  bool leaving_ = false;             // announce_leaving() was called: no new logins
 
  private:
   void handle_stun(Instant now, const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,

@@ -233,6 +233,9 @@ class PeerScenario {
               << " start_after_us=" << std::chrono::duration_cast<std::chrono::microseconds>(
                                            e.plan.start_after).count()
               << " candidates=" << e.plan.remote_candidates.size();
+          } else if constexpr (std::is_same_v<T, ev::SupernodeLeaving>) {
+            o << "SupernodeLeaving at=" << e.supernode_endpoint.to_string()
+              << " alternatives=" << e.alternatives.size();
           }
         },
         event);

@@ -121,6 +121,7 @@ inline std::vector<Body> every_body() {
   start.plan.prediction_after = 16;
   start.relay = {"1700003600:peer", "c2VjcmV0cGFzc3dvcmQ="};
   all.push_back(start);
+  all.push_back(SupernodeLeaving{{ep("198.51.100.20:3478"), ep("[2001:db8::20]:3478")}});
   return all;
 }
 
