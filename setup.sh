@@ -24,6 +24,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libns3-dev ns3 libgsl-dev libsqlite3-dev libxml2-dev
   coturn gnuplot-nox iproute2 nftables procps curl
+  prometheus  # promtool checks the supernode's /metrics (tests/apps)
 )
 
 install_packages() {

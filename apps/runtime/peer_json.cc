@@ -148,6 +148,13 @@ json event(const PeerEvent& event, const PeerId& self) {
           [&](const ev::TunnelClosed& e) -> json {
             return {{"event", "tunnel-closed"}, {"peer", e.peer.to_string()}, {"reason", e.reason}};
           },
+          [&](const ev::SupernodeLeaving& e) -> json {
+            json alternatives = json::array();
+            for (const Endpoint& a : e.alternatives) alternatives.push_back(a.to_string());
+            return {{"event", "supernode-leaving"},
+                    {"supernode", e.supernode_endpoint.to_string()},
+                    {"alternatives", std::move(alternatives)}};
+          },
       },
       event);
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "apps/runtime/logging.h"
+#include "stack/management/api_request.h"
 
 namespace qp2p {
 
@@ -21,6 +22,14 @@ constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
 constexpr std::size_t kMaxRealmBytes = 127;
 // Each allocation holds a socket: far beyond this the process runs out of descriptors anyway.
 constexpr std::uint32_t kMaxTurnAllocations = 1000000;
+// Each API connection costs a descriptor and a few KiB; an operator's tools need a handful.
+constexpr std::uint32_t kMaxApiConnections = 1024;
+constexpr std::uint32_t kMaxApiIdleSeconds = 3600;
+// A shutdown that waits longer than this for acks holds up restarts; peers fail over anyway.
+constexpr std::uint32_t kMaxShutdownGraceSeconds = 60;
+// Other supernodes named in a supernode-leaving push (docs/protocol.md, 0x0208, section 8.7).
+constexpr std::size_t kMaxFailoverSupernodes = 8;
+constexpr std::size_t kMaxTokenFileBytes = 4096;
 
 std::string_view trim(std::string_view s) {
   const char* blanks = " \t\r\n";
@@ -84,6 +93,24 @@ std::string parse_port_range(std::string_view value, std::uint16_t* min, std::ui
   return {};
 }
 
+// "IP:PORT, IP:PORT, ..." (at most kMaxFailoverSupernodes, specific addresses).
+std::string parse_endpoint_list(std::string_view value, std::vector<Endpoint>* out) {
+  std::vector<Endpoint> list;
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    std::string_view item = trim(value.substr(0, comma));
+    value.remove_prefix(comma == std::string_view::npos ? value.size() : comma + 1);
+    Endpoint e;
+    if (auto error = parse_endpoint(item, &e); !error.empty()) return error;
+    list.push_back(e);
+  }
+  if (list.empty()) return "expected IP:PORT[, IP:PORT...]";
+  if (list.size() > kMaxFailoverSupernodes)
+    return "at most " + std::to_string(kMaxFailoverSupernodes) + " endpoints";
+  *out = std::move(list);
+  return {};
+}
+
 }  // namespace
 
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
@@ -135,6 +162,25 @@ std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
     return parse_count(value, 1, kMaxTurnAllocations, &config.turn_max_allocations);
   if (key == "turn-user-quota")
     return parse_count(value, 1, kMaxTurnAllocations, &config.turn_user_quota);
+  if (key == "api-listen") {
+    // Unlike the STUN endpoints a wildcard is fine here: nothing carries it to clients.
+    auto ep = Endpoint::parse(value);
+    if (!ep) return "expected IP:PORT or [IPv6]:PORT, got '" + std::string(value) + "'";
+    config.api_listen = *ep;
+    return {};
+  }
+  if (key == "api-token-file") {
+    if (value.empty()) return "expected a file name";
+    config.api_token_file = std::string(value);
+    return {};
+  }
+  if (key == "api-max-connections")
+    return parse_count(value, 1, kMaxApiConnections, &config.api_max_connections);
+  if (key == "api-idle-timeout-seconds")
+    return parse_seconds(value, 1, kMaxApiIdleSeconds, &config.api_idle_timeout_seconds);
+  if (key == "failover-supernodes") return parse_endpoint_list(value, &config.failover_supernodes);
+  if (key == "shutdown-grace-seconds")
+    return parse_seconds(value, 0, kMaxShutdownGraceSeconds, &config.shutdown_grace_seconds);
   return "unknown key";
 }
 
@@ -210,12 +256,42 @@ void validate_config(const SupernodeAppConfig& config, const std::string& origin
                       ") and listen (" + config.listen.to_string() +
                       ") must be of one address family");
   }
+  if (config.api_listen && config.api_token_file.empty()) {
+    throw ConfigError(where + "api-listen (" + config.api_listen->to_string() +
+                      ") needs api-token-file: every API request is authenticated");
+  }
+  for (const Endpoint& e : config.failover_supernodes) {
+    if (e == config.listen)
+      throw ConfigError(where + "failover-supernodes lists this supernode's own listen " +
+                        e.to_string());
+  }
   if (config.keepalive_interval >= config.peer_expiry) {
     throw ConfigError(where + "keepalive-interval-seconds (" +
                       std::to_string(to_ms(config.keepalive_interval) / 1000) +
                       ") must be shorter than peer-expiry-seconds (" +
                       std::to_string(to_ms(config.peer_expiry) / 1000) + ")");
   }
+}
+
+}  // namespace qp2p
+
+namespace qp2p {
+
+std::string read_api_token_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open API token file");
+  std::string token(kMaxTokenFileBytes + 1, '\0');
+  in.read(token.data(), static_cast<std::streamsize>(token.size()));
+  token.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) throw ConfigError(path + ": read error");
+  if (token.size() > kMaxTokenFileBytes) throw ConfigError(path + ": too large for a token");
+  token = std::string(trim(token));
+  try {
+    management::BearerToken check(token);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+  return token;
 }
 
 }  // namespace qp2p

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stack/core/endpoint.h"
 #include "stack/core/instant.h"
@@ -35,6 +37,16 @@ struct SupernodeAppConfig {
   IpAddress relay_address;
   std::uint32_t turn_max_allocations = 10000;
   std::uint32_t turn_user_quota = 10;
+  // The management API (HTTP/JSON, stack/management/index_api.h): off while api_listen is
+  // unset; then api_token_file must name the file holding the bearer token.
+  std::optional<Endpoint> api_listen;
+  std::string api_token_file;
+  std::uint32_t api_max_connections = 16;
+  std::uint32_t api_idle_timeout_seconds = 10;
+  // Graceful shutdown (SIGTERM): the supernode-leaving push names these supernodes to peers,
+  // and the process waits up to shutdown_grace_seconds for the peers' acks.
+  std::vector<Endpoint> failover_supernodes;
+  std::uint32_t shutdown_grace_seconds = 2;
 };
 
 // A configuration error; what() is one line naming the file and line, or the flag.
@@ -45,7 +57,9 @@ class ConfigError : public std::runtime_error {
 
 // Sets one setting by its config-file key ("listen", "alt-listen", "key", "log-level",
 // "peer-expiry-seconds", "keepalive-interval-seconds", "stats-interval-seconds", "turn-secret",
-// "turn-realm", "relay-ports", "relay-address", "turn-max-allocations", "turn-user-quota"). Returns an
+// "turn-realm", "relay-ports", "relay-address", "turn-max-allocations", "turn-user-quota",
+// "api-listen", "api-token-file", "api-max-connections", "api-idle-timeout-seconds",
+// "failover-supernodes", "shutdown-grace-seconds"). Returns an
 // empty string on success, otherwise what is wrong with the value (without location), or
 // "unknown key" for a key not in the list.
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
@@ -62,5 +76,10 @@ void apply_config_file(SupernodeAppConfig& config, const std::string& path);
 // keepalive shorter than the expiry, ...). Throws ConfigError naming the settings involved;
 // `origin` prefixes the message (e.g. the config file name), empty for none.
 void validate_config(const SupernodeAppConfig& config, const std::string& origin = "");
+
+// Reads the API bearer token from `path`: the file's content without trailing blanks and line
+// ends. Throws ConfigError naming the file when it cannot be read or the token is unusable
+// (shorter than 16 characters, blanks or control characters inside).
+std::string read_api_token_file(const std::string& path);
 
 }  // namespace qp2p

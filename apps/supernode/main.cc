@@ -23,6 +23,7 @@
 #include "apps/runtime/supernode_config.h"
 #include "apps/runtime/udp_runtime.h"
 #include "apps/runtime/udp_socket.h"
+#include "apps/supernode/management_api.h"
 #include "stack/supernode/supernode.h"
 
 namespace qp2p {
@@ -31,6 +32,8 @@ namespace {
 constexpr const char* kProgram = "qp2p-supernode";
 // Counters are logged at debug level this often, so a debug log shows the load over time.
 constexpr auto kDebugStatsInterval = std::chrono::seconds(60);
+// While leaving, how often the acks of supernode-leaving are counted.
+constexpr auto kLeavePollInterval = std::chrono::milliseconds(20);
 
 struct FlagSetting {
   std::string flag;  // as typed, for errors: "--stats-interval"
@@ -182,6 +185,9 @@ int run(const SupernodeAppConfig& config) {
     for (const Endpoint& have : runtime.local_endpoints()) open = open || have == ep;
     if (!open) runtime.bind(ep);
   }
+  const Instant started = now();
+  std::unique_ptr<HttpApiServer> api =
+      start_management_api(io, config, node, runtime, started);
   runtime.on_activity = [&] { apply_socket_changes(node, runtime); };
   runtime.flush();  // arms the timer if the core already has a deadline
 
@@ -198,14 +204,46 @@ int run(const SupernodeAppConfig& config) {
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  boost::asio::steady_timer debug_stats(io), info_stats(io);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    spdlog::info("signal {} received, stopping", signal_number);
+  boost::asio::steady_timer debug_stats(io), info_stats(io), leave_poll(io);
+  auto stop = [&] {
+    signals.cancel();
+    leave_poll.cancel();
     runtime.close();
+    if (api) api->close();
     debug_stats.cancel();
     info_stats.cancel();
-  });
+  };
+  // The first signal starts a graceful shutdown: the API closes, peers are told to move, and
+  // the process waits for their acks (at most shutdown-grace-seconds). A second signal, or the
+  // end of the grace period, stops at once.
+  Instant leave_deadline = kNever;
+  std::function<void()> poll_leaving = [&] {
+    if (node.pushes_in_flight() == 0 || now() >= leave_deadline) {
+      spdlog::info("leaving: {} acks missing, stopping", node.pushes_in_flight());
+      return stop();
+    }
+    leave_poll.expires_after(kLeavePollInterval);
+    leave_poll.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) poll_leaving();
+    });
+  };
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal_number) {
+        if (ec) return;
+        if (node.leaving()) {
+          spdlog::info("signal {} received again, stopping now", signal_number);
+          return stop();
+        }
+        spdlog::info("signal {} received, leaving: telling {} peers", signal_number,
+                     node.online_peers());
+        if (api) api->close();
+        node.announce_leaving(now(), config.failover_supernodes);
+        runtime.flush();
+        leave_deadline = now() + std::chrono::seconds(config.shutdown_grace_seconds);
+        signals.async_wait(on_signal);
+        poll_leaving();
+      };
+  signals.async_wait(on_signal);
   every(debug_stats, kDebugStatsInterval,
         [&] { spdlog::debug("counters: {}", format_counters(node, runtime.counters())); });
   if (config.stats_interval_seconds > 0) {
@@ -229,7 +267,7 @@ int main(int argc, char** argv) {
   app.set_help_flag("-h,--help", "Print this help and exit");
   CommandLine cli;
   std::string listen, alt_listen, key, log_level, stats_interval, turn_secret, turn_realm,
-      relay_ports, relay_address;
+      relay_ports, relay_address, api_listen, api_token_file;
   app.add_option("--listen", listen, "Primary STUN and control endpoint (default 127.0.0.1:3478)")
       ->type_name("IP:PORT");
   app.add_option("--alt-listen", alt_listen,
@@ -255,6 +293,12 @@ int main(int argc, char** argv) {
   app.add_option("--relay-address", relay_address,
                  "Address of the relay sockets (default: the --listen address)")
       ->type_name("IP");
+  app.add_option("--api", api_listen,
+                 "Serve the management API (HTTP/JSON, /metrics) on IP:PORT (default: off)")
+      ->type_name("IP:PORT");
+  app.add_option("--api-token-file", api_token_file,
+                 "File holding the API's bearer token (required with --api)")
+      ->type_name("FILE");
   app.add_option("--check-config", cli.check_config_file,
                  "Validate FILE (with the other flags applied), print the verdict, exit 0 or 1")
       ->type_name("FILE");
@@ -275,14 +319,17 @@ int main(int argc, char** argv) {
                                {"--turn-secret", "turn-secret", turn_secret},
                                {"--turn-realm", "turn-realm", turn_realm},
                                {"--relay-ports", "relay-ports", relay_ports},
-                               {"--relay-address", "relay-address", relay_address}};
+                               {"--relay-address", "relay-address", relay_address},
+                               {"--api", "api-listen", api_listen},
+                               {"--api-token-file", "api-token-file", api_token_file}};
   for (const FlagSetting& f : flags) {
     if (app.count(f.flag) > 0) cli.settings.push_back(f);
   }
 
   if (!cli.check_config_file.empty()) {
     try {
-      resolve_config(cli, cli.check_config_file);
+      const SupernodeAppConfig checked = resolve_config(cli, cli.check_config_file);
+      if (checked.api_listen) read_api_token_file(checked.api_token_file);
     } catch (const ConfigError& e) {
       std::cerr << kProgram << ": " << e.what() << "\n";
       return 1;

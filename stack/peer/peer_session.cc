@@ -363,7 +363,8 @@ void PeerSession::on_session(Instant now, wire::ControlMessage& msg) {
                        std::holds_alternative<wire::TunnelOffer>(msg.body) ||
                        std::holds_alternative<wire::TunnelRefused>(msg.body) ||
                        std::holds_alternative<wire::PunchStart>(msg.body) ||
-                       std::holds_alternative<wire::TunnelRelayed>(msg.body);
+                       std::holds_alternative<wire::TunnelRelayed>(msg.body) ||
+                       std::holds_alternative<wire::SupernodeLeaving>(msg.body);
   if (is_push) return on_push(now, msg.transaction, msg.body);
   if (!tracker_.complete(msg.transaction)) {
     ++counters_.dropped_unexpected;  // a late duplicate response
@@ -461,6 +462,10 @@ void PeerSession::on_push(Instant now, std::uint64_t txn, wire::Body& body) {
     events_.push_back(peer_event::Delivered{m->to, m->message_id});
   } else if (auto* m = std::get_if<wire::Presence>(&body)) {
     events_.push_back(peer_event::Presence{m->peer, m->online, m->reason});
+  } else if (auto* m = std::get_if<wire::SupernodeLeaving>(&body)) {
+    SPDLOG_INFO("peer: supernode {} is leaving ({} other supernodes named)",
+                supernode_endpoint().to_string(), m->supernodes.size());
+    events_.push_back(peer_event::SupernodeLeaving{supernode_endpoint(), m->supernodes});
   } else {
     on_tunnel_push(now, body);
   }

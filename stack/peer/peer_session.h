@@ -150,6 +150,9 @@ struct TunnelData { PeerId peer; Bytes bytes; };
 // The tunnel (or the attempt to make it) ended: "closed locally", "closed by peer",
 // "keepalive timeout", or why the attempt failed.
 struct TunnelClosed { PeerId peer; std::string reason; };
+// Our supernode is shutting down (docs/protocol.md 0x0208); `alternatives` are the other
+// supernodes it named (possibly none). The session fails over when the supernode goes silent.
+struct SupernodeLeaving { Endpoint supernode_endpoint; std::vector<Endpoint> alternatives; };
 }  // namespace peer_event
 
 using PeerEvent =
@@ -161,7 +164,7 @@ using PeerEvent =
                  peer_event::TunnelRequested, peer_event::TunnelRefused,
                  peer_event::PunchStarted, peer_event::TunnelSocketsNeeded,
                  peer_event::TunnelSocketsReleased, peer_event::TunnelEstablished,
-                 peer_event::TunnelData, peer_event::TunnelClosed>;
+                 peer_event::TunnelData, peer_event::TunnelClosed, peer_event::SupernodeLeaving>;
 
 struct PeerCounters {
   std::uint64_t dropped_malformed = 0;

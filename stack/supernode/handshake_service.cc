@@ -21,6 +21,12 @@ constexpr std::int64_t kRelayCredentialsTtlSeconds = 3600;
 
 }  // namespace
 
+std::optional<NatProfile> SupernodeCore::nat_profile_of(const PeerId& id) const {
+  const wire::SignedRecord* record = index_.get(id);
+  if (!record) return std::nullopt;
+  return NatProfile::from_meta(record->entries);
+}
+
 PeerSessionState* SupernodeCore::handshake_route(const PeerId& peer) { return find_session(peer); }
 
 void SupernodeCore::push_handshake(Instant now, const PeerId& to, wire::Body body) {
@@ -88,6 +94,8 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   n.caller_host = m.host;
   n.caller_rtt = rtt;
   n.expires = now + kNegotiationTimeout;
+  n.nat_pair = HandshakeStats::pair_of(nat_profile_of(peer.id), nat_profile_of(m.to));
+  handshake_stats_.offered(n.nat_pair);
   negotiations_.emplace(attempt, std::move(n));
   negotiation_of_[{peer.id, m.to}] = attempt;
   ++negotiations_per_peer_[peer.id];
@@ -128,6 +136,7 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
 
   if (!m.accept) {
     ++handshake_counters_.refused;
+    handshake_stats_.refused(n.nat_pair);
     SPDLOG_DEBUG("handshake {:016x}: {} refused: {}", n.attempt, short_id(n.callee), m.reason);
     return push_handshake(
         now, n.caller,
@@ -139,8 +148,7 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
   auto punch_peer = [&](const PeerSessionState& s, std::vector<Endpoint> host, Duration rtt) {
     tunnel::PunchPeer p;
     p.id = s.id;
-    if (const wire::SignedRecord* record = index_.get(s.id))
-      p.profile = NatProfile::from_meta(record->entries);
+    p.profile = nat_profile_of(s.id);
     p.host = std::move(host);
     p.reflexive = s.remote;
     p.rtt = rtt;
@@ -153,6 +161,7 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
   random_.fill(nonce.data(), nonce.size());
   ++handshake_counters_.accepted;
   if (!plan.direct_feasible) ++handshake_counters_.relay_plans;
+  handshake_stats_.accepted(n.nat_pair, plan);
   SPDLOG_INFO("handshake {:016x}: {} -> {}: {}", n.attempt, short_id(n.caller), short_id(n.callee),
               plan.rationale);
   // Both pushes leave now, together: the plans' start_after values absorb the difference in
@@ -211,6 +220,7 @@ void SupernodeCore::expire_negotiations(Instant now) {
       const Negotiation n = it->second;
       forget_negotiation(it);
       ++handshake_counters_.timeouts;
+      handshake_stats_.timed_out(n.nat_pair);
       SPDLOG_DEBUG("handshake {:016x}: {} did not answer", n.attempt, short_id(n.callee));
       push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "timeout"});
     }
@@ -233,9 +243,11 @@ void SupernodeCore::end_negotiations_of(Instant now, const PeerId& peer) {
     if (n.caller == peer) {
       forget_negotiation(it);
       ++handshake_counters_.caller_offline;
+      handshake_stats_.went_offline(n.nat_pair);
     } else if (n.callee == peer) {
       forget_negotiation(it);
       ++handshake_counters_.callee_offline;
+      handshake_stats_.went_offline(n.nat_pair);
       push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "offline"});
     }
     it = next;

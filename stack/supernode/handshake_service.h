@@ -17,6 +17,7 @@
 #include "stack/core/instant.h"
 #include "stack/identity/identity.h"
 #include "stack/transaction/request_tracker.h"
+#include "stack/supernode/handshake_stats.h"
 
 namespace qp2p {
 
@@ -77,6 +78,7 @@ struct Negotiation {
   std::vector<Endpoint> caller_host;
   Duration caller_rtt{};
   Instant expires;
+  HandshakeStats::Pair nat_pair;  // both NAT profiles at the connect, for HandshakeStats
 };
 
 }  // namespace qp2p

@@ -127,6 +127,12 @@ void SupernodeCore::handle_control(Instant now, const Endpoint& local, const End
                  wire::to_string(error));
     return;
   }
+  if (leaving_ && (std::holds_alternative<wire::Hello>(message->body) ||
+                   std::holds_alternative<wire::Login>(message->body))) {
+    // Shutting down: the peer should try its next supernode at once.
+    return reply_plain(local, remote, message->transaction,
+                       wire::Error{wire::ErrorCode::kServerFull, "supernode is shutting down"});
+  }
   if (auto* hello = std::get_if<wire::Hello>(&message->body))
     return on_hello(now, local, remote, message->transaction, *hello);
   if (auto* login = std::get_if<wire::Login>(&message->body))

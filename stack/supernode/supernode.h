@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "stack/relay/turn_server.h"
 #include "stack/supernode/handshake_service.h"
 #include "stack/supernode/stun_service.h"
+#include "stack/wire/records.h"
 
 namespace qp2p {
 
@@ -58,6 +60,15 @@ struct SupernodeCounters {
   std::uint64_t searches = 0;
 };
 
+// One logged-in peer as the management API reads it (stack/management/index_api.h).
+struct OnlinePeerView {
+  PeerId id;
+  PeerId supernode;  // the supernode it is logged into
+  Endpoint mapped;   // its public (server-reflexive) address
+  Instant last_seen;
+  const wire::SignedRecord* record = nullptr;  // its published record; valid until the next input
+};
+
 class SupernodeCore;
 
 class Supernode final : public SansIoEndpoint {
@@ -86,6 +97,22 @@ class Supernode final : public SansIoEndpoint {
   const HandshakeCounters& handshake_counters() const;  // defined in handshake_service.cc
   std::size_t online_peers() const;
   const Identity& identity() const;
+
+  // Read-only views for the management API (supernode_views.cc). The peers logged in here, in
+  // no particular order; valid until the next input to the supernode.
+  void for_each_online_peer(const std::function<void(const OnlinePeerView&)>& visit) const;
+  std::optional<OnlinePeerView> online_peer(const PeerId& id) const;
+  const SupernodeConfig& config() const;
+  const HandshakeStats& handshake_stats() const;
+  std::size_t negotiations_in_flight() const;
+  std::size_t pushes_in_flight() const;
+
+  // Graceful shutdown (supernode_leaving.cc, docs/protocol.md 0x0208): pushes supernode-leaving
+  // naming `others` (at most wire::kMaxLeavingAlternatives) to every logged-in peer and refuses
+  // logins from then on. Drain as after any input; the pushes are retransmitted until acked, so
+  // the runtime waits until pushes_in_flight() is 0 (or its grace period ends), then stops.
+  void announce_leaving(Instant now, std::vector<Endpoint> others);
+  bool leaving() const;
 
  private:
   std::unique_ptr<SupernodeCore> core_;

@@ -36,7 +36,7 @@ struct PeerSessionState {
 
 // What a push in flight is for, so its ack or timeout can be acted on.
 struct PendingPush {
-  enum class Kind { kDeliver, kReport, kPresence, kTunnel } kind = Kind::kDeliver;
+  enum class Kind { kDeliver, kReport, kPresence, kTunnel, kLeaving } kind = Kind::kDeliver;
   PeerId target;          // who the push went to
   PeerId sender;          // kDeliver: who sent the message
   std::uint64_t message_id = 0;
@@ -86,6 +86,8 @@ class SupernodeCore {
   std::map<std::pair<PeerId, std::uint64_t>, std::uint64_t> connect_transactions_;
   std::deque<std::pair<Instant, std::pair<PeerId, std::uint64_t>>> connect_order_;
   HandshakeCounters handshake_counters_;
+  HandshakeStats handshake_stats_;  // by pair of NAT profiles
+  bool leaving_ = false;             // announce_leaving() was called: no new logins
 
  private:
   void handle_stun(Instant now, const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
@@ -139,6 +141,8 @@ class SupernodeCore {
   PeerSessionState* handshake_route(const PeerId& peer);
   void push_handshake(Instant now, const PeerId& to, wire::Body body);
   void forget_negotiation(std::map<std::uint64_t, Negotiation>::iterator it);
+  // The peer's NAT profile from its published record (nullopt: none published).
+  std::optional<NatProfile> nat_profile_of(const PeerId& id) const;
 
   // Replies.
   void reply(PeerSessionState& peer, std::uint64_t transaction, wire::Body body);

@@ -17,6 +17,7 @@ constexpr std::uint16_t kTypeNumbers[] = {
     0x02ff,                                                                  // push ack
     0x0030, 0x0031, 0x0130, 0x0131, 0x0204, 0x0205, 0x0206,                  // tunnels
     0x0032, 0x0132, 0x0207,                                                  // relay fallback
+    0x0208,                                                                  // leaving
 };
 constexpr const char* kTypeNames[] = {
     "hello",     "login",        "keepalive",      "logout",      "publish",
@@ -25,7 +26,7 @@ constexpr const char* kTypeNames[] = {
     "search-result", "watch-ack", "send-accepted", "error",       "deliver",
     "delivery-report", "presence", "ack", "tunnel-connect", "tunnel-answer",
     "tunnel-connect-accepted", "tunnel-answer-ack", "tunnel-offer", "tunnel-refused",
-    "punch-start", "tunnel-relay", "tunnel-relay-ack", "tunnel-relayed",
+    "punch-start", "tunnel-relay", "tunnel-relay-ack", "tunnel-relayed", "supernode-leaving",
 };
 static_assert(std::size(kTypeNumbers) == std::variant_size_v<Body>);
 static_assert(std::size(kTypeNames) == std::variant_size_v<Body>);
@@ -64,22 +65,28 @@ IpAddress get_address(ByteReader& r) {
   return {};
 }
 
-void put_hosts(ByteWriter& w, const std::vector<Endpoint>& host) {
-  const std::size_t n = std::min(host.size(), kMaxHostCandidates);  // callers bound it first
+// A u8 count (at most `max`) and that many endpoints.
+void put_endpoints(ByteWriter& w, const std::vector<Endpoint>& list, std::size_t max) {
+  const std::size_t n = std::min(list.size(), max);  // callers bound it first
   w.u8(static_cast<std::uint8_t>(n));
-  for (std::size_t i = 0; i < n; ++i) append(w, host[i]);
+  for (std::size_t i = 0; i < n; ++i) append(w, list[i]);
 }
 
-std::vector<Endpoint> get_hosts(ByteReader& r) {
-  std::vector<Endpoint> host;
+std::vector<Endpoint> get_endpoints(ByteReader& r, std::size_t max) {
+  std::vector<Endpoint> list;
   const std::size_t n = r.u8();
-  if (n > kMaxHostCandidates) {
+  if (n > max) {
     r.fail();
-    return host;
+    return list;
   }
-  for (std::size_t i = 0; i < n && r.ok(); ++i) host.push_back(read_endpoint(r));
-  return host;
+  for (std::size_t i = 0; i < n && r.ok(); ++i) list.push_back(read_endpoint(r));
+  return list;
 }
+
+void put_hosts(ByteWriter& w, const std::vector<Endpoint>& host) {
+  put_endpoints(w, host, kMaxHostCandidates);
+}
+std::vector<Endpoint> get_hosts(ByteReader& r) { return get_endpoints(r, kMaxHostCandidates); }
 
 std::uint32_t get_rtt(ByteReader& r) {
   const std::uint32_t rtt = r.u32();
@@ -267,6 +274,9 @@ struct BodyWriter {
     w.u64(m.attempt);
     append(w, m.relayed);
   }
+  void operator()(const SupernodeLeaving& m) {
+    put_endpoints(w, m.supernodes, kMaxLeavingAlternatives);
+  }
 };
 
 bool read_bool(ByteReader& r) {
@@ -396,6 +406,9 @@ struct BodyReader {
     m.peer = read_key(r);
     m.attempt = r.u64();
     m.relayed = read_endpoint(r);
+  }
+  void operator()(SupernodeLeaving& m) {
+    m.supernodes = get_endpoints(r, kMaxLeavingAlternatives);
   }
 };
 

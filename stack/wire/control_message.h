@@ -46,6 +46,8 @@ inline constexpr std::size_t kMaxHostCandidates = 8;
 inline constexpr std::size_t kMaxTunnelReasonBytes = 200;
 // A reported round-trip time above a minute is nonsense (the keepalive would have failed).
 inline constexpr std::uint32_t kMaxRttMs = 60000;
+// Other supernodes a supernode-leaving push may name (docs/protocol.md, 0x0208, section 8.7).
+inline constexpr std::size_t kMaxLeavingAlternatives = 8;
 // A PunchStart never asks a peer to wait longer than this before its synchronised start.
 inline constexpr std::uint32_t kMaxStartAfterMs = 60000;
 
@@ -177,12 +179,17 @@ struct PunchStart {
 // towards it from the main socket.
 struct TunnelRelayed { PeerId peer; std::uint64_t attempt = 0; Endpoint relayed; };
 
+// To every peer, when the supernode shuts down: move to another supernode (e.g. one of
+// `supernodes`, which may be empty) before this one stops answering.
+struct SupernodeLeaving { std::vector<Endpoint> supernodes; };
+
 using Body = std::variant<Hello, Login, Keepalive, Logout, Publish, Lookup, Search, Watch,
                           SendMessage, Challenge, LoginOk, KeepaliveAck, LogoutAck, PublishAck,
                           LookupResult, SearchResult, WatchAck, SendAccepted, Error, Deliver,
                           DeliveryReport, Presence, Ack, TunnelConnect, TunnelAnswer,
                           TunnelConnectAccepted, TunnelAnswerAck, TunnelOffer, TunnelRefused,
-                          PunchStart, TunnelRelay, TunnelRelayAck, TunnelRelayed>;
+                          PunchStart, TunnelRelay, TunnelRelayAck, TunnelRelayed,
+                          SupernodeLeaving>;
 
 // Wire type numbers (docs/protocol.md); the variant index is not part of the wire format.
 std::uint16_t type_number(const Body& body);

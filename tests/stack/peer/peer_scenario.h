@@ -265,6 +265,9 @@ class PeerScenario {
             o << "TunnelSocketsNeeded peer=" << name_of(e.peer) << " count=" << e.count;
           } else if constexpr (std::is_same_v<T, ev::TunnelSocketsReleased>) {
             o << "TunnelSocketsReleased peer=" << name_of(e.peer) << " n=" << e.locals.size();
+          } else if constexpr (std::is_same_v<T, ev::SupernodeLeaving>) {
+            o << "SupernodeLeaving at=" << e.supernode_endpoint.to_string()
+              << " alternatives=" << e.alternatives.size();
           }
         },
         event);

@@ -128,6 +128,9 @@ void expect_same(const TunnelRefused& a, const TunnelRefused& b) {
   EXPECT_EQ(a.attempt, b.attempt);
   EXPECT_EQ(a.reason, b.reason);
 }
+void expect_same(const SupernodeLeaving& a, const SupernodeLeaving& b) {
+  EXPECT_EQ(a.supernodes, b.supernodes);
+}
 void expect_same(const PunchStart& a, const PunchStart& b) {
   EXPECT_EQ(a.peer, b.peer);
   EXPECT_EQ(a.attempt, b.attempt);
@@ -184,6 +187,7 @@ TEST(ControlTypes, WireNumbersAndNamesAreFixed) {
       {0x0131, "tunnel-answer-ack"}, {0x0204, "tunnel-offer"}, {0x0205, "tunnel-refused"},
       {0x0206, "punch-start"},   {0x0032, "tunnel-relay"}, {0x0132, "tunnel-relay-ack"},
       {0x0207, "tunnel-relayed"},
+      {0x0208, "supernode-leaving"},
   };
   const auto all = every_body();
   ASSERT_EQ(all.size(), std::variant_size_v<Body>);

@@ -1,0 +1,113 @@
+// The management API's front door (index_api.h): authentication, method, routing, and the
+// JSON error responses every route shares.
+#include "stack/management/index_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "stack/management/api_routes.h"
+
+namespace qp2p::management {
+
+namespace {
+
+const char* status_name(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 503: return "unavailable";
+  }
+  return "error";
+}
+
+constexpr std::string_view kPeersPrefix = "/v1/peers/";
+
+}  // namespace
+
+ApiResponse error_response(int status, std::string_view reason) {
+  return json_response(status, {{"error", status_name(status)}, {"reason", reason}});
+}
+
+ApiResponse json_response(int status, const nlohmann::json& body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  r.body += '\n';
+  return r;
+}
+
+std::optional<ApiResponse> reject_unknown_parameters(
+    const Target& target, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : target.query) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || key == a;
+    if (!known) return error_response(400, "unknown query parameter '" + key + "'");
+  }
+  return std::nullopt;
+}
+
+ApiResponse IndexApi::handle(const ApiRequest& request, const Supernode& node,
+                             const ApiContext& context) {
+  ApiResponse response = route(request, node, context);
+  switch (response.status) {
+    case 200: ++counters_.ok; break;
+    case 400: ++counters_.bad_request; break;
+    case 401: ++counters_.unauthorized; break;
+    case 404: ++counters_.not_found; break;
+    case 405: ++counters_.method_not_allowed; break;
+    case 503: ++counters_.unavailable; break;
+  }
+  return response;
+}
+
+ApiResponse IndexApi::route(const ApiRequest& request, const Supernode& node,
+                            const ApiContext& context) {
+  switch (token_.check(request.authorization)) {
+    case BearerToken::Check::kOk:
+      break;
+    case BearerToken::Check::kMissing: {
+      ApiResponse r = error_response(401, "missing 'Authorization: Bearer TOKEN'");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"qp2p-supernode\"");
+      return r;
+    }
+    case BearerToken::Check::kMalformed:
+    case BearerToken::Check::kWrong: {
+      SPDLOG_DEBUG("api: {} {}: bad token", request.method, request.target.substr(0, 64));
+      ApiResponse r = error_response(401, "invalid bearer token");
+      r.headers.emplace_back("WWW-Authenticate",
+                             "Bearer realm=\"qp2p-supernode\", error=\"invalid_token\"");
+      return r;
+    }
+  }
+  std::string error;
+  auto target = parse_target(request.target, &error);
+  if (!target) return error_response(400, error);
+  const std::string& path = target->path;
+  const bool one_peer = path.compare(0, kPeersPrefix.size(), kPeersPrefix) == 0;
+  const bool known = one_peer || path == "/v1/peers" || path == "/v1/supernodes" ||
+                     path == "/v1/stats" || path == "/metrics" || path == "/healthz";
+  if (!known) return error_response(404, "no such endpoint: " + path);
+  if (request.method != "GET") {
+    ApiResponse r = error_response(405, "method " + request.method + " not allowed; use GET");
+    r.headers.emplace_back("Allow", "GET");
+    return r;
+  }
+  if (request.has_body) return error_response(400, "a GET request takes no body");
+
+  if (path == "/v1/peers") return get_peers(*target, node, context);
+  if (auto bad = reject_unknown_parameters(*target, {})) return *bad;
+  if (one_peer) {
+    if (path.size() == kPeersPrefix.size())
+      return error_response(400, "missing peer id after /v1/peers/");
+    return get_peer(std::string_view(path).substr(kPeersPrefix.size()), node, context);
+  }
+  if (path == "/v1/supernodes") return get_supernodes(node, context);
+  if (path == "/v1/stats") return get_stats(node, context);
+  if (path == "/healthz") return get_healthz(node, context);
+  return get_metrics(node, context, counters_);
+}
+
+}  // namespace qp2p::management

@@ -1,0 +1,35 @@
+// A writer of the Prometheus text exposition format, version 0.0.4 (the format `promtool check
+// metrics` reads; https://prometheus.io/docs/instrumenting/exposition_formats/): one family is a
+// `# HELP` line, a `# TYPE` line and its samples, each `name{label="value",...} number`. Names
+// are checked against the data model's pattern and label values escaped, so the output is valid
+// whatever the strings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace qp2p::management {
+
+class MetricsText {
+ public:
+  enum class Type { kCounter, kGauge };
+  using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
+
+  // Starts a family. Counter names end in "_total" (promtool's lint); throws
+  // std::invalid_argument for a name outside [a-zA-Z_:][a-zA-Z0-9_:]* or a family named twice.
+  void family(std::string_view name, Type type, std::string_view help);
+  // A sample of the current family.
+  void sample(std::uint64_t value, const Labels& labels = {});
+
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  std::string current_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace qp2p::management
