@@ -21,6 +21,8 @@ constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
 constexpr std::size_t kMaxRealmBytes = 127;
 // Each allocation holds a socket: far beyond this the process runs out of descriptors anyway.
 constexpr std::uint32_t kMaxTurnAllocations = 1000000;
+// A few seeds suffice to join; the rest of the federation is learnt.
+constexpr std::size_t kMaxSeeds = 64;
 
 std::string_view trim(std::string_view s) {
   const char* blanks = " \t\r\n";
@@ -135,6 +137,26 @@ std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
     return parse_count(value, 1, kMaxTurnAllocations, &config.turn_max_allocations);
   if (key == "turn-user-quota")
     return parse_count(value, 1, kMaxTurnAllocations, &config.turn_user_quota);
+  if (key == "seeds") {
+    config.seeds.clear();
+    while (!value.empty()) {
+      const auto comma = value.find(',');
+      Endpoint seed;
+      if (auto error = parse_endpoint(trim(value.substr(0, comma)), &seed); !error.empty())
+        return "seed: " + error;
+      if (config.seeds.size() == kMaxSeeds)
+        return "more than " + std::to_string(kMaxSeeds) + " seeds";
+      config.seeds.push_back(seed);
+      value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    }
+    if (config.seeds.empty()) return "expected IP:PORT[, IP:PORT...]";
+    return {};
+  }
+  if (key == "network-secret-file") {
+    if (value.empty()) return "expected a file name";
+    config.network_secret_file = std::string(value);
+    return {};
+  }
   return "unknown key";
 }
 
@@ -210,6 +232,9 @@ void validate_config(const SupernodeAppConfig& config, const std::string& origin
                       ") and listen (" + config.listen.to_string() +
                       ") must be of one address family");
   }
+  if (!config.seeds.empty() && config.network_secret_file.empty())
+    throw ConfigError(where + "seeds need network-secret-file (supernodes of one network "
+                              "authenticate each other with it)");
   if (config.keepalive_interval >= config.peer_expiry) {
     throw ConfigError(where + "keepalive-interval-seconds (" +
                       std::to_string(to_ms(config.keepalive_interval) / 1000) +

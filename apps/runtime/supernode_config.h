@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stack/core/endpoint.h"
 #include "stack/core/instant.h"
@@ -35,6 +36,10 @@ struct SupernodeAppConfig {
   IpAddress relay_address;
   std::uint32_t turn_max_allocations = 10000;
   std::uint32_t turn_user_quota = 10;
+  // Federation (docs/protocol.md section 14): on when network_secret_file is set; seeds are
+  // other supernodes' listen endpoints to join through.
+  std::vector<Endpoint> seeds;
+  std::string network_secret_file;
 };
 
 // A configuration error; what() is one line naming the file and line, or the flag.
@@ -45,7 +50,8 @@ class ConfigError : public std::runtime_error {
 
 // Sets one setting by its config-file key ("listen", "alt-listen", "key", "log-level",
 // "peer-expiry-seconds", "keepalive-interval-seconds", "stats-interval-seconds", "turn-secret",
-// "turn-realm", "relay-ports", "relay-address", "turn-max-allocations", "turn-user-quota"). Returns an
+// "turn-realm", "relay-ports", "relay-address", "turn-max-allocations", "turn-user-quota",
+// "seeds" (comma-separated IP:PORT list), "network-secret-file"). Returns an
 // empty string on success, otherwise what is wrong with the value (without location), or
 // "unknown key" for a key not in the list.
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,

@@ -85,6 +85,8 @@ class SupernodeCore {
   std::map<std::pair<PeerId, std::uint64_t>, std::uint64_t> connect_transactions_;
   std::deque<std::pair<Instant, std::pair<PeerId, std::uint64_t>>> connect_order_;
   HandshakeCounters handshake_counters_;
+  // Federation membership (nullptr when off).
+  std::unique_ptr<federation::Membership> federation_;
 
  private:
   void handle_stun(Instant now, const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
@@ -92,6 +94,9 @@ class SupernodeCore {
   void handle_control(Instant now, const Endpoint& local, const Endpoint& remote,
                       const std::uint8_t* data, std::size_t size);
   void handle_session_message(Instant now, PeerSessionState& peer, wire::ControlMessage& msg);
+  // Drains the membership's events: where the replicated directory plugs in (member up/down,
+  // its payloads); for now they are logged by the membership and counted there.
+  void drain_federation_events(Instant now);
 
  public:
   // Checkpoint (checkpoint_service.cc).

@@ -19,7 +19,9 @@ TEST(MembershipSecurity, WrongSecretCannotJoinReadOrInject) {
   EXPECT_EQ(bed.view(intruder), bed.ids_of({intruder}));
   for (std::size_t i = 0; i < 3; ++i) {
     // The intruder knocks at the seeds (0 and 1): counted as another network's datagrams.
-    if (i < 2) EXPECT_GT(bed.node(i).counters().dropped_wrong_network, 0u) << "member " << i;
+    if (i < 2) {
+      EXPECT_GT(bed.node(i).counters().dropped_wrong_network, 0u) << "member " << i;
+    }
     EXPECT_EQ(bed.node(i).table().find(bed.id(intruder)), nullptr);
   }
   EXPECT_EQ(bed.node(intruder).counters().payloads_in, 0u);
