@@ -65,6 +65,25 @@ std::string format_turn_counters(const Supernode& node) {
       t.dropped_unexpected_indication, t.dropped_too_large, t.dropped_forbidden_peer);
 }
 
+// Empty when federation is off.
+std::string format_federation_counters(const Supernode& node) {
+  const federation::Membership* f = node.federation();
+  if (!f) return {};
+  const federation::MembershipCounters& c = f->counters();
+  return fmt::format(
+      " | federation: members={} in={} out={} pings={} ping_reqs={} acks={} suspicions={} "
+      "refutations={} deaths={} syncs={} payloads_in={} payloads_out={} | federation drops: "
+      "rate_limited={} truncated={} bad_version={} wrong_network={} unauthenticated={} "
+      "malformed={} replayed={} too_old={} clock_skew={} misdirected={} from_self={} "
+      "table_full={} payload_not_member={}",
+      f->members().size(), c.datagrams_in, c.datagrams_out, c.pings_sent, c.ping_reqs_sent,
+      c.acks_received, c.suspicions, c.refutations, c.deaths, c.syncs_sent, c.payloads_in,
+      c.payloads_out, c.dropped_rate_limited, c.dropped_truncated, c.dropped_bad_version,
+      c.dropped_wrong_network, c.dropped_unauthenticated, c.dropped_malformed, c.dropped_replayed,
+      c.dropped_too_old, c.dropped_clock_skew, c.dropped_misdirected, c.dropped_from_self,
+      c.dropped_table_full, c.dropped_payload_not_member);
+}
+
 std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io) {
   const SupernodeCounters& c = node.counters();
   const StunCounters& s = node.stun_counters();
@@ -85,7 +104,7 @@ std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io)
       io.datagrams_received, io.datagrams_sent, io.receive_calls, io.send_calls,
       io.send_would_block, io.dropped_truncated, io.dropped_no_socket, io.dropped_queue_full,
       io.dropped_send_error, io.receive_errors) +
-         format_turn_counters(node);
+         format_turn_counters(node) + format_federation_counters(node);
 }
 
 // Wall-clock microseconds minus the runtime's steady clock: how the core learns Unix time

@@ -113,6 +113,15 @@ TEST(FederationProcesses, ThreeSupernodesOnThreeLoopbackAddressesSeeEachOther) {
   }
   for (int i = 0; i < 2; ++i) nodes[i].process->stop();
   stranger.process->stop();
+  // The seed counted the stranger's knocks as another network's datagrams (counters at exit).
+  while (nodes[0].process->read_line(std::chrono::milliseconds(500))) {
+  }
+  std::uint64_t wrong_network = 0;
+  const std::string field = "wrong_network=";
+  for (const auto& line : nodes[0].process->lines())
+    if (line.find("counters at exit") != std::string::npos && line.find(field) != std::string::npos)
+      wrong_network = std::stoull(line.substr(line.find(field) + field.size()));
+  EXPECT_GT(wrong_network, 0u) << nodes[0].process->transcript();
 }
 
 }  // namespace
