@@ -13,7 +13,7 @@ class MembershipFailure : public ::testing::TestWithParam<std::size_t> {};
 
 TEST_P(MembershipFailure, KilledMemberIsDeclaredDeadByEveryoneWithinBound) {
   const std::size_t n = GetParam();
-  MembershipBed bed(n, 11);
+  MembershipBed bed(n, 11 + n);
   ASSERT_TRUE(bed.net().run_until([&] { return bed.converged(bed.all()); },
                                   std::chrono::seconds(30)));
   ASSERT_TRUE(bed.net().run_for(std::chrono::seconds(5)));

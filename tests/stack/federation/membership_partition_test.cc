@@ -8,8 +8,10 @@
 namespace qp2p::federation::test {
 namespace {
 
-TEST(MembershipPartition, SplitsThenHeals) {
-  MembershipBed bed(8, 31);
+class MembershipPartition : public ::testing::TestWithParam<std::uint64_t> {};
+
+TEST_P(MembershipPartition, SplitsThenHeals) {
+  MembershipBed bed(8, GetParam());
   ASSERT_TRUE(bed.net().run_until([&] { return bed.converged(bed.all()); },
                                   std::chrono::seconds(30)));
   // Halves {0,2,4,6} and {1,3,5,7}: each holds one seed.
@@ -30,6 +32,8 @@ TEST(MembershipPartition, SplitsThenHeals) {
   ASSERT_TRUE(bed.net().run_for(std::chrono::seconds(30)));
   EXPECT_TRUE(bed.converged(bed.all()));
 }
+
+INSTANTIATE_TEST_SUITE_P(Seeds, MembershipPartition, ::testing::Range<std::uint64_t>(31, 37));
 
 }  // namespace
 }  // namespace qp2p::federation::test
