@@ -74,12 +74,13 @@ std::string format_federation_counters(const Supernode& node) {
       " | federation: members={} in={} out={} pings={} ping_reqs={} acks={} suspicions={} "
       "refutations={} deaths={} syncs={} payloads_in={} payloads_out={} | federation drops: "
       "rate_limited={} truncated={} bad_version={} wrong_network={} unauthenticated={} "
-      "malformed={} replayed={} too_old={} clock_skew={} misdirected={} from_self={} "
-      "table_full={} payload_not_member={}",
+      "malformed={} bad_signature={} replayed={} too_old={} clock_skew={} misdirected={} "
+      "from_self={} table_full={} payload_not_member={}",
       f->members().size(), c.datagrams_in, c.datagrams_out, c.pings_sent, c.ping_reqs_sent,
       c.acks_received, c.suspicions, c.refutations, c.deaths, c.syncs_sent, c.payloads_in,
       c.payloads_out, c.dropped_rate_limited, c.dropped_truncated, c.dropped_bad_version,
-      c.dropped_wrong_network, c.dropped_unauthenticated, c.dropped_malformed, c.dropped_replayed,
+      c.dropped_wrong_network, c.dropped_unauthenticated, c.dropped_malformed,
+      c.dropped_bad_signature, c.dropped_replayed,
       c.dropped_too_old, c.dropped_clock_skew, c.dropped_misdirected, c.dropped_from_self,
       c.dropped_table_full, c.dropped_payload_not_member);
 }

@@ -99,7 +99,7 @@ std::size_t encode(const Message& m, Bytes& out) {
   w.u8(0);
   std::size_t n = 0;
   for (const Entry& e : m.gossip) {
-    if (n == kMaxEntries || out.size() - start + entry_size(e) > kMaxPlaintext) break;
+    if (n == kMaxEntries || out.size() - start + entry_size(e) > kMaxMessage) break;
     append_entry(w, e);
     ++n;
   }
@@ -112,7 +112,7 @@ std::optional<Message> decode(const std::uint8_t* data, std::size_t size, Decode
     if (error) *error = e;
     return std::nullopt;
   };
-  if (size > kMaxPlaintext) return failed(DecodeError::kTooLong);
+  if (size > kMaxMessage) return failed(DecodeError::kTooLong);
   Reader in{ByteReader(data, size)};
   ByteReader& r = in.r;
   Message m;
@@ -172,6 +172,13 @@ std::optional<Message> decode(const std::uint8_t* data, std::size_t size, Decode
   if (!r.at_end()) return failed(DecodeError::kTrailingBytes);
   if (error) *error = DecodeError::kNone;
   return m;
+}
+
+Bytes signed_message(const std::uint8_t* message, std::size_t size) {
+  static constexpr char kDomain[] = "qp2p federation v1";
+  Bytes out(kDomain, kDomain + sizeof(kDomain) - 1);
+  out.insert(out.end(), message, message + size);
+  return out;
 }
 
 }  // namespace qp2p::federation

@@ -3,7 +3,11 @@
 // section "Federation". This file is the plaintext codec: pure encode/decode over buffers; the
 // envelope that encrypts and authenticates a plaintext is federation_seal.h.
 //
-// Plaintext (inside the sealed envelope):
+// Plaintext (inside the sealed envelope): the message below, then a 64-byte Ed25519 signature
+// by `from` over "qp2p federation v1" || message (signed_message()), so a member proves the
+// identity it claims; the network key only proves membership of the network.
+//
+// Message:
 //
 //   0                   1                   2                   3
 //   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -43,10 +47,13 @@ namespace qp2p::federation {
 inline constexpr std::size_t kMaxDatagram = 1232;
 inline constexpr std::size_t kEnvelopeOverhead = 32 + 16;  // header + Poly1305 tag
 inline constexpr std::size_t kMaxPlaintext = kMaxDatagram - kEnvelopeOverhead;
+inline constexpr std::size_t kSignatureSize = 64;
+// Largest encoded message (the plaintext less the signature).
+inline constexpr std::size_t kMaxMessage = kMaxPlaintext - kSignatureSize;
 // Gossip entries one message carries at most (an IPv6 entry is 56 bytes).
 inline constexpr std::size_t kMaxEntries = 16;
 // Largest opaque payload (a directory sync message must fit this).
-inline constexpr std::size_t kMaxPayload = 1024;
+inline constexpr std::size_t kMaxPayload = 1000;
 
 enum class MemberState : std::uint8_t { kAlive = 1, kSuspect = 2, kDead = 3, kLeft = 4 };
 const char* to_string(MemberState s);
@@ -85,7 +92,7 @@ struct Message {
 enum class DecodeError {
   kNone,
   kTruncated,      // a field runs past the end
-  kTooLong,        // plaintext longer than kMaxPlaintext
+  kTooLong,        // message longer than kMaxMessage
   kBadType,        // unknown message type
   kBadEndpoint,    // endpoint family not 4 or 6
   kBadState,       // entry state not 1-4
@@ -96,8 +103,11 @@ enum class DecodeError {
 const char* to_string(DecodeError e);
 
 // Appends the plaintext of `message` to `out`. Gossip entries are added in order while the
-// plaintext stays within kMaxPlaintext and kMaxEntries; returns how many were included.
+// message stays within kMaxMessage and kMaxEntries; returns how many were included.
 std::size_t encode(const Message& message, Bytes& out);
 std::optional<Message> decode(const std::uint8_t* data, std::size_t size, DecodeError* error);
+
+// What the sender's signature covers: the domain string, then the encoded message.
+Bytes signed_message(const std::uint8_t* message, std::size_t size);
 
 }  // namespace qp2p::federation

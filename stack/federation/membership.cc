@@ -23,11 +23,12 @@ constexpr int kHousekeepingPerPeriod = 4;
 std::string short_id(const PeerId& id) { return id.to_string().substr(0, 8); }
 }  // namespace
 
-Membership::Membership(MembershipConfig config, PeerId self, NetworkKey key, Random random)
+Membership::Membership(MembershipConfig config, Identity self, NetworkKey key, Random random)
     : config_(std::move(config)),
+      identity_(std::move(self)),
       key_(std::move(key)),
       random_(std::move(random)),
-      table_(Entry{self, 0, MemberState::kAlive, config_.local}, config_.max_members),
+      table_(Entry{identity_.id(), 0, MemberState::kAlive, config_.local}, config_.max_members),
       gossip_(config_.retransmit_multiplier, config_.max_members),
       detector_(random_.fork()),
       replay_(config_.max_members + kReplaySenderHeadroom, kReplayWindow, config_.max_clock_skew),
@@ -74,8 +75,12 @@ void Membership::handle_datagram(Instant now, const Endpoint& /*local*/, const E
                  to_string(open_error));
     return;
   }
-  DecodeError decode_error = DecodeError::kNone;
-  auto message = decode(plain->data(), plain->size(), &decode_error);
+  // The message, then the sender's signature (federation_wire.h).
+  DecodeError decode_error = DecodeError::kTruncated;
+  const std::size_t message_size = plain->size() >= kSignatureSize ? plain->size() - kSignatureSize : 0;
+  std::optional<Message> message;
+  if (plain->size() >= kSignatureSize)
+    message = decode(plain->data(), message_size, &decode_error);
   if (!message) {
     ++counters_.dropped_malformed;
     SPDLOG_DEBUG("federation: drop malformed message from {}: {}", remote.to_string(),
@@ -92,6 +97,16 @@ void Membership::handle_datagram(Instant now, const Endpoint& /*local*/, const E
     ++counters_.dropped_misdirected;
     SPDLOG_DEBUG("federation: drop {} from {}: sealed for {}", type_name(message->body),
                  remote.to_string(), short_id(message->to));
+    return;
+  }
+  Signature signature{};
+  std::copy(plain->begin() + static_cast<std::ptrdiff_t>(message_size), plain->end(),
+            signature.begin());
+  const Bytes signed_bytes = signed_message(plain->data(), message_size);
+  if (!verify_signature(message->from, signed_bytes.data(), signed_bytes.size(), signature)) {
+    ++counters_.dropped_bad_signature;
+    SPDLOG_DEBUG("federation: drop {} from {}: not signed by {}", type_name(message->body),
+                 remote.to_string(), short_id(message->from));
     return;
   }
   switch (replay_.check(message->from, message->counter, wall_us(now), now)) {
@@ -339,7 +354,7 @@ void Membership::send(Instant now, const PeerId& to, const Endpoint& endpoint, B
   if (piggyback) {
     encode(m, plain);
     // Room left for entries (an IPv6 entry is the largest, 56 bytes).
-    const std::size_t room = plain.size() < kMaxPlaintext ? (kMaxPlaintext - plain.size()) / 56 : 0;
+    const std::size_t room = plain.size() < kMaxMessage ? (kMaxMessage - plain.size()) / 56 : 0;
     const std::size_t n = std::min(room, config_.gossip_per_message);
     if (n > 0) m.gossip = gossip_.take(n, table_.size());
     plain.clear();
@@ -347,6 +362,9 @@ void Membership::send(Instant now, const PeerId& to, const Endpoint& endpoint, B
     m.gossip = std::move(entries);
   }
   encode(m, plain);
+  const Bytes signed_bytes = signed_message(plain.data(), plain.size());
+  const Signature signature = identity_.sign(signed_bytes.data(), signed_bytes.size());
+  plain.insert(plain.end(), signature.begin(), signature.end());
   Datagram d{config_.local, endpoint, {}};
   seal(key_, random_, plain, d.payload);
   transmits_.push_back(std::move(d));

@@ -14,6 +14,7 @@
 //   one it holds suspect, dead or left at a higher or equal incarnation tells it directly, so it
 //   refutes; with `reconnect_interval` syncs to dead members and seeds, partitions heal.
 // - Graceful leave: leave() tells every live member ("left"), then the object goes quiet.
+// - Every message is signed with the sender's Ed25519 identity: a member cannot speak as another.
 // - Opaque payloads (send_payload / PayloadReceived) travel sealed between members: the hook
 //   the replicated directory's sync messages ride on. MemberUp / MemberDown report changes.
 //
@@ -87,6 +88,7 @@ struct MembershipCounters {
   std::uint64_t dropped_clock_skew = 0;
   std::uint64_t dropped_misdirected = 0;  // sealed for another member
   std::uint64_t dropped_from_self = 0;    // our own datagram reflected back
+  std::uint64_t dropped_bad_signature = 0;  // not signed by the member it claims to be from
   std::uint64_t dropped_table_full = 0;
   std::uint64_t dropped_payload_not_member = 0;
   // Work.
@@ -103,7 +105,7 @@ struct MembershipCounters {
 
 class Membership final : public SansIoEndpoint {
  public:
-  Membership(MembershipConfig config, PeerId self, NetworkKey key, Random random);
+  Membership(MembershipConfig config, Identity self, NetworkKey key, Random random);
 
   void handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
                        const std::uint8_t* data, std::size_t size) override;
@@ -141,6 +143,7 @@ class Membership final : public SansIoEndpoint {
   std::int64_t wall_us(Instant now) const { return to_us(now) + config_.unix_offset_us; }
 
   MembershipConfig config_;
+  Identity identity_;
   NetworkKey key_;
   Random random_;
   MemberTable table_;

@@ -41,7 +41,7 @@ std::unique_ptr<federation::Membership> make_federation(const SupernodeConfig& c
   m.local = config.primary;
   m.seeds = config.seeds;
   m.unix_offset_us = config.turn.unix_offset_us;
-  return std::make_unique<federation::Membership>(m, identity.id(), *key, std::move(random));
+  return std::make_unique<federation::Membership>(m, identity, *key, std::move(random));
 }
 }  // namespace
 

@@ -2,7 +2,8 @@
 // stack/federation/federation_wire.h and federation_seal.h). Each input is used three ways:
 //  1. federation::decode over the raw bytes: what decodes must re-encode to the same bytes;
 //  2. the raw bytes handed to a Membership as a datagram (nearly all fail the envelope checks);
-//  3. the bytes sealed with the network key and handed to the Membership, so the plaintext
+//  3. the bytes signed by a fixed sender, sealed with the network key and handed to the
+//     Membership, so the plaintext
 //     decoder and every handler behind authentication see arbitrary values.
 // Every datagram the member emits must fit kMaxDatagram and open with the key. Never a crash.
 #include <spdlog/spdlog.h>
@@ -42,22 +43,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   MembershipConfig config;
   config.local = self;
   config.seeds = {remote};
-  PeerId id;
-  id.key.fill(1);
-  Membership member(config, id, key(), Random::from_u64(1));
+  static const Identity self_identity = Identity::from_seed(Identity::Seed{1});
+  static const Identity sender = Identity::from_seed(Identity::Seed{2});
+  Membership member(config, self_identity, key(), Random::from_u64(1));
   Random random = Random::from_u64(2);
   Instant now = instant_from_us(1000);
   member.handle_timeout(now);
   member.handle_datagram(now, self, remote, data, size);
-  if (size <= kMaxPlaintext) {
+  if (size <= kMaxMessage) {
     // Past the checks in front of the handlers: addressed to anyone (zero `to`) half the time,
-    // and always a counter that is fresh by the receiver's clock.
+    // from a known sender that signs it, with a counter fresh by the receiver's clock.
     Bytes plain(data, data + size);
     if (size >= 72) {
       if (data[0] % 2 == 0) std::memset(plain.data(), 0, 32);
+      std::memcpy(plain.data() + 32, sender.id().key.data(), 32);
       const std::uint64_t counter = static_cast<std::uint64_t>(to_us(now));
       for (int i = 0; i < 8; ++i) plain[64 + i] = static_cast<std::uint8_t>(counter >> (56 - 8 * i));
     }
+    const Bytes to_sign = signed_message(plain.data(), plain.size());
+    const Signature sig = sender.sign(to_sign.data(), to_sign.size());
+    plain.insert(plain.end(), sig.begin(), sig.end());
     Bytes sealed;
     seal(key(), random, plain, sealed);
     member.handle_datagram(now, self, remote, sealed.data(), sealed.size());

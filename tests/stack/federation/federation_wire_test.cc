@@ -56,7 +56,7 @@ TEST(FederationWire, EveryTypeRoundTrips) {
   expect_round_trip(sample(Ack{43, key_of(0x11)}));
   expect_round_trip(sample(PingReq{44, key_of(0x12), ep("203.0.113.9:7003")}));
   expect_round_trip(sample(Sync{true}));
-  expect_round_trip(sample(Payload{Bytes(900, 0x5a)}));
+  expect_round_trip(sample(Payload{Bytes(800, 0x5a)}));
 }
 
 TEST(FederationWire, PingLayoutIsPinned) {
@@ -99,12 +99,12 @@ TEST(FederationWire, BadInputIsRejectedByReason) {
   Bytes bad_state = good;
   bad_state[89 + 36] = 0;
   EXPECT_EQ(reason(bad_state), DecodeError::kBadState);
-  EXPECT_EQ(reason(Bytes(kMaxPlaintext + 1, 0)), DecodeError::kTooLong);
+  EXPECT_EQ(reason(Bytes(kMaxMessage + 1, 0)), DecodeError::kTooLong);
   Message big = sample(Payload{});
   Bytes payload;
   encode(big, payload);
-  payload[84] = 0x04;  // payload length 0x0401 > kMaxPayload
-  payload[85] = 0x01;
+  payload[84] = 0x03;  // payload length 0x03e9 > kMaxPayload (1000)
+  payload[85] = 0xe9;
   EXPECT_EQ(reason(payload), DecodeError::kPayloadTooLong);
 }
 
@@ -114,7 +114,7 @@ TEST(FederationWire, EncoderKeepsWithinTheDatagram) {
   Bytes out;
   const std::size_t n = encode(m, out);
   EXPECT_LT(n, kMaxEntries);
-  EXPECT_LE(out.size(), kMaxPlaintext);
+  EXPECT_LE(out.size(), kMaxMessage);
   EXPECT_TRUE(decode(out.data(), out.size(), nullptr));
 }
 

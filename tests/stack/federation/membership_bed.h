@@ -54,8 +54,9 @@ class MembershipBed {
     std::string error;
     auto key = NetworkKey::from_secret(secret, &error);
     if (!key) throw std::invalid_argument(error);
-    nodes_.push_back(std::make_unique<Membership>(c, identity.id(), *key, r.fork()));
     ids_.push_back(identity.id());
+    identities_.push_back(identity);
+    nodes_.push_back(std::make_unique<Membership>(c, identity, *key, r.fork()));
     downs_.emplace_back();
     payloads_.emplace_back();
     net_.add_node("member" + std::to_string(i), *nodes_.back(), {c.local});
@@ -65,6 +66,7 @@ class MembershipBed {
   harness::VirtualNetwork& net() { return net_; }
   Membership& node(std::size_t i) { return *nodes_.at(i); }
   const PeerId& id(std::size_t i) const { return ids_.at(i); }
+  const Identity& identity(std::size_t i) const { return identities_.at(i); }
   std::size_t size() const { return nodes_.size(); }
   const std::vector<SeenDown>& downs(std::size_t i) const { return downs_.at(i); }
   const std::vector<PayloadReceived>& payloads(std::size_t i) const { return payloads_.at(i); }
@@ -113,6 +115,7 @@ class MembershipBed {
   std::uint64_t seed_;
   std::vector<std::unique_ptr<Membership>> nodes_;
   std::vector<PeerId> ids_;
+  std::vector<Identity> identities_;
   std::vector<std::vector<SeenDown>> downs_;
   std::vector<std::vector<PayloadReceived>> payloads_;
 };

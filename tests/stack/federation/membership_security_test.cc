@@ -39,6 +39,9 @@ TEST(MembershipSecurity, WrongSecretCannotJoinReadOrInject) {
   forged.body = Ping{1};
   Bytes plain;
   encode(forged, plain);
+  const Bytes to_sign = signed_message(plain.data(), plain.size());
+  const Signature sig = bed.identity(intruder).sign(to_sign.data(), to_sign.size());
+  plain.insert(plain.end(), sig.begin(), sig.end());
   Random r = Random::from_u64(99);
   Bytes datagram;
   seal(*wrong_key, r, plain, datagram);
@@ -101,6 +104,45 @@ TEST(MembershipSecurity, ReplayedDatagramsAreDropped) {
   EXPECT_EQ(bed.node(0).counters().payloads_in, 1u);
 }
 
+TEST(MembershipSecurity, MemberCannotSpeakAsAnother) {
+  MembershipBed bed(3, 47);
+  ASSERT_TRUE(bed.net().run_until([&] { return bed.converged(bed.all()); },
+                                  std::chrono::seconds(20)));
+  std::string error;
+  auto key = NetworkKey::from_secret(kSecret, &error);
+  ASSERT_TRUE(key);
+  // Member 2 (holding the secret) forges "member 1 says member 0 is dead", signed by itself.
+  const Instant now = bed.net().now();
+  Message m;
+  m.to = bed.id(0);
+  m.from = bed.id(1);
+  m.counter = static_cast<std::uint64_t>(kWallOffsetUs + to_us(now));
+  m.from_incarnation = 0;
+  m.from_endpoint = node_endpoint(1);
+  m.body = Payload{Bytes{6, 6, 6}};
+  Bytes plain;
+  encode(m, plain);
+  const Bytes to_sign = signed_message(plain.data(), plain.size());
+  const Signature sig = bed.identity(2).sign(to_sign.data(), to_sign.size());
+  plain.insert(plain.end(), sig.begin(), sig.end());
+  Random r = Random::from_u64(5);
+  Bytes datagram;
+  seal(*key, r, plain, datagram);
+  bed.node(0).handle_datagram(now, node_endpoint(0), node_endpoint(2), datagram.data(),
+                              datagram.size());
+  EXPECT_EQ(bed.node(0).counters().dropped_bad_signature, 1u);
+  EXPECT_EQ(bed.node(0).counters().payloads_in, 0u);
+  // Signed by the right key, it is accepted: the check is the signature, not the address.
+  plain.resize(plain.size() - kSignatureSize);
+  const Signature good = bed.identity(1).sign(to_sign.data(), to_sign.size());
+  plain.insert(plain.end(), good.begin(), good.end());
+  datagram.clear();
+  seal(*key, r, plain, datagram);
+  bed.node(0).handle_datagram(now, node_endpoint(0), node_endpoint(2), datagram.data(),
+                              datagram.size());
+  EXPECT_EQ(bed.node(0).counters().payloads_in, 1u);
+}
+
 TEST(MembershipSecurity, FuzzedInputNeverCrashesAndIsCounted) {
   MembershipBed bed(3, 45);
   ASSERT_TRUE(bed.net().run_until([&] { return bed.converged(bed.all()); },
@@ -122,7 +164,7 @@ TEST(MembershipSecurity, FuzzedInputNeverCrashesAndIsCounted) {
       if (!bytes.empty()) bytes[0] = kMagic;  // reach the envelope checks
     } else {
       // Random plaintext, correctly sealed: exercises the decoder behind authentication.
-      Bytes plain(r.uniform(kMaxPlaintext + 1));
+      Bytes plain(r.uniform(kMaxPlaintext + 1));  // message and "signature" both random
       r.fill(plain.data(), plain.size());
       if (plain.size() > 100 && round % 4 == 1) {
         // Often a valid prefix (to, from...) so deeper fields get random values.
