@@ -30,6 +30,8 @@ constexpr std::uint32_t kMaxShutdownGraceSeconds = 60;
 // Other supernodes named in a supernode-leaving push (docs/protocol.md, 0x0208, section 8.7).
 constexpr std::size_t kMaxFailoverSupernodes = 8;
 constexpr std::size_t kMaxTokenFileBytes = 4096;
+// A few seeds suffice to join; the rest of the federation is learnt.
+constexpr std::size_t kMaxSeeds = 64;
 
 std::string_view trim(std::string_view s) {
   const char* blanks = " \t\r\n";
@@ -181,6 +183,26 @@ std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
   if (key == "failover-supernodes") return parse_endpoint_list(value, &config.failover_supernodes);
   if (key == "shutdown-grace-seconds")
     return parse_seconds(value, 0, kMaxShutdownGraceSeconds, &config.shutdown_grace_seconds);
+  if (key == "seeds") {
+    config.seeds.clear();
+    while (!value.empty()) {
+      const auto comma = value.find(',');
+      Endpoint seed;
+      if (auto error = parse_endpoint(trim(value.substr(0, comma)), &seed); !error.empty())
+        return "seed: " + error;
+      if (config.seeds.size() == kMaxSeeds)
+        return "more than " + std::to_string(kMaxSeeds) + " seeds";
+      config.seeds.push_back(seed);
+      value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    }
+    if (config.seeds.empty()) return "expected IP:PORT[, IP:PORT...]";
+    return {};
+  }
+  if (key == "network-secret-file") {
+    if (value.empty()) return "expected a file name";
+    config.network_secret_file = std::string(value);
+    return {};
+  }
   return "unknown key";
 }
 
@@ -265,6 +287,9 @@ void validate_config(const SupernodeAppConfig& config, const std::string& origin
       throw ConfigError(where + "failover-supernodes lists this supernode's own listen " +
                         e.to_string());
   }
+  if (!config.seeds.empty() && config.network_secret_file.empty())
+    throw ConfigError(where + "seeds need network-secret-file (supernodes of one network "
+                              "authenticate each other with it)");
   if (config.keepalive_interval >= config.peer_expiry) {
     throw ConfigError(where + "keepalive-interval-seconds (" +
                       std::to_string(to_ms(config.keepalive_interval) / 1000) +

@@ -47,6 +47,10 @@ struct SupernodeAppConfig {
   // and the process waits up to shutdown_grace_seconds for the peers' acks.
   std::vector<Endpoint> failover_supernodes;
   std::uint32_t shutdown_grace_seconds = 2;
+  // Federation (docs/protocol.md section 14): on when network_secret_file is set; seeds are
+  // other supernodes' listen endpoints to join through.
+  std::vector<Endpoint> seeds;
+  std::string network_secret_file;
 };
 
 // A configuration error; what() is one line naming the file and line, or the flag.
@@ -59,7 +63,8 @@ class ConfigError : public std::runtime_error {
 // "peer-expiry-seconds", "keepalive-interval-seconds", "stats-interval-seconds", "turn-secret",
 // "turn-realm", "relay-ports", "relay-address", "turn-max-allocations", "turn-user-quota",
 // "api-listen", "api-token-file", "api-max-connections", "api-idle-timeout-seconds",
-// "failover-supernodes", "shutdown-grace-seconds"). Returns an
+// "failover-supernodes", "shutdown-grace-seconds", "seeds" (comma-separated IP:PORT list),
+// "network-secret-file"). Returns an
 // empty string on success, otherwise what is wrong with the value (without location), or
 // "unknown key" for a key not in the list.
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,

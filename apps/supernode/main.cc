@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -67,6 +68,26 @@ std::string format_turn_counters(const Supernode& node) {
       t.dropped_unexpected_indication, t.dropped_too_large, t.dropped_forbidden_peer);
 }
 
+// Empty when federation is off.
+std::string format_federation_counters(const Supernode& node) {
+  const federation::Membership* f = node.federation();
+  if (!f) return {};
+  const federation::MembershipCounters& c = f->counters();
+  return fmt::format(
+      " | federation: members={} in={} out={} pings={} ping_reqs={} acks={} suspicions={} "
+      "refutations={} deaths={} syncs={} payloads_in={} payloads_out={} | federation drops: "
+      "rate_limited={} truncated={} bad_version={} wrong_network={} unauthenticated={} "
+      "malformed={} bad_signature={} replayed={} too_old={} clock_skew={} misdirected={} "
+      "from_self={} table_full={} payload_not_member={}",
+      f->members().size(), c.datagrams_in, c.datagrams_out, c.pings_sent, c.ping_reqs_sent,
+      c.acks_received, c.suspicions, c.refutations, c.deaths, c.syncs_sent, c.payloads_in,
+      c.payloads_out, c.dropped_rate_limited, c.dropped_truncated, c.dropped_bad_version,
+      c.dropped_wrong_network, c.dropped_unauthenticated, c.dropped_malformed,
+      c.dropped_bad_signature, c.dropped_replayed,
+      c.dropped_too_old, c.dropped_clock_skew, c.dropped_misdirected, c.dropped_from_self,
+      c.dropped_table_full, c.dropped_payload_not_member);
+}
+
 std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io) {
   const SupernodeCounters& c = node.counters();
   const StunCounters& s = node.stun_counters();
@@ -87,7 +108,7 @@ std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io)
       io.datagrams_received, io.datagrams_sent, io.receive_calls, io.send_calls,
       io.send_would_block, io.dropped_truncated, io.dropped_no_socket, io.dropped_queue_full,
       io.dropped_send_error, io.receive_errors) +
-         format_turn_counters(node);
+         format_turn_counters(node) + format_federation_counters(node);
 }
 
 // Wall-clock microseconds minus the runtime's steady clock: how the core learns Unix time
@@ -132,6 +153,25 @@ SupernodeAppConfig resolve_config(const CommandLine& cli, const std::string& fil
   return config;
 }
 
+// --seed A --seed B as the config file's "seeds = A,B".
+std::string join_seeds(const std::vector<std::string>& seeds) {
+  std::string out;
+  for (const std::string& s : seeds) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+// The federation's network secret (docs/protocol.md section 14.2): the file's bytes.
+std::string read_network_secret(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open network secret file");
+  std::string secret(federation::kMaxSecretBytes + 1, '\0');
+  in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+  secret.resize(static_cast<std::size_t>(in.gcount()));
+  std::string error;
+  if (!federation::NetworkKey::from_secret(secret, &error)) throw std::runtime_error(path + ": " + error);
+  return secret;
+}
+
 // Re-arms itself every `period`, calling `tick` each time, until the io_context stops.
 void every(boost::asio::steady_timer& timer, std::chrono::seconds period,
            std::function<void()> tick) {
@@ -173,6 +213,10 @@ int run(const SupernodeAppConfig& config) {
   node_config.turn.max_allocations = config.turn_max_allocations;
   node_config.turn.max_allocations_per_user = config.turn_user_quota;
   node_config.turn.unix_offset_us = unix_offset_us();
+  if (!config.network_secret_file.empty()) {
+    node_config.network_secret = read_network_secret(config.network_secret_file);
+    node_config.seeds = config.seeds;
+  }
   Supernode node(node_config, std::move(identity), random.fork());
 
   boost::asio::io_context io;
@@ -194,6 +238,9 @@ int run(const SupernodeAppConfig& config) {
   spdlog::info("supernode {} starting", node.identity().id().to_string());
   for (const Endpoint& ep : runtime.local_endpoints())
     spdlog::info("listening on udp {}", ep.to_string());
+  if (const federation::Membership* f = node.federation())
+    spdlog::info("federation on, {} seed(s), as {}", config.seeds.size(),
+                 f->table().self().endpoint.to_string());
   if (!config.turn_secret.empty()) {
     spdlog::info("relay (TURN) on udp {}, realm '{}', relay ports {}-{} on {}",
                  node_config.primary.to_string(), config.turn_realm, config.relay_min_port,
@@ -267,7 +314,8 @@ int main(int argc, char** argv) {
   app.set_help_flag("-h,--help", "Print this help and exit");
   CommandLine cli;
   std::string listen, alt_listen, key, log_level, stats_interval, turn_secret, turn_realm,
-      relay_ports, relay_address, api_listen, api_token_file;
+      relay_ports, relay_address, api_listen, api_token_file, network_secret_file;
+  std::vector<std::string> seeds;
   app.add_option("--listen", listen, "Primary STUN and control endpoint (default 127.0.0.1:3478)")
       ->type_name("IP:PORT");
   app.add_option("--alt-listen", alt_listen,
@@ -299,6 +347,11 @@ int main(int argc, char** argv) {
   app.add_option("--api-token-file", api_token_file,
                  "File holding the API's bearer token (required with --api)")
       ->type_name("FILE");
+  app.add_option("--seed", seeds, "A supernode of the federation to join through (repeatable)")
+      ->type_name("IP:PORT");
+  app.add_option("--network-secret", network_secret_file,
+                 "File holding the federation's shared secret; turns federation on")
+      ->type_name("FILE");
   app.add_option("--check-config", cli.check_config_file,
                  "Validate FILE (with the other flags applied), print the verdict, exit 0 or 1")
       ->type_name("FILE");
@@ -321,7 +374,9 @@ int main(int argc, char** argv) {
                                {"--relay-ports", "relay-ports", relay_ports},
                                {"--relay-address", "relay-address", relay_address},
                                {"--api", "api-listen", api_listen},
-                               {"--api-token-file", "api-token-file", api_token_file}};
+                               {"--api-token-file", "api-token-file", api_token_file},
+                               {"--seed", "seeds", join_seeds(seeds)},
+                               {"--network-secret", "network-secret-file", network_secret_file}};
   for (const FlagSetting& f : flags) {
     if (app.count(f.flag) > 0) cli.settings.push_back(f);
   }

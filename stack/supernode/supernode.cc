@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "stack/federation/federation_seal.h"
 #include "stack/supernode/supernode_core.h"
 
 namespace qp2p {
@@ -28,6 +29,20 @@ turn::TurnConfig turn_config(const SupernodeConfig& config) {
 bool looks_like_channel_data(const std::uint8_t* data, std::size_t size) {
   return size >= 4 && data[0] >= 0x40 && data[0] <= 0x7F;
 }
+
+std::unique_ptr<federation::Membership> make_federation(const SupernodeConfig& config,
+                                                        const Identity& identity,
+                                                        Random random) {
+  if (config.network_secret.empty()) return nullptr;
+  std::string error;
+  auto key = federation::NetworkKey::from_secret(config.network_secret, &error);
+  if (!key) throw std::invalid_argument("network secret: " + error);
+  federation::MembershipConfig m = config.federation;
+  m.local = config.primary;
+  m.seeds = config.seeds;
+  m.unix_offset_us = config.turn.unix_offset_us;
+  return std::make_unique<federation::Membership>(m, identity, *key, std::move(random));
+}
 }  // namespace
 
 SupernodeCore::SupernodeCore(SupernodeConfig config, Identity identity, Random random)
@@ -37,6 +52,9 @@ SupernodeCore::SupernodeCore(SupernodeConfig config, Identity identity, Random r
       stun_(StunServiceConfig{config_.primary, config_.alternate, config_.software}),
       turn_(turn_config(config_), random_.fork()) {
   random_.fill(cookie_secret_.data(), cookie_secret_.size());
+  // Forked only when on, so a lone supernode's random stream is exactly as before.
+  if (!config_.network_secret.empty())
+    federation_ = make_federation(config_, identity_, random_.fork());
 }
 
 void SupernodeCore::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
@@ -45,6 +63,14 @@ void SupernodeCore::handle_datagram(Instant now, const Endpoint& local, const En
   if (turn_.owns_relay(local)) return turn_.handle_peer_datagram(now, local, remote, data, size);
   if (stun::MessageView::looks_like_stun(data, size))
     return handle_stun(now, local, remote, data, size);
+  // Federation (0x53) on the primary port, unless the 5-tuple has that channel bound (RFC 5766
+  // channel range, as for control below).
+  if (federation_ && local == config_.primary &&
+      federation::looks_like_federation(data, size) &&
+      !(turn_.enabled() && turn_.is_bound_channel(local, remote, data, size))) {
+    federation_->handle_datagram(now, local, remote, data, size);
+    return drain_federation_events(now);
+  }
   // Channels 0x5100-0x51FF share their first byte with qp2p control: such a datagram is
   // ChannelData only when its 5-tuple has that channel bound.
   if (turn_.enabled() && local == config_.primary && looks_like_channel_data(data, size) &&
@@ -184,6 +210,18 @@ void SupernodeCore::handle_timeout(Instant now) {
     if (p.kind == PendingPush::Kind::kDeliver) ++counters_.messages_undeliverable;
   }
   turn_.handle_timeout(now);
+  if (federation_ && federation_->poll_timeout() <= now) {
+    federation_->handle_timeout(now);
+    drain_federation_events(now);
+  }
+}
+
+void SupernodeCore::drain_federation_events(Instant /*now*/) {
+  while (auto event = federation_->poll_event()) {
+    if (auto* p = std::get_if<federation::PayloadReceived>(&*event))
+      SPDLOG_DEBUG("federation: {}-byte payload from {} (no directory to take it yet)",
+                   p->data.size(), p->from.to_string());
+  }
 }
 
 std::optional<Datagram> SupernodeCore::poll_transmit() {
@@ -197,13 +235,18 @@ std::optional<Datagram> SupernodeCore::poll_transmit() {
     ++counters_.datagrams_out;
     return d;
   }
-  auto d = pushes_.poll_transmit();
+  if (auto d = pushes_.poll_transmit()) {
+    ++counters_.datagrams_out;
+    return d;
+  }
+  auto d = federation_ ? federation_->poll_transmit() : std::nullopt;
   if (d) ++counters_.datagrams_out;
   return d;
 }
 
 Instant SupernodeCore::poll_timeout() const {
-  return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout()});
+  return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout(),
+                   federation_ ? federation_->poll_timeout() : kNever});
 }
 
 void SupernodeCore::reply(PeerSessionState& peer, std::uint64_t transaction, wire::Body body) {
@@ -252,5 +295,6 @@ std::size_t Supernode::relay_allocations() const { return core_->turn_.allocatio
 const StunCounters& Supernode::stun_counters() const { return core_->stun_.counters(); }
 std::size_t Supernode::online_peers() const { return core_->sessions_.size(); }
 const Identity& Supernode::identity() const { return core_->identity_; }
+const federation::Membership* Supernode::federation() const { return core_->federation_.get(); }
 
 }  // namespace qp2p

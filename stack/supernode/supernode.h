@@ -1,7 +1,8 @@
 // A supernode: one identity hosting the checkpoint, two STUN, index, message-routing and relay
-// (TURN, stack/relay) services behind one sans-IO object. Datagrams are demultiplexed by their
-// first byte (RFC 7983 ranges: 0-3 STUN, 64-79 TURN channel data, 0x51 qp2p control) and by
-// the socket they arrived on (relay sockets belong to TURN allocations).
+// (TURN, stack/relay) services behind one sans-IO object, and optionally a member of a
+// federation (stack/federation). Datagrams are demultiplexed by their first byte (RFC 7983
+// ranges: 0-3 STUN, 64-79 TURN channel data, 0x51 qp2p control, 0x53 federation) and by the
+// socket they arrived on (relay sockets belong to TURN allocations).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "stack/core/random.h"
 #include "stack/core/sans_io.h"
+#include "stack/federation/membership.h"
 #include "stack/identity/identity.h"
 #include "stack/relay/turn_server.h"
 #include "stack/supernode/handshake_service.h"
@@ -36,6 +38,12 @@ struct SupernodeConfig {
   // The relay service (TURN, RFC 8656) on the primary endpoint; off while turn.secret is empty.
   // turn.listen is set to `primary`; turn.unix_offset_us is how the runtime tells wall time.
   turn::TurnConfig turn;
+  // Federation with other supernodes (docs/protocol.md section 14): off while network_secret is
+  // empty, and then the supernode behaves as a lone one. federation.local, .seeds and
+  // .unix_offset_us are set from primary, seeds and turn.unix_offset_us.
+  std::string network_secret;
+  std::vector<Endpoint> seeds;
+  federation::MembershipConfig federation;
 };
 
 // Counters of everything dropped, by reason, and of work done; read by logs and /metrics.
@@ -97,6 +105,8 @@ class Supernode final : public SansIoEndpoint {
   const HandshakeCounters& handshake_counters() const;  // defined in handshake_service.cc
   std::size_t online_peers() const;
   const Identity& identity() const;
+  // The federation membership, or nullptr when federation is off.
+  const federation::Membership* federation() const;
 
   // Read-only views for the management API (supernode_views.cc). The peers logged in here, in
   // no particular order; valid until the next input to the supernode.

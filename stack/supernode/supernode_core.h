@@ -88,6 +88,8 @@ class SupernodeCore {
   HandshakeCounters handshake_counters_;
   HandshakeStats handshake_stats_;  // by pair of NAT profiles
   bool leaving_ = false;             // announce_leaving() was called: no new logins
+  // Federation membership (nullptr when off).
+  std::unique_ptr<federation::Membership> federation_;
 
  private:
   void handle_stun(Instant now, const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
@@ -95,6 +97,9 @@ class SupernodeCore {
   void handle_control(Instant now, const Endpoint& local, const Endpoint& remote,
                       const std::uint8_t* data, std::size_t size);
   void handle_session_message(Instant now, PeerSessionState& peer, wire::ControlMessage& msg);
+  // Drains the membership's events: where the replicated directory plugs in (member up/down,
+  // its payloads); for now they are logged by the membership and counted there.
+  void drain_federation_events(Instant now);
 
  public:
   // Checkpoint (checkpoint_service.cc).
