@@ -1,7 +1,8 @@
 // emu-compare: the cross-validation of issue 7. Reads the JSON of an ns-3 scenario and of its
 // emulated twin (nat-discovery or traversal-matrix, same shapes) and prints, per preset, the
 // profile discovered in ns-3 and behind the real NAT, or, per pair, the traversal class (direct
-// / relay / relay-needed / failed / mixed) in both worlds, marking every disagreement.
+// / relay / failed / mixed) in both worlds, marking every disagreement. Two traversal matrices
+// must have been run alike: both with hostile gateways or both without (summary.hostile).
 //
 //   emu-compare --ns3 nat-discovery.json --emu nat-discovery-emu.json
 //   emu-compare --ns3 traversal-matrix.json --emu traversal-matrix-emu.json
@@ -74,26 +75,22 @@ std::string traversal_class(const Json& p) {
   const int n = p.value("trials", 0);
   if (n == 0) return "-";
   const int direct = p.value("direct", 0), relay = p.value("relay", 0);
-  const int failed = p.value("failed", 0), need = p.value("relay_needed", 0);
+  const int failed = p.value("failed", 0);
   if (direct == n) return "direct";
   if (relay == n) return "relay";
-  if (need == n) return "relay-needed";
   if (failed == n) return "failed";
   return "mixed (" + std::to_string(direct) + "d/" + std::to_string(relay) + "r/" +
-         std::to_string(need) + "n/" + std::to_string(failed) + "f)";
+         std::to_string(failed) + "f)";
 }
 
-// relay_needed per pair lives in the ns-3 summary, keyed by label.
 std::map<std::string, std::string> classes(const Json& doc) {
   std::map<std::string, std::string> out;
-  const Json needed = doc.contains("summary") ? doc["summary"].value("relay_needed", Json::object())
-                                              : Json::object();
-  for (Json p : doc.value("pairs", Json::array())) {
-    const std::string label = pair_label(p);
-    if (!p.contains("relay_needed")) p["relay_needed"] = needed.value(label, 0);
-    out[label] = traversal_class(p);
-  }
+  for (const Json& p : doc.value("pairs", Json::array())) out[pair_label(p)] = traversal_class(p);
   return out;
+}
+
+bool hostile(const Json& doc) {
+  return doc.contains("summary") && doc["summary"].value("hostile", false);
 }
 
 int compare(const std::map<std::string, std::string>& ns3,
@@ -135,6 +132,12 @@ int main(int argc, char** argv) {
     return compare(profiles(*ns3), profiles(*emu), "preset", 22);
   }
   if (ns3->contains("pairs") && emu->contains("pairs")) {
+    if (hostile(*ns3) != hostile(*emu)) {
+      std::cerr << "emu-compare: one matrix ran with hostile gateways, the other without ("
+                << "ns-3 " << (hostile(*ns3) ? "hostile" : "not") << ", emulation "
+                << (hostile(*emu) ? "hostile" : "not") << ")\n";
+      return 2;
+    }
     return compare(classes(*ns3), classes(*emu), "pair", 44);
   }
   std::cerr << "emu-compare: the files are not both nat-discovery or both traversal-matrix JSON\n";
