@@ -206,7 +206,7 @@ int main(int argc, char* argv[]) {
       }
       if (o.kind == TrialOutcome::Kind::kDirect || o.kind == TrialOutcome::Kind::kRelay) {
         r.setupMs.push_back(o.setupMs);
-        r.setupRtt.push_back(o.setupMs / o.rttMs);
+        if (o.rttMs > 0.0) r.setupRtt.push_back(o.setupMs / o.rttMs);  // --delay=0: no RTT
       }
     }
     Judge(r, loss, hostile);
