@@ -3,7 +3,7 @@
 # from anywhere else), configures and builds with CMake + Ninja + ccache, then runs a job.
 #
 #   ./setup.sh            install, build, run the main job: the ns-3 traversal matrix (every pair
-#                         of NAT presets, tunnels direct or relay-needed, setup times; JSON and a
+#                         of NAT presets, tunnels direct or relayed, setup times; JSON and a
 #                         heatmap PNG in build/results/)
 #   ./setup.sh demo       install, build, run the local demo (real processes on 127.0.0.1)
 #   ./setup.sh test       install, build, run the default test suite (what CI runs)

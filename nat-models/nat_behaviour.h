@@ -47,6 +47,9 @@ inline constexpr Duration kDefaultMappingTimeout = std::chrono::seconds(120);
 // IANA's dynamic + registered range without the well-known ports, as most NATs use.
 inline constexpr std::uint16_t kDefaultPortMin = 1024;
 inline constexpr std::uint16_t kDefaultPortMax = 65535;
+// Linux nf_conntrack_udp_timeout: a UDP flow that never saw a reply lives 30 s after its last
+// packet. The life of a flow a hostile gateway refused (icmp_on_unsolicited, below).
+inline constexpr Duration kRefusedFlowTimeout = std::chrono::seconds(30);
 
 struct NatBehaviour {
   // false: no translation at all (the "open" preset, a host with a public address). Every
@@ -83,7 +86,10 @@ struct NatBehaviour {
 
   // Hostile gateway: answers unsolicited inbound packets with an ICMP error instead of dropping
   // them silently (a router whose INPUT policy accepts). The table only reports kReject; the
-  // runtime decides what to send.
+  // runtime decides what to send. As on Linux, the refused datagram leaves a flow
+  // (remote -> external endpoint, kRefusedFlowTimeout) behind, and an inner host's later flow to
+  // that remote cannot take that external port (netfilter keeps reply tuples unique; see
+  // NatTable::translate_outbound).
   bool icmp_on_unsolicited = false;
 
   // Why this behaviour cannot be used (empty port range, delta 0, timeout <= 0, ...), or nullopt.

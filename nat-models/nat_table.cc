@@ -44,6 +44,8 @@ std::string_view to_string(DropReason r) {
       return "host-quota";
     case DropReason::kHairpinDisabled:
       return "hairpin-disabled";
+    case DropReason::kTupleClash:
+      return "tuple-clash";
   }
   return "unknown";
 }
@@ -142,22 +144,50 @@ std::optional<Endpoint> NatTable::outbound(Instant now, const Endpoint& inner_sr
     ++counters_.outbound_translated;
     return inner_src;
   }
-  const MappingKey key = make_key(inner_src, remote_dst);
-  if (auto found = by_key_.find(key); found != by_key_.end()) {
-    Mapping& m = mappings_.at(found->second);
-    refresh(found->second, m, now, &remote_dst);
+  // A flow already moved off its mapping's port by a refused flow (header comment).
+  const MappingKey flow{inner_src, remote_dst};
+  if (auto displaced = by_flow_.find(flow); displaced != by_flow_.end()) {
+    Mapping& m = mappings_.at(displaced->second);
+    refresh(displaced->second, m, now, &remote_dst);
     ++counters_.outbound_translated;
     return m.external;
   }
+  const MappingKey key = make_key(inner_src, remote_dst);
+  if (auto found = by_key_.find(key); found != by_key_.end()) {
+    Mapping& m = mappings_.at(found->second);
+    if (!refused(now, m.external, remote_dst)) {
+      refresh(found->second, m, now, &remote_dst);
+      ++counters_.outbound_translated;
+      return m.external;
+    }
+    // The reply tuple remote_dst -> m.external is held by a refused flow.
+    if (behaviour_.port_allocation != PortAllocation::kPreserving) {
+      // An explicit inner -> port map pins the port: netfilter's confirm sees the clash.
+      why = DropReason::kTupleClash;
+      ++counters_.drops_tuple_clash;
+      return std::nullopt;
+    }
+    ++counters_.displaced_flows;
+    return create(now, flow, /*displaced=*/true, inner_src, remote_dst, why);
+  }
+  return create(now, key, /*displaced=*/false, inner_src, remote_dst, why);
+}
 
+std::optional<Endpoint> NatTable::create(Instant now, const MappingKey& key, bool displaced,
+                                         const Endpoint& inner_src, const Endpoint& remote_dst,
+                                         DropReason& why) {
   // A new mapping: pair the inner IP with a public address, then find a port.
   auto [host_it, new_host] = hosts_.try_emplace(host_key(inner_src.address));
   Host& host = host_it->second;
   if (new_host) host.address_index = next_address_++ % public_addresses_.size();
-  auto allocation = allocate(host, inner_src.port, why);
+  const Constraint constraint{now, behaviour_.icmp_on_unsolicited ? &remote_dst : nullptr,
+                              displaced};
+  auto allocation = allocate(host, inner_src.port, constraint, why);
   if (!allocation) {
     if (why == DropReason::kHostQuota) {
       ++counters_.drops_host_quota;
+    } else if (why == DropReason::kTupleClash) {
+      ++counters_.drops_tuple_clash;
     } else {
       ++counters_.drops_pool_exhausted;
     }
@@ -168,12 +198,13 @@ std::optional<Endpoint> NatTable::outbound(Instant now, const Endpoint& inner_sr
   const MappingId id = next_id_++;
   Mapping& m = mappings_[id];
   m.key = key;
+  m.displaced = displaced;
   m.external = Endpoint{public_addresses_[host.address_index], allocation->port};
   m.address_index = host.address_index;
   m.block = allocation->block;
   m.expires = now;  // raised by refresh below
   expiries_.insert({m.expires, id});
-  by_key_.emplace(key, id);
+  (displaced ? by_flow_ : by_key_).emplace(key, id);
   by_external_.emplace(m.external, id);
   ++host.mappings;
   refresh(id, m, now, &remote_dst);
@@ -182,8 +213,27 @@ std::optional<Endpoint> NatTable::outbound(Instant now, const Endpoint& inner_sr
   return m.external;
 }
 
+bool NatTable::refused(Instant now, const Endpoint& external, const Endpoint& remote) const {
+  if (refused_.empty()) return false;
+  auto it = refused_.find(MappingKey{external, remote});
+  return it != refused_.end() && now < it->second;
+}
+
+void NatTable::note_refused(Instant now, const Endpoint& external, const Endpoint& remote) {
+  auto [it, added] = refused_.insert_or_assign(MappingKey{external, remote},
+                                               now + kRefusedFlowTimeout);
+  if (!added) return;
+  ++counters_.refused_flows;
+  if (refused_.size() > 2 * std::max(refused_after_sweep_, kMinPermitsBeforeSweep)) {
+    for (auto r = refused_.begin(); r != refused_.end();) {
+      r = now < r->second ? std::next(r) : refused_.erase(r);
+    }
+    refused_after_sweep_ = refused_.size();
+  }
+}
+
 std::optional<NatTable::Allocation> NatTable::allocate(Host& host, std::uint16_t inner_port,
-                                                       DropReason& why) {
+                                                       const Constraint& c, DropReason& why) {
   AddressPool& pool = pools_[host.address_index];
   if (behaviour_.port_block_size == 0) {
     PortBlock& block = pool.blocks.front();
@@ -191,13 +241,17 @@ std::optional<NatTable::Allocation> NatTable::allocate(Host& host, std::uint16_t
       why = DropReason::kPoolExhausted;
       return std::nullopt;
     }
-    return Allocation{0, allocate_in(host.address_index, block, inner_port)};
+    auto port = allocate_in(host.address_index, block, inner_port, c, why);
+    if (!port) return std::nullopt;
+    return Allocation{0, *port};
   }
 
   for (std::size_t b : host.blocks) {
     PortBlock& block = pool.blocks[b];
     if (block.used < block.size()) {
-      return Allocation{b, allocate_in(host.address_index, block, inner_port)};
+      auto port = allocate_in(host.address_index, block, inner_port, c, why);
+      if (!port) return std::nullopt;
+      return Allocation{b, *port};
     }
   }
   if (behaviour_.max_blocks_per_host != 0 && host.blocks.size() >= behaviour_.max_blocks_per_host) {
@@ -217,10 +271,13 @@ std::optional<NatTable::Allocation> NatTable::allocate(Host& host, std::uint16_t
     const std::size_t b = (start + i) % n;
     PortBlock& block = pool.blocks[b];
     if (block.owned) continue;
+    // A fresh block has no mapping, so no refused flow can clash in every port of it.
+    auto port = allocate_in(host.address_index, block, inner_port, c, why);
+    if (!port) return std::nullopt;
     block.owned = true;
     --pool.free_blocks;
     host.blocks.push_back(b);
-    return Allocation{b, allocate_in(host.address_index, block, inner_port)};
+    return Allocation{b, *port};
   }
   why = DropReason::kPoolExhausted;  // unreachable while free_blocks is kept right
   return std::nullopt;
@@ -231,30 +288,47 @@ bool NatTable::port_free(std::size_t address_index, std::uint32_t port) const {
              Endpoint{public_addresses_[address_index], static_cast<std::uint16_t>(port)}) == 0;
 }
 
-// Precondition: block.used < block.size(), so a free port exists and every path finds one.
-std::uint16_t NatTable::allocate_in(std::size_t address_index, PortBlock& block,
-                                    std::uint16_t inner_port) {
+// Precondition: block.used < block.size(), so a free port exists; without a constraint every
+// path finds one. With one (c.remote), ports whose reply tuple with c.remote is held by a refused
+// flow are not usable; nullopt (why = kTupleClash) when the strategy cannot avoid one.
+std::optional<std::uint16_t> NatTable::allocate_in(std::size_t address_index, PortBlock& block,
+                                                   std::uint16_t inner_port, const Constraint& c,
+                                                   DropReason& why) {
   const std::uint32_t lo = block.lo;
   const std::uint32_t size = block.size();
   auto step = [&](std::uint32_t port, std::uint32_t by) { return lo + (port - lo + by) % size; };
-  // The first free port at or above `start`, wrapping within the block.
+  auto usable = [&](std::uint32_t port) {
+    return port_free(address_index, port) &&
+           (c.remote == nullptr ||
+            !refused(c.now, Endpoint{public_addresses_[address_index],
+                                     static_cast<std::uint16_t>(port)},
+                     *c.remote));
+  };
+  // The first usable port at or above `start`, wrapping within the block (0: none).
   auto scan = [&](std::uint32_t start) {
     for (std::uint32_t i = 0; i < size; ++i) {
       const std::uint32_t p = step(start, i);
-      if (port_free(address_index, p)) return p;
+      if (usable(p)) return p;
     }
-    return start;  // not reached, see precondition
+    return std::uint32_t{0};
   };
 
   std::uint32_t port = 0;
   switch (behaviour_.port_allocation) {
-    case PortAllocation::kPreserving:
-      port = scan(inner_port >= block.lo && inner_port <= block.hi ? inner_port : lo);
+    case PortAllocation::kPreserving: {
+      std::uint32_t start = inner_port >= block.lo && inner_port <= block.hi ? inner_port : lo;
+      // netfilter keeps the source port when its tuple is unique, else searches from a random
+      // offset.
+      if (c.remote != nullptr && (c.random_start || !usable(start))) {
+        start = static_cast<std::uint32_t>(lo + random_.uniform(size));
+      }
+      port = scan(start);
       break;
+    }
     case PortAllocation::kRandom:
       for (int i = 0; i < kRandomProbes && port == 0; ++i) {
         const auto p = static_cast<std::uint32_t>(lo + random_.uniform(size));
-        if (port_free(address_index, p)) port = p;
+        if (usable(p)) port = p;
       }
       if (port == 0) port = scan(static_cast<std::uint32_t>(lo + random_.uniform(size)));
       break;
@@ -267,11 +341,23 @@ std::uint16_t NatTable::allocate_in(std::size_t address_index, PortBlock& block,
       // are taken, fall back to the next free port.
       const std::uint32_t cycle = size / std::gcd(delta, size);
       for (std::uint32_t i = 0; i < cycle && port == 0; ++i, p = step(p, delta)) {
-        if (port_free(address_index, p)) port = p;
+        if (!port_free(address_index, p)) continue;
+        if (!usable(p)) {
+          // The counter's value is spent on a flow whose tuple clashes: Linux drops the
+          // datagram at confirm, and the next one takes the next value.
+          block.last = p;
+          why = DropReason::kTupleClash;
+          return std::nullopt;
+        }
+        port = p;
       }
       if (port == 0) port = scan(p);
       break;
     }
+  }
+  if (port == 0) {
+    why = DropReason::kTupleClash;  // every free port is held by a refused flow from the remote
+    return std::nullopt;
   }
   block.last = port;
   ++block.used;
@@ -294,6 +380,9 @@ InboundVerdict NatTable::refuse(DropReason reason) {
       break;
     case DropReason::kHairpinDisabled:
       ++counters_.drops_hairpin_disabled;
+      break;
+    case DropReason::kTupleClash:
+      ++counters_.drops_tuple_clash;
       break;
     case DropReason::kNone:
       break;
@@ -322,9 +411,16 @@ InboundVerdict NatTable::translate_inbound(Instant now, const Endpoint& external
     return v;
   }
   auto found = by_external_.find(external_dst);
-  if (found == by_external_.end()) return refuse(DropReason::kNoMapping);
+  const bool admitted =
+      found != by_external_.end() && admits(mappings_.at(found->second), now, remote_src);
+  if (!admitted) {
+    // A hostile gateway accepts the datagram for itself: the flow it leaves behind (header).
+    if (behaviour_.icmp_on_unsolicited && is_public(external_dst.address)) {
+      note_refused(now, external_dst, remote_src);
+    }
+    return refuse(found == by_external_.end() ? DropReason::kNoMapping : DropReason::kFiltered);
+  }
   Mapping& m = mappings_.at(found->second);
-  if (!admits(m, now, remote_src)) return refuse(DropReason::kFiltered);
   if (behaviour_.inbound_refreshes) refresh(found->second, m, now, &remote_src);
   ++counters_.inbound_forwarded;
   v.inner = m.key.inner;
@@ -364,10 +460,15 @@ InboundVerdict NatTable::translate_hairpin(Instant now, const Endpoint& inner_sr
 std::optional<Endpoint> NatTable::lookup_outbound(Instant now, const Endpoint& inner_src,
                                                   const Endpoint& remote_dst) const {
   if (!behaviour_.translating) return inner_src;
+  if (auto displaced = by_flow_.find(MappingKey{inner_src, remote_dst});
+      displaced != by_flow_.end()) {
+    const Mapping& m = mappings_.at(displaced->second);
+    if (now < m.expires) return m.external;
+  }
   auto found = by_key_.find(make_key(inner_src, remote_dst));
   if (found == by_key_.end()) return std::nullopt;
   const Mapping& m = mappings_.at(found->second);
-  if (!(now < m.expires)) return std::nullopt;
+  if (!(now < m.expires) || refused(now, m.external, remote_dst)) return std::nullopt;
   return m.external;
 }
 
@@ -390,7 +491,7 @@ void NatTable::remove(MappingId id) {
   if (it == mappings_.end()) return;
   Mapping& m = it->second;
   expiries_.erase({m.expires, id});
-  by_key_.erase(m.key);
+  (m.displaced ? by_flow_ : by_key_).erase(m.key);
   by_external_.erase(m.external);
 
   AddressPool& pool = pools_[m.address_index];

@@ -15,6 +15,21 @@
 //   RFC 4787 section 6      hairpinning: an inner host sending to the NAT's own public endpoint
 //                           reaches the inner host behind it, from the sender's external mapping.
 //
+// Hostile gateways (icmp_on_unsolicited) model Linux conntrack's side effect: a refused
+// unsolicited datagram remote -> external confirms a flow with that tuple (kRefusedFlowTimeout,
+// refreshed by each further refused datagram). netfilter NAT gives a new outbound flow a source
+// whose reply tuple is unique, so an inner host's flow to exactly that remote cannot leave from
+// that external port while the refused flow lives:
+//   - an existing mapping with preserving ports (Linux masquerade, where endpoint-independence
+//     is only port preservation): the flow to that remote gets its own mapping on a random free
+//     port (netfilter's random search offset), a "displaced" mapping keyed by the exact remote;
+//   - an existing mapping with random or sequential ports (an explicit inner -> port map, as
+//     the carrier of cgnat): the port is pinned, the tuple clashes and the datagram is dropped
+//     (DropReason::kTupleClash);
+//   - a new mapping: preserving takes a random free port instead of the inner one, random draws
+//     again, sequential consumes the clashing counter value and drops the datagram (the next
+//     datagram gets the next port).
+//
 // Each filter permission (remote admitted by the filter) has its own timer, refreshed by traffic
 // to (and, if inbound refreshes, from) that remote, as Linux conntrack keeps one entry per remote;
 // the mapping lives while any of its traffic is fresh. With one remote per mapping this is exactly
@@ -46,6 +61,8 @@ enum class DropReason : std::uint8_t {
   kPoolExhausted,    // a new flow found no free external port (or port block)
   kHostQuota,        // a new flow would exceed the inner host's port-block limit
   kHairpinDisabled,  // an inner host sent to the NAT's own public endpoint, hairpinning off
+  kTupleClash,       // outbound: the only port the flow may take is held by a refused flow from
+                     // the same remote (icmp_on_unsolicited; see the header comment)
 };
 std::string_view to_string(DropReason r);
 
@@ -75,6 +92,9 @@ struct NatCounters {
   std::uint64_t drops_pool_exhausted = 0;
   std::uint64_t drops_host_quota = 0;
   std::uint64_t drops_hairpin_disabled = 0;
+  std::uint64_t drops_tuple_clash = 0;
+  std::uint64_t refused_flows = 0;     // flows recorded from refused datagrams (hostile)
+  std::uint64_t displaced_flows = 0;   // outbound flows moved off a port by a refused flow
   std::uint64_t rejects = 0;  // how many of the drops above were reported as kReject
 };
 
@@ -110,7 +130,8 @@ class NatTable {
   Instant next_expiry() const;
 
   // The live external endpoint an outbound packet inner_src -> remote_dst would use, without
-  // creating or refreshing anything (nullopt if it would need a new mapping).
+  // creating or refreshing anything (nullopt if it would need a new mapping, or the mapping's
+  // port is held by a refused flow from remote_dst).
   std::optional<Endpoint> lookup_outbound(Instant now, const Endpoint& inner_src,
                                           const Endpoint& remote_dst) const;
 
@@ -140,6 +161,9 @@ class NatTable {
     std::size_t address_index = 0;  // into public_addresses_ / pools_
     std::size_t block = 0;          // into the pool's blocks
     Instant expires;
+    // A flow of key.inner to exactly key.remote moved off the mapping's port by a refused flow
+    // (indexed by by_flow_, not by_key_).
+    bool displaced = false;
     // Filter permissions (remote key -> expiry); empty for endpoint-independent filtering.
     std::unordered_map<Endpoint, Instant, EndpointHash> permits;
     std::size_t permits_after_sweep = 0;
@@ -176,9 +200,23 @@ class NatTable {
   void refresh(MappingId id, Mapping& m, Instant now, const Endpoint* remote);
   std::optional<Endpoint> outbound(Instant now, const Endpoint& inner_src,
                                    const Endpoint& remote_dst, DropReason& why);
-  std::optional<Allocation> allocate(Host& host, std::uint16_t inner_port, DropReason& why);
-  std::uint16_t allocate_in(std::size_t address_index, PortBlock& block, std::uint16_t inner_port);
+  std::optional<Endpoint> create(Instant now, const MappingKey& key, bool displaced,
+                                 const Endpoint& inner_src, const Endpoint& remote_dst,
+                                 DropReason& why);
+  // Ports whose reply tuple with `remote` is held by a refused flow are skipped (see above).
+  struct Constraint {
+    Instant now;
+    const Endpoint* remote = nullptr;
+    bool random_start = false;  // preserving: netfilter's random search offset
+  };
+  std::optional<Allocation> allocate(Host& host, std::uint16_t inner_port, const Constraint& c,
+                                     DropReason& why);
+  std::optional<std::uint16_t> allocate_in(std::size_t address_index, PortBlock& block,
+                                           std::uint16_t inner_port, const Constraint& c,
+                                           DropReason& why);
   bool port_free(std::size_t address_index, std::uint32_t port) const;
+  bool refused(Instant now, const Endpoint& external, const Endpoint& remote) const;
+  void note_refused(Instant now, const Endpoint& external, const Endpoint& remote);
   void remove(MappingId id);
   InboundVerdict refuse(DropReason reason);
 
@@ -190,6 +228,10 @@ class NatTable {
   MappingId next_id_ = 1;
   std::unordered_map<MappingId, Mapping> mappings_;
   std::unordered_map<MappingKey, MappingId, MappingKeyHash> by_key_;
+  std::unordered_map<MappingKey, MappingId, MappingKeyHash> by_flow_;  // displaced: {inner, remote}
+  // Refused flows {external, remote} -> expiry (icmp_on_unsolicited), swept like permits.
+  std::unordered_map<MappingKey, Instant, MappingKeyHash> refused_;
+  std::size_t refused_after_sweep_ = 0;
   std::unordered_map<Endpoint, MappingId, EndpointHash> by_external_;
   std::set<std::pair<Instant, MappingId>> expiries_;
   std::vector<AddressPool> pools_;                          // one per public address

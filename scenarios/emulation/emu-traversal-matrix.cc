@@ -12,20 +12,22 @@
 // --pairs uses the ns-3 scenario's syntax ("A:B", "A:same", or a word of the label). Trials of
 // one pair share its test-bed (fresh processes, keys and ports each trial; the gateways keep
 // their conntrack state, as a real NAT would). --hostile makes every gateway answer
-// unsolicited UDP with ICMP.
+// unsolicited UDP with ICMP. The supernode runs its TURN service (--turn-secret) for the relay
+// fallback of tunnels (docs/protocol.md section 8.6).
 //
-// Output: one row per pair (trials, direct %, relay %, failed %, relay-needed, setup p50/p95 in
+// Output: one row per pair (trials, direct %, relay %, failed %, setup p50/p95 in
 // wall-clock ms from A's connect to the tunnel on both sides, A's punch strategy, verdict), the
 // failure reasons under it, the ns-3 scenario's heatmap (--heatmap, through gnuplot; its
 // traversal-heatmap.cc) and JSON in the ns-3 scenario's shape:
-//   {"pairs":[{"a","b","same_nat","trials","direct","relay","failed","relay_needed",
+//   {"pairs":[{"a","b","same_nat","trials","direct","relay","failed",
 //              "setup_ms_p50","setup_ms_p95"}],
-//    "summary":{"relay_needed":{..},"expectations_met":bool,"violations":[..],"trials":N,
+//    "summary":{"expectations_met":bool,"violations":[..],"trials":N,
 //               "loss":P,"hostile":bool,"wall_seconds":S,"world":"emulation"}}
-// Expectations as in ns-3: 100% direct for endpoint-independent pairs and one shared NAT, >= 95%
-// direct for the other feasible pairs, relayed or relay-needed for infeasible ones (the relay
-// fallback of the tunnel is pending there too). Exit status 1 when one fails, 77 when not root
-// or without namespaces, 128+N when interrupted by signal N (after cleaning up).
+// Expectations are the ns-3 scenario's (scenarios/traversal-matrix/traversal-pairs.h): a tunnel
+// in every trial, 100% direct for endpoint-independent pairs and one shared NAT, >= 95% direct
+// for the other feasible pairs, 100% relay for infeasible ones; with --hostile only the tunnel
+// and the relay of infeasible pairs. Exit status 1 when one fails, 77 when not root or without
+// namespaces, 128+N when interrupted by signal N (after cleaning up).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
@@ -41,23 +43,27 @@
 #include "scenarios/emulation/emu_peer.h"
 #include "scenarios/emulation/emu_processes.h"
 #include "scenarios/emulation/emu_topology.h"
-#include "scenarios/emulation/traversal_pairs.h"
 #include "scenarios/traversal-matrix/traversal-heatmap.h"
+#include "scenarios/traversal-matrix/traversal-pairs.h"
 
 using namespace qp2p;
 using Json = nlohmann::ordered_json;
 using emu::EmuPeer;
+using matrix::PairSpec;
 
 namespace {
 
 // Login, NAT discovery (its deadline is 20 s) and publish of both peers.
 constexpr std::chrono::seconds kReadyTimeout{45};
-// From A's connect to a tunnel (or its end), as in ns-3's TrialParameters.
-constexpr std::chrono::seconds kTunnelTimeout{40};
+// From A's connect to a tunnel (or its end), as in ns-3's TrialParameters: a failed direct
+// attempt (10 s) and a relayed one (30 s).
+constexpr std::chrono::seconds kTunnelTimeout{60};
+// The supernode's TURN secret (qp2p-supernode --turn-secret).
+constexpr const char* kTurnSecret = "traversal-matrix";
 constexpr int kDataMessages = 5;  // tdata lines each way once the tunnel is up
 constexpr std::chrono::seconds kDataWait{3};
 
-enum class Kind { kDirect, kRelay, kNoDirectPath, kFailed };
+enum class Kind { kDirect, kRelay, kFailed };
 
 struct Trial {
   Kind kind = Kind::kFailed;
@@ -67,8 +73,8 @@ struct Trial {
 };
 
 struct PairResult {
-  emu::PairSpec pair;
-  int trials = 0, direct = 0, relay = 0, failed = 0, relay_needed = 0;
+  PairSpec pair;
+  matrix::Tally tally;
   std::vector<double> setup_ms;
   std::map<std::string, int> strategies;
   std::vector<std::string> failures;
@@ -98,7 +104,7 @@ std::string profile_of(const EmuPeer& p) {
   return nat->json.value("mapping", "?") + "/" + nat->json.value("allocation", "?");
 }
 
-Trial run_trial(const emu::Topology& topology, const emu::PairSpec& pair, int t,
+Trial run_trial(const emu::Topology& topology, const PairSpec& pair, int t,
                 const std::string& server, const emu::RunDir& dir, const std::string& bin_dir) {
   Trial out;
   const auto& sites = topology.sites();
@@ -188,34 +194,10 @@ Trial run_trial(const emu::Topology& topology, const emu::PairSpec& pair, int t,
                  : "no tunnel " + std::to_string(kTunnelTimeout.count()) + " s after the request";
   why += " [profiles a " + profile_of(a) + ", b " + profile_of(b) + "]";
   out.failure = why;
-  if (out.strategy == "none (relay)") out.kind = Kind::kNoDirectPath;
   return finish(out);
 }
 
-void judge(PairResult& r) {
-  const int n = r.trials;
-  auto violate = [&r](const std::string& what) {
-    r.violations.push_back(r.pair.label() + ": " + what);
-  };
-  if (emu::infeasible_pair(r.pair)) {
-    const int ok = r.relay + r.relay_needed;
-    if (ok != n)
-      violate(std::to_string(n - ok) + " of " + std::to_string(n) +
-              " trials neither relayed nor relay-needed");
-    return;
-  }
-  if (emu::eim_pair(r.pair)) {
-    if (r.direct != n) {
-      violate("direct in " + std::to_string(r.direct) + " of " + std::to_string(n) +
-              " trials (endpoint-independent mappings: 100% expected)");
-    }
-  } else if (r.direct * 100 < 95 * n) {
-    violate("direct in " + std::to_string(r.direct) + " of " + std::to_string(n) +
-            " trials (at least 95% expected)");
-  }
-}
-
-std::string percent(int part, int whole) {
+std::string percent(std::uint32_t part, std::uint32_t whole) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(0) << (whole ? 100.0 * part / whole : 0.0);
   return os.str();
@@ -263,8 +245,8 @@ int main(int argc, char** argv) {
 
   std::vector<PairResult> results;
   try {
-    for (const emu::PairSpec& pair : emu::all_pairs()) {
-      if (!emu::selected(pair, filter)) continue;
+    for (const PairSpec& pair : matrix::all_pairs()) {
+      if (!matrix::selected(pair, filter)) continue;
       emu::TopologySpec spec;
       spec.loss_percent = static_cast<int>(std::lround(loss * 100.0));
       emu::SiteSpec a{pair.a, pair.same_nat ? 2 : 1, std::nullopt, hostile};
@@ -272,7 +254,8 @@ int main(int argc, char** argv) {
       if (!pair.same_nat) spec.sites.push_back(emu::SiteSpec{pair.b, 1, std::nullopt, hostile});
       emu::Topology topology(spec);  // before the processes: torn down after them
       emu::RunDir dir(topology.prefix());
-      auto supernode = emu::start_supernode(topology, 0, dir, bin_dir);
+      auto supernode =
+          emu::start_supernode(topology, 0, dir, bin_dir, {"--turn-secret", kTurnSecret});
       PairResult r;
       r.pair = pair;
       for (int t = 0; t < trials && !emu::interrupted(); ++t) {
@@ -280,25 +263,17 @@ int main(int argc, char** argv) {
             run_trial(topology, pair, t, emu::supernode_endpoint(topology, 0), dir, bin_dir);
         emu::drain(supernode);
         if (emu::interrupted()) break;
-        ++r.trials;
+        ++r.tally.trials;
         if (!o.strategy.empty()) ++r.strategies[o.strategy];
         switch (o.kind) {
           case Kind::kDirect:
-            ++r.direct;
+            ++r.tally.direct;
             break;
           case Kind::kRelay:
-            ++r.relay;
-            break;
-          case Kind::kNoDirectPath:
-            if (emu::infeasible_pair(pair)) {
-              ++r.relay_needed;
-            } else {
-              ++r.failed;
-              r.failures.push_back("trial " + std::to_string(t) + ": " + o.failure);
-            }
+            ++r.tally.relay;
             break;
           case Kind::kFailed:
-            ++r.failed;
+            ++r.tally.failed;
             r.failures.push_back("trial " + std::to_string(t) + ": " + o.failure);
             break;
         }
@@ -309,10 +284,10 @@ int main(int argc, char** argv) {
         std::cerr << "emu-traversal-matrix: interrupted; removing " << topology.prefix() << "*\n";
         return 128 + emu::interrupt_signal();
       }
-      judge(r);
-      std::cerr << "emu-traversal-matrix: " << pair.label() << ": " << r.direct << " direct, "
-                << r.relay << " relay, " << r.relay_needed << " relay-needed, " << r.failed
-                << " failed of " << r.trials << "\n";
+      r.violations = matrix::violations(pair, r.tally, hostile);
+      const matrix::Tally& n = r.tally;
+      std::cerr << "emu-traversal-matrix: " << pair.label() << ": " << n.direct << " direct, "
+                << n.relay << " relay, " << n.failed << " failed of " << n.trials << "\n";
       results.push_back(std::move(r));
     }
   } catch (const std::exception& e) {
@@ -327,14 +302,14 @@ int main(int argc, char** argv) {
             << loss << "\n";
   std::cout << std::left << std::setw(44) << "pair" << std::right << std::setw(7) << "trials"
             << std::setw(8) << "direct" << std::setw(7) << "relay" << std::setw(8) << "failed"
-            << std::setw(8) << "r-need" << std::setw(9) << "p50 ms" << std::setw(9) << "p95 ms"
+            << std::setw(9) << "p50 ms" << std::setw(9) << "p95 ms"
             << "  " << std::left << std::setw(22) << "strategy (a)"
             << "verdict\n";
   std::vector<ns3::HeatmapCell> cells;
   Json pairs = Json::array();
-  Json relay_needed = Json::object();
   Json violations = Json::array();
   for (const PairResult& r : results) {
+    const matrix::Tally& n = r.tally;
     std::string strategy = "-";
     int best = 0;
     for (const auto& [s, n] : r.strategies) {
@@ -344,12 +319,12 @@ int main(int argc, char** argv) {
       }
     }
     const bool has_setup = !r.setup_ms.empty();
-    const double p50 = emu::percentile(r.setup_ms, 0.5);
-    const double p95 = emu::percentile(r.setup_ms, 0.95);
+    const double p50 = matrix::percentile(r.setup_ms, 0.5);
+    const double p95 = matrix::percentile(r.setup_ms, 0.95);
     std::cout << std::left << std::setw(44) << r.pair.label() << std::right << std::setw(7)
-              << r.trials << std::setw(7) << percent(r.direct, r.trials) << "%" << std::setw(6)
-              << percent(r.relay, r.trials) << "%" << std::setw(7) << percent(r.failed, r.trials)
-              << "%" << std::setw(8) << r.relay_needed << std::setw(9)
+              << n.trials << std::setw(7) << percent(n.direct, n.trials) << "%" << std::setw(6)
+              << percent(n.relay, n.trials) << "%" << std::setw(7) << percent(n.failed, n.trials)
+              << "%" << std::setw(9)
               << (has_setup ? std::to_string(static_cast<int>(std::lround(p50))) : "-")
               << std::setw(9)
               << (has_setup ? std::to_string(static_cast<int>(std::lround(p95))) : "-") << "  "
@@ -364,25 +339,22 @@ int main(int argc, char** argv) {
     p["a"] = r.pair.a;
     p["b"] = r.pair.b;
     p["same_nat"] = r.pair.same_nat;
-    p["trials"] = r.trials;
-    p["direct"] = r.direct;
-    p["relay"] = r.relay;
-    p["failed"] = r.failed;
-    p["relay_needed"] = r.relay_needed;
+    p["trials"] = n.trials;
+    p["direct"] = n.direct;
+    p["relay"] = n.relay;
+    p["failed"] = n.failed;
     p["setup_ms_p50"] = has_setup ? Json(round_to(p50, 1)) : Json(nullptr);
     p["setup_ms_p95"] = has_setup ? Json(round_to(p95, 1)) : Json(nullptr);
     pairs.push_back(std::move(p));
-    if (r.relay_needed > 0) relay_needed[r.pair.label()] = r.relay_needed;
     cells.push_back({r.pair.a, r.pair.b, r.pair.same_nat,
-                     r.trials ? 100.0 * r.direct / r.trials : 0.0,
-                     emu::infeasible_pair(r.pair) && r.direct == 0});
+                     n.trials ? 100.0 * n.direct / n.trials : 0.0,
+                     matrix::infeasible_pair(r.pair) && n.direct == 0});
   }
   const bool met = violations.empty();
   std::cout << results.size() << " pairs, "
             << (met ? "every expectation met" : "expectations FAILED") << "; wall " << std::fixed
             << std::setprecision(1) << wall_seconds << " s\n";
   Json summary;
-  summary["relay_needed"] = relay_needed;
   summary["expectations_met"] = met;
   summary["violations"] = violations;
   summary["trials"] = trials;
@@ -402,7 +374,7 @@ int main(int argc, char** argv) {
     title << "qp2p traversal matrix, real Linux NATs" << (hostile ? " (hostile gateways)" : "")
           << ": direct %, " << trials << " trials per pair, loss " << loss;
     std::string error;
-    if (ns3::WriteHeatmap(heatmap_path, emu::all_presets(), cells, title.str(), &error)) {
+    if (ns3::WriteHeatmap(heatmap_path, matrix::all_presets(), cells, title.str(), &error)) {
       std::cout << "heatmap: " << heatmap_path << "\n";
     } else {
       std::cout << "heatmap skipped: " << error << "\n";

@@ -6,7 +6,7 @@
 // a few datagrams each way (traversal-trial.h).
 //
 //   traversal-matrix-scenario [--trials=2] [--loss=0] [--delay=10ms] [--pairs=FILTER]
-//                             [--json=traversal-matrix.json] [--heatmap=PATH.png]
+//                             [--hostile] [--json=traversal-matrix.json] [--heatmap=PATH.png]
 //                             [--strict] [--RngRun=1] [--RngSeed=1]
 //
 // --pairs=ITEM,ITEM...: an item "A:B" keeps the pair of presets A and B ("A:same": both behind
@@ -14,26 +14,28 @@
 // NAT)") contains it, e.g. --pairs=symmetric or --pairs=full-cone:cgnat,open:same. Trial t of the
 // pair at index p of the full list runs with RngRun (R * 64 + p) * 1024 + t for --RngRun=R: every
 // trial its own streams, and a filtered run repeats exactly the trials of the full one.
+// --hostile: the outermost NAT of each site answers unsolicited UDP with ICMP (IcmpOnUnsolicited,
+// with the conntrack side effect of nat-models/nat_table.h), as emu-traversal-matrix --hostile.
 //
-// Output: the table, one row per pair: trials, direct %, relay %, failed %, relay-needed
-// (trials where direct is infeasible and no relay was available; see below), setup p50 / p95 in
+// Output: the table, one row per pair: trials, direct %, relay %, failed %, setup p50 / p95 in
 // ms and in RTTs (RTT: peer<->supernode plus peer<->peer round trip of the topology,
 // traversal-trial.h), A's punch strategy and the verdict; failure reasons under the row; then
 // wall time, peak memory and simulated time. JSON (--json):
 //   {"pairs":[{"a":..,"b":..,"same_nat":bool,"trials":N,"direct":n,"relay":n,"failed":n,
 //              "setup_ms_p50":x,"setup_ms_p95":x,"setup_rtt_p50":x},...],
-//    "summary":{"relay_needed":{"<label>":n,...},"expectations_met":bool,"violations":[..],
+//    "summary":{"expectations_met":bool,"violations":[..],"hostile":bool,
 //               "known_failures":[{"pair":..,"why":..,"violations":[..]},..],
 //               "trials":N,"loss":P,"seed":N,"run":N,"wall_seconds":S,"peak_rss_mb":M,
 //               "simulated_seconds":S}}
 // setup_* are null for a pair without a tunnel. --heatmap writes a PNG through gnuplot (skipped
 // with a message when gnuplot is missing).
 //
-// Expectations (exit status 1 when one fails): 100% direct for pairs where both mappings are
-// endpoint-independent (and for one shared NAT); >= 95% direct for the other feasible pairs;
-// pairs where direct is infeasible (both mappings dependent, one allocating randomly): see
-// ExpectedForInfeasible below. The median setup of endpoint-independent pairs must be within 3
-// RTTs without loss. Pairs listed in kKnownStackBugs (a bug in stack/, explained there) are
+// Expectations (exit status 1 when one fails; traversal-pairs.h, shared with the emulation): a
+// tunnel in every trial; 100% direct for pairs where both mappings are endpoint-independent (and
+// for one shared NAT); >= 95% direct for the other feasible pairs; 100% relayed where direct is
+// infeasible (both mappings dependent, one allocating randomly); with --hostile only the tunnel
+// and the relay of infeasible pairs. The median setup of endpoint-independent pairs must be
+// within 3 RTTs without loss. Pairs listed in kKnownStackBugs (a bug in stack/, explained there) are
 // reported but not counted unless --strict.
 #include <sys/resource.h>
 
@@ -61,21 +63,13 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-// ---- The one place to tighten when the relay fallback lands (issue 4, "Relay") ----
-// Until the relay exists, a pair whose direct path is infeasible ends with TunnelClosed "no
-// direct path possible ... no relay path yet": such trials are counted as relay-needed, not as
-// failed, and the pair passes when every trial is relay-needed or relayed. When the relay lands,
-// set this to false: every trial of an infeasible pair must then end with a relayed tunnel, and
-// relay-needed trials count as failed.
-constexpr bool kRelayFallbackPending = false;
-
 // Pairs whose expectation fails because of a known bug in the stack, with the reason. Their
 // verdict is still computed and printed ("FAIL, known"), and listed in the JSON summary as
 // "known_failures", but does not change the exit status; a listed pair that meets its
 // expectation fails the run instead, so the entry is removed once the bug is fixed.
 // --strict counts them as failures.
 struct KnownBug {
-  const char* pair;  // PairSpec::Label()
+  const char* pair;  // PairSpec::label()
   const char* why;
 };
 // Empty since NAT discovery publishes the newest sequential mapping (nat.last-port) and port
@@ -84,80 +78,12 @@ const std::vector<KnownBug> kKnownStackBugs = {};
 
 const KnownBug* FindKnownBug(const PairSpec& pair) {
   for (const KnownBug& k : kKnownStackBugs) {
-    if (pair.Label() == k.pair) return &k;
+    if (pair.label() == k.pair) return &k;
   }
   return nullptr;
 }
 
-qp2p::nat::NatBehaviour Outer(const std::string& preset) {
-  if (auto chain = qp2p::nat::chain_preset(preset)) return chain->carrier;
-  return *qp2p::nat::preset(preset);
-}
-
-bool EndpointIndependent(const std::string& preset) {
-  return Outer(preset).mapping == qp2p::nat::Dependency::kEndpointIndependent;
-}
-
-// Both mappings endpoint-independent, or one shared NAT (the LAN path).
-bool EimPair(const PairSpec& p) {
-  return p.same_nat || (EndpointIndependent(p.a) && EndpointIndependent(p.b));
-}
-
-// Direct is infeasible where both mappings depend on the destination and at least one side
-// allocates ports randomly (the arithmetic is in stack/tunnel/punch_planner.h).
-bool InfeasiblePair(const PairSpec& p) {
-  if (p.same_nat || EndpointIndependent(p.a) || EndpointIndependent(p.b)) return false;
-  return Outer(p.a).port_allocation == qp2p::nat::PortAllocation::kRandom ||
-         Outer(p.b).port_allocation == qp2p::nat::PortAllocation::kRandom;
-}
-
-std::vector<std::string> Presets() {
-  std::vector<std::string> out;
-  for (auto n : qp2p::nat::preset_names()) out.emplace_back(n);
-  for (auto n : qp2p::nat::chain_preset_names()) out.emplace_back(n);
-  return out;
-}
-
-// Every unordered pair (a before b in preset order), then each preset behind one shared NAT.
-std::vector<PairSpec> AllPairs(const std::vector<std::string>& presets) {
-  std::vector<PairSpec> out;
-  for (std::size_t i = 0; i < presets.size(); ++i) {
-    for (std::size_t j = i; j < presets.size(); ++j) out.push_back({presets[i], presets[j], false});
-  }
-  for (const auto& p : presets) out.push_back({p, p, true});
-  return out;
-}
-
-// An item "A:B" keeps the pair of presets A and B (either order; "A:same" for one shared
-// NAT of A); any other item keeps the pairs whose label contains it.
-bool Selected(const PairSpec& pair, const std::string& filter) {
-  if (filter.empty()) return true;
-  std::stringstream items(filter);
-  std::string item;
-  while (std::getline(items, item, ',')) {
-    const std::size_t colon = item.find(':');
-    if (colon != std::string::npos) {
-      const std::string x = item.substr(0, colon);
-      const std::string y = item.substr(colon + 1);
-      if (y == "same"
-              ? pair.same_nat && pair.a == x
-              : !pair.same_nat && ((pair.a == x && pair.b == y) || (pair.a == y && pair.b == x))) {
-        return true;
-      }
-    } else if (!item.empty() && pair.Label().find(item) != std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Nearest-rank percentile.
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank > 0 ? rank - 1 : 0)];
-}
+constexpr auto Percentile = qp2p::matrix::percentile;
 
 double Round(double value, int decimals) {
   const double scale = std::pow(10.0, decimals);
@@ -176,7 +102,6 @@ struct PairResult {
   uint32_t direct = 0;
   uint32_t relay = 0;
   uint32_t failed = 0;
-  uint32_t relayNeeded = 0;
   std::vector<double> setupMs;
   std::vector<double> setupRtt;
   std::map<std::string, uint32_t> strategies;
@@ -184,36 +109,16 @@ struct PairResult {
   std::vector<std::string> violations;
 };
 
-// The pair's expectations; each violation as one line.
-void Judge(PairResult& r, double loss) {
-  const uint32_t n = r.trials;
-  auto violate = [&r](const std::string& what) {
-    r.violations.push_back(r.pair.Label() + ": " + what);
-  };
-  if (InfeasiblePair(r.pair)) {
-    // ExpectedForInfeasible: relayed (or, until the relay lands, relay-needed) in every trial.
-    const uint32_t ok = r.relay + (kRelayFallbackPending ? r.relayNeeded : 0);
-    if (ok != n) {
-      violate(std::to_string(n - ok) + " of " + std::to_string(n) + " trials neither relayed" +
-              (kRelayFallbackPending ? " nor relay-needed" : ""));
-    }
-    return;
-  }
-  if (EimPair(r.pair)) {
-    if (r.direct != n) {
-      violate("direct in " + std::to_string(r.direct) + " of " + std::to_string(n) +
-              " trials (endpoint-independent mappings: 100% expected)");
-    }
-    const double median = Percentile(r.setupRtt, 0.5);
-    if (loss == 0.0 && !r.setupRtt.empty() && median > 3.0) {
-      violate("median setup " + std::to_string(median) + " RTTs (at most 3 expected)");
-    }
-  } else if (r.direct * 100 < 95 * n) {
-    violate("direct in " + std::to_string(r.direct) + " of " + std::to_string(n) +
-            " trials (at least 95% expected)");
-  }
-  if (r.failed > 0 && r.violations.empty() && !kRelayFallbackPending) {
-    violate(std::to_string(r.failed) + " trials without a tunnel (relay fallback expected)");
+// The pair's expectations (traversal-pairs.h) plus the setup time of endpoint-independent
+// pairs; each violation as one line.
+void Judge(PairResult& r, double loss, bool hostile) {
+  r.violations =
+      qp2p::matrix::violations(r.pair, {r.trials, r.direct, r.relay, r.failed}, hostile);
+  const double median = Percentile(r.setupRtt, 0.5);
+  if (!hostile && qp2p::matrix::eim_pair(r.pair) && loss == 0.0 && !r.setupRtt.empty() &&
+      median > 3.0) {
+    r.violations.push_back(r.pair.label() + ": median setup " + std::to_string(median) +
+                           " RTTs (at most 3 expected)");
   }
 }
 
@@ -240,6 +145,7 @@ int main(int argc, char* argv[]) {
   std::string jsonPath = "traversal-matrix.json";
   std::string heatmapPath;
   bool strict = false;
+  bool hostile = false;
   CommandLine cmd(__FILE__);
   cmd.Usage(
       "Every pair of NAT presets (and both peers behind one NAT): N trials of login, NAT "
@@ -254,6 +160,9 @@ int main(int argc, char* argv[]) {
                filter);
   cmd.AddValue("json", "Where to write the results", jsonPath);
   cmd.AddValue("heatmap", "Where to write the heatmap PNG (gnuplot; empty: none)", heatmapPath);
+  cmd.AddValue("hostile",
+               "Outermost NAT of each site answers unsolicited UDP with ICMP (IcmpOnUnsolicited)",
+               hostile);
   cmd.AddValue("strict", "Count the pairs of kKnownStackBugs as failures too", strict);
   cmd.Parse(argc, argv);
   if (trials < 1 || trials > 1024) {
@@ -266,13 +175,14 @@ int main(int argc, char* argv[]) {
   TrialParameters parameters;
   parameters.coreDelay = delay;
   parameters.loss = loss;
+  parameters.hostile = hostile;
 
-  const std::vector<std::string> presets = Presets();
-  const std::vector<PairSpec> pairs = AllPairs(presets);
+  const std::vector<std::string> presets = qp2p::matrix::all_presets();
+  const std::vector<PairSpec> pairs = qp2p::matrix::all_pairs();
   std::vector<PairResult> results;
   double simulated = 0.0;
   for (std::size_t p = 0; p < pairs.size(); ++p) {
-    if (!Selected(pairs[p], filter)) continue;
+    if (!qp2p::matrix::selected(pairs[p], filter)) continue;
     PairResult r;
     r.pair = pairs[p];
     for (uint32_t t = 0; t < trials; ++t) {
@@ -288,16 +198,7 @@ int main(int argc, char* argv[]) {
         case TrialOutcome::Kind::kRelay:
           ++r.relay;
           break;
-        case TrialOutcome::Kind::kNoDirectPath:
-          // Relay-needed only where direct is infeasible by the NATs' behaviour; a planner
-          // that gives up on a feasible pair is a failure.
-          if (InfeasiblePair(pairs[p]) && kRelayFallbackPending) {
-            ++r.relayNeeded;
-          } else {
-            ++r.failed;
-            r.failures.push_back({t, o.failure});
-          }
-          break;
+        case TrialOutcome::Kind::kNoDirectPath:  // no relay either: a failure like any other
         case TrialOutcome::Kind::kFailed:
           ++r.failed;
           r.failures.push_back({t, o.failure});
@@ -305,10 +206,10 @@ int main(int argc, char* argv[]) {
       }
       if (o.kind == TrialOutcome::Kind::kDirect || o.kind == TrialOutcome::Kind::kRelay) {
         r.setupMs.push_back(o.setupMs);
-        r.setupRtt.push_back(o.setupMs / o.rttMs);
+        if (o.rttMs > 0.0) r.setupRtt.push_back(o.setupMs / o.rttMs);  // --delay=0: no RTT
       }
     }
-    Judge(r, loss);
+    Judge(r, loss, hostile);
     results.push_back(std::move(r));
   }
   const auto wallRun = std::chrono::steady_clock::now();
@@ -316,15 +217,14 @@ int main(int argc, char* argv[]) {
   // The table.
   std::cout << "traversal-matrix: seed " << seed << " run " << baseRun << ", " << trials
             << " trials per pair, loss " << loss << ", core delay " << delay.GetMilliSeconds()
-            << " ms, access 1 ms\n";
+            << " ms, access 1 ms" << (hostile ? ", hostile gateways" : "") << "\n";
   std::cout << std::left << std::setw(44) << "pair" << std::right << std::setw(6) << "trials"
             << std::setw(8) << "direct%" << std::setw(7) << "relay%" << std::setw(8) << "failed%"
-            << std::setw(7) << "r-need" << std::setw(9) << "p50 ms" << std::setw(9) << "p95 ms"
+            << std::setw(9) << "p50 ms" << std::setw(9) << "p95 ms"
             << std::setw(8) << "p50 RTT" << std::setw(8) << "p95 RTT"
             << "  " << std::left << std::setw(20) << "strategy (A)"
             << "verdict\n";
   Json jsonPairs = Json::array();
-  Json relayNeeded = Json::object();
   Json violations = Json::array();
   Json knownFailures = Json::array();
   std::vector<HeatmapCell> cells;
@@ -337,19 +237,19 @@ int main(int argc, char* argv[]) {
     const KnownBug* known = strict ? nullptr : FindKnownBug(r.pair);
     std::vector<std::string> pairViolations = r.violations;
     if (known && pairViolations.empty()) {
-      pairViolations.push_back(r.pair.Label() +
+      pairViolations.push_back(r.pair.label() +
                                ": listed in kKnownStackBugs but met its expectation: remove the "
                                "entry");
       known = nullptr;
     }
     const std::string verdict = pairViolations.empty()
-                                    ? (r.relayNeeded > 0 ? "ok (relay needed)" : "ok")
+                                    ? "ok"
                                 : known ? "FAIL, known stack bug"
                                         : "FAIL";
-    std::cout << std::left << std::setw(44) << r.pair.Label() << std::right << std::setw(6)
+    std::cout << std::left << std::setw(44) << r.pair.label() << std::right << std::setw(6)
               << r.trials << std::setw(8) << Percent(r.direct, r.trials) << std::setw(7)
               << Percent(r.relay, r.trials) << std::setw(8) << Percent(r.failed, r.trials)
-              << std::setw(7) << r.relayNeeded << std::setw(9)
+              << std::setw(9)
               << (tunnel ? Number(Percentile(r.setupMs, 0.5), 1) : "-") << std::setw(9)
               << (tunnel ? Number(Percentile(r.setupMs, 0.95), 1) : "-") << std::setw(8)
               << (tunnel ? Number(Percentile(r.setupRtt, 0.5), 2) : "-") << std::setw(8)
@@ -376,7 +276,7 @@ int main(int argc, char* argv[]) {
     if (known) {
       std::cout << "    known stack bug (not counted; --strict counts it): " << known->why << "\n";
       knownFailures.push_back(
-          Json{{"pair", r.pair.Label()}, {"why", known->why}, {"violations", pairViolations}});
+          Json{{"pair", r.pair.label()}, {"why", known->why}, {"violations", pairViolations}});
     }
 
     Json row;
@@ -391,10 +291,9 @@ int main(int argc, char* argv[]) {
     row["setup_ms_p95"] = tunnel ? Json(Round(Percentile(r.setupMs, 0.95), 3)) : Json(nullptr);
     row["setup_rtt_p50"] = tunnel ? Json(Round(Percentile(r.setupRtt, 0.5), 3)) : Json(nullptr);
     jsonPairs.push_back(std::move(row));
-    if (r.relayNeeded > 0) relayNeeded[r.pair.Label()] = r.relayNeeded;
     cells.push_back({r.pair.a, r.pair.b, r.pair.same_nat,
                      r.trials ? 100.0 * r.direct / r.trials : 0.0,
-                     InfeasiblePair(r.pair) && r.direct == 0});
+                     qp2p::matrix::infeasible_pair(r.pair) && r.direct == 0});
   }
 
   const double wallSeconds = std::chrono::duration<double>(wallRun - wallStart).count();
@@ -407,21 +306,17 @@ int main(int argc, char* argv[]) {
             << (knownFailures.empty() ? ""
                                       : ", " + std::to_string(knownFailures.size()) +
                                             " pairs failing by a known stack bug")
-            << (kRelayFallbackPending ? " (relay fallback pending: infeasible pairs count as "
-                                        "relay-needed)"
-                                      : "")
             << "\n";
   std::cout << std::fixed << std::setprecision(2) << "wall " << wallSeconds << " s, peak RSS "
             << peakRss << " MB, simulated " << simulated << " s\n";
 
   Json summary;
-  summary["relay_needed"] = relayNeeded;
-  summary["relay_fallback_pending"] = kRelayFallbackPending;
   summary["expectations_met"] = violations.empty();
   summary["violations"] = violations;
   summary["known_failures"] = knownFailures;
   summary["trials"] = trials;
   summary["loss"] = loss;
+  summary["hostile"] = hostile;
   summary["core_delay_ms"] = delay.GetMilliSeconds();
   summary["seed"] = seed;
   summary["run"] = baseRun;

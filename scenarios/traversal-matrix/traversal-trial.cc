@@ -19,8 +19,6 @@
 
 namespace ns3 {
 
-std::string PairSpec::Label() const { return same_nat ? a + " (same NAT)" : a + " x " + b; }
-
 const char* ToString(TrialOutcome::Kind kind) {
   switch (kind) {
     case TrialOutcome::Kind::kDirect:
@@ -115,6 +113,14 @@ class Trial {
       builder.AddNat(m_pair.b, 1);
     }
     Topology topology = builder.Build();
+    if (m_p.hostile) {
+      for (const NatSite& site : topology.nats) {
+        if (site.gateways.empty()) continue;
+        qp2p::nat::NatBehaviour outer = site.gateways.front()->GetBehaviour();
+        outer.icmp_on_unsolicited = true;
+        site.gateways.front()->SetBehaviour(outer);
+      }
+    }
     Ptr<Node> hostA = topology.nats[0].hosts.Get(0);
     Ptr<Node> hostB =
         m_pair.same_nat ? topology.nats[0].hosts.Get(1) : topology.nats[1].hosts.Get(0);

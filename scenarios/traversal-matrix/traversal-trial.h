@@ -14,19 +14,13 @@
 #include <string>
 
 #include "ns3/nstime.h"
+#include "scenarios/traversal-matrix/traversal-pairs.h"
 
 namespace ns3 {
 
-// A pair of the matrix: presets a and b (nat::preset or nat::chain_preset names), each behind
-// its own NAT, or both peers behind one NAT of preset a (same_nat; b == a).
-struct PairSpec {
-  std::string a;
-  std::string b;
-  bool same_nat = false;
-
-  // "full-cone x symmetric", "symmetric (same NAT)".
-  std::string Label() const;
-};
+// A pair of the matrix (traversal-pairs.h): presets a and b, each behind its own NAT, or both
+// peers behind one NAT of preset a (same_nat; b == a).
+using PairSpec = qp2p::matrix::PairSpec;
 
 struct TrialParameters {
   Time coreDelay = MilliSeconds(10);   // one way, every core link
@@ -37,6 +31,9 @@ struct TrialParameters {
                                        // direct attempt (10 s) and a relayed one (30 s)
   uint32_t dataMessages = 20;          // tdata datagrams each way once the tunnel is up
   Time dataInterval = MilliSeconds(20);
+  // Hostile gateways: the outermost NAT of each site answers unsolicited UDP with ICMP port
+  // unreachable (NatGateway IcmpOnUnsolicited), as the emulation's --hostile does.
+  bool hostile = false;
 };
 
 struct TrialOutcome {

@@ -348,10 +348,14 @@ bool NatGateway::RouteInput(Ptr<const Packet> p, const Ipv4Header& header,
       Forward(p, header, *external, destination, "outbound", ucb);
     } else {
       ++m_counters.droppedTable;
-      const bool quota = table.counters().drops_host_quota != before.drops_host_quota;
-      Drop(std::string(qp2p::nat::to_string(quota ? qp2p::nat::DropReason::kHostQuota
-                                                  : qp2p::nat::DropReason::kPoolExhausted)),
-           source, destination);
+      using qp2p::nat::DropReason;
+      const auto& after = table.counters();
+      const DropReason why = after.drops_host_quota != before.drops_host_quota
+                                 ? DropReason::kHostQuota
+                             : after.drops_tuple_clash != before.drops_tuple_clash
+                                 ? DropReason::kTupleClash
+                                 : DropReason::kPoolExhausted;
+      Drop(std::string(qp2p::nat::to_string(why)), source, destination);
     }
   }
   UpdateMappingCount();
