@@ -74,6 +74,14 @@ void PeerSession::on_relay_ready(Instant now, const PeerId& peer, const Endpoint
 
 void PeerSession::on_tunnel_relayed(Instant now, const wire::TunnelRelayed& m) {
   auto it = punched_.find(m.peer);
+  if ((it == punched_.end() || it->second.attempt != m.attempt) &&
+      (outgoing_.count(m.peer) || incoming_.count(m.peer)) &&
+      (early_relayed_.count(m.peer) || early_relayed_.size() < kMaxPeerNegotiations)) {
+    // Our own punch-start is still on its way (a copy was lost) while the peer already fell
+    // back: keep the address until it comes (start_punch).
+    early_relayed_[m.peer] = m;
+    return;
+  }
   if (it == punched_.end() || it->second.attempt != m.attempt) {
     ++counters_.dropped_tunnel_pushes;
     SPDLOG_DEBUG("peer: drop relayed address from {}: no such attempt", m.peer.to_string());

@@ -356,6 +356,8 @@ class PeerSession final : public SansIoEndpoint {
     Instant relay_wait = kNever;  // caller: give up if no relayed address came by then
   };
   std::map<PeerId, Punched> punched_;
+  // TunnelRelayed pushes that arrived before our own punch-start for that attempt.
+  std::map<PeerId, wire::TunnelRelayed> early_relayed_;
   // Relayed tunnels we asked for whose direct path is feasible: a new negotiation is tried at
   // `next` (backing off), and the tunnel switches when its direct attempt succeeds.
   struct Upgrade {

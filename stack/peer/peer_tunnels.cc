@@ -174,9 +174,15 @@ void PeerSession::start_punch(Instant now, const peer_event::PunchStarted& start
     fall_back_to_relay(now, start.peer,
                        config_.relay_only ? "relay only by configuration"
                                           : "no direct path possible between these NATs");
-    return drain_tunnels(now);
+  } else {
+    tunnels_.start_attempt(now, start.plan, start.nonce, requested_at);
   }
-  tunnels_.start_attempt(now, start.plan, start.nonce, requested_at);
+  // The peer's relayed address may have overtaken this punch-start.
+  if (auto early = early_relayed_.find(start.peer); early != early_relayed_.end()) {
+    const wire::TunnelRelayed relayed = early->second;
+    early_relayed_.erase(early);
+    if (relayed.attempt == start.attempt) on_tunnel_relayed(now, relayed);
+  }
   drain_tunnels(now);
 }
 
