@@ -33,6 +33,7 @@
 #include "scenarios/emulation/emu_processes.h"
 #include "scenarios/emulation/emu_topology.h"
 #include "scenarios/emulation/expected_profile.h"
+#include "scenarios/report_math.h"
 
 using namespace qp2p;
 using Json = nlohmann::ordered_json;
@@ -78,10 +79,7 @@ struct Run {
   bool done = false;
 };
 
-double round_to(double value, int decimals) {
-  const double scale = std::pow(10.0, decimals);
-  return std::round(value * scale) / scale;
-}
+using qp2p::report::round_to;
 
 }  // namespace
 

@@ -45,6 +45,7 @@
 #include "scenarios/emulation/emu_topology.h"
 #include "scenarios/traversal-matrix/traversal-heatmap.h"
 #include "scenarios/traversal-matrix/traversal-pairs.h"
+#include "scenarios/report_math.h"
 
 using namespace qp2p;
 using Json = nlohmann::ordered_json;
@@ -203,10 +204,7 @@ std::string percent(std::uint32_t part, std::uint32_t whole) {
   return os.str();
 }
 
-double round_to(double value, int decimals) {
-  const double scale = std::pow(10.0, decimals);
-  return std::round(value * scale) / scale;
-}
+using qp2p::report::round_to;
 
 }  // namespace
 

@@ -54,6 +54,7 @@
 #include "sim/model/peer-application.h"
 #include "stack/discovery/nat_discovery.h"
 #include "stack/discovery/nat_profile.h"
+#include "scenarios/report_math.h"
 
 using namespace ns3;
 using Json = nlohmann::ordered_json;
@@ -149,10 +150,7 @@ double PeakRssMb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux: kilobytes
 }
 
-double Round(double value, int decimals) {
-  const double scale = std::pow(10.0, decimals);
-  return std::round(value * scale) / scale;
-}
+constexpr auto Round = qp2p::report::round_to;
 
 }  // namespace
 

@@ -57,6 +57,7 @@
 #include "ns3/rng-seed-manager.h"
 #include "traversal-heatmap.h"
 #include "traversal-trial.h"
+#include "scenarios/report_math.h"
 
 using namespace ns3;
 using Json = nlohmann::ordered_json;
@@ -85,10 +86,7 @@ const KnownBug* FindKnownBug(const PairSpec& pair) {
 
 constexpr auto Percentile = qp2p::matrix::percentile;
 
-double Round(double value, int decimals) {
-  const double scale = std::pow(10.0, decimals);
-  return std::round(value * scale) / scale;
-}
+constexpr auto Round = qp2p::report::round_to;
 
 double PeakRssMb() {
   struct rusage usage {};

@@ -100,7 +100,7 @@ void PeerSession::on_tunnel_relayed(Instant now, const wire::TunnelRelayed& m) {
   plan.start_after = Duration::zero();
   plan.deadline = tunnel::kRelayedAttemptDeadline;
   SPDLOG_INFO("peer: {} relays via {}", m.peer.to_string(), m.relayed.to_string());
-  tunnels_.start_attempt(now, plan, p.nonce, p.requested_at, tunnel::Path::kRelay);
+  tunnels_.start_attempt(now, plan, p.nonce, p.requested_at);
   drain_tunnels(now);
 }
 

@@ -58,7 +58,7 @@ bool TunnelManager::admit(const PeerId& peer, const PunchPlan& plan) {
 }
 
 void TunnelManager::start_attempt(Instant now, const PunchPlan& plan, const AttemptNonce& nonce,
-                                  Instant requested_at, Path path) {
+                                  Instant requested_at) {
   const PeerId& peer = plan.remote;
   if (attempts_.count(peer)) fail_now(now, peer, "superseded by a new attempt", true);
   if (!admit(peer, plan)) return;
@@ -67,7 +67,6 @@ void TunnelManager::start_attempt(Instant now, const PunchPlan& plan, const Atte
   a.plan = plan;
   a.nonce = nonce;
   a.requested_at = requested_at;
-  a.path = path;
   a.start = now + std::max(plan.start_after, Duration::zero());
   if (plan.local_sockets > 1) {
     events_.push_back(manager_event::SocketsNeeded{peer, plan.local_sockets - 1});
@@ -111,7 +110,6 @@ void TunnelManager::start_relayed_attempt(Instant now, const PunchPlan& plan,
   a.plan = relayed;
   a.nonce = nonce;
   a.requested_at = requested_at;
-  a.path = Path::kRelay;
   a.from_relay_port = true;
   a.start = now;
   std::vector<Endpoint> permit;
@@ -319,7 +317,16 @@ void TunnelManager::pump_attempt(Instant now, const PeerId& peer) {
     const Duration rtt = params->rtt;
     const std::uint64_t id = params->side.tunnel_id;
     const Duration setup = now - it->second.requested_at;
-    const Path path = it->second.path;
+    // Relayed when we run from our relayed address or check towards the peer's.
+    const Path path =
+        it->second.from_relay_port || std::any_of(it->second.plan.remote_candidates.begin(),
+                                                  it->second.plan.remote_candidates.end(),
+                                                  [&](const Candidate& c) {
+                                                    return c.kind == CandidateKind::kRelayed &&
+                                                           c.endpoint == remote;
+                                                  })
+            ? Path::kRelay
+            : Path::kDirect;
     LiveTunnel lt{std::make_unique<Tunnel>(std::move(*params), tunnel_config_, now), id,
                   it->second.from_relay_port};
     tunnels_[peer] = std::move(lt);

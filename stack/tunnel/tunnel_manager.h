@@ -132,9 +132,9 @@ class TunnelManager final : public SansIoEndpoint {
 
   // The plan arrived now; `requested_at` is when the application asked (for `setup`). An
   // attempt already running for plan.remote is superseded (AttemptFailed for it first).
-  // `path` kRelay: the plan's candidate is the peer's relayed address (reported in Established).
+  // A plan whose candidate is the peer's relayed address (kind kRelayed) makes a relay path.
   void start_attempt(Instant now, const PunchPlan& plan, const AttemptNonce& nonce,
-                     Instant requested_at, Path path = Path::kDirect);
+                     Instant requested_at);
   // The relay fallback on the allocating side: checks the plan's server-reflexive candidates
   // from our relayed address on `server`, allocated with `credentials` if need be.
   void start_relayed_attempt(Instant now, const PunchPlan& plan, const AttemptNonce& nonce,
@@ -181,7 +181,6 @@ class TunnelManager final : public SansIoEndpoint {
     Instant start{};
     std::vector<Endpoint> extra;  // sockets from provide_sockets
     std::unique_ptr<HolePunch> punch;  // null while waiting for sockets or the relay
-    Path path = Path::kDirect;
     bool from_relay_port = false;  // runs from our relayed address (we allocated)
   };
 
