@@ -190,14 +190,7 @@ int main(int argc, char* argv[]) {
       totalPeers > 0 ? totalPeers : sites * static_cast<uint32_t>(presets.size());
 
   TopologyHelper builder;
-  LinkParameters core;
-  core.delay = delay;
-  core.loss = loss;
-  builder.SetCoreLink(core);
-  LinkParameters access;
-  access.delay = MilliSeconds(1);
-  access.loss = loss;
-  builder.SetAccessLink(access);
+  builder.SetDelaysAndLoss(delay, MilliSeconds(1), loss);
   builder.AddSupernodes(1);
   for (uint32_t i = 0; i < peerCount; ++i) {
     builder.AddNat(presets[i % presets.size()], 1);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nat-models/nat_behaviour.h"
+#include "scenarios/report_math.h"
 
 namespace qp2p::matrix {
 
@@ -121,12 +122,6 @@ inline std::vector<std::string> violations(const PairSpec& pair, const Tally& t,
   return out;
 }
 
-// Nearest-rank percentile.
-inline double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank > 0 ? rank - 1 : 0)];
-}
+using report::percentile;  // nearest rank (scenarios/report_math.h)
 
 }  // namespace qp2p::matrix

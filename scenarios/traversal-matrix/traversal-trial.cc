@@ -97,14 +97,7 @@ class Trial {
 
   TrialOutcome Run() {
     TopologyHelper builder;
-    LinkParameters core;
-    core.delay = m_p.coreDelay;
-    core.loss = m_p.loss;
-    builder.SetCoreLink(core);
-    LinkParameters access;
-    access.delay = m_p.accessDelay;
-    access.loss = m_p.loss;
-    builder.SetAccessLink(access);
+    builder.SetDelaysAndLoss(m_p.coreDelay, m_p.accessDelay, m_p.loss);
     builder.AddSupernodes(1);
     if (m_pair.same_nat) {
       builder.AddNat(m_pair.a, 2);

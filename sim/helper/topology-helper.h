@@ -94,6 +94,14 @@ class TopologyHelper {
   void SetCoreLink(const LinkParameters& link) { m_core = link; }
   // Inside networks: home LANs (CSMA) and carrier-to-home links (point-to-point).
   void SetAccessLink(const LinkParameters& link) { m_access = link; }
+  // The usual pair at the default rate: core links of `coreDelay`, access links of
+  // `accessDelay`, `loss` on every receiving device of both.
+  void SetDelaysAndLoss(Time coreDelay, Time accessDelay, double loss) {
+    m_core.delay = coreDelay;
+    m_core.loss = loss;
+    m_access.delay = accessDelay;
+    m_access.loss = loss;
+  }
   // First fixed random stream of the topology (default 0).
   void SetStreamBase(int64_t stream) { m_streamBase = stream; }
   // The first stream number Build() did not use.

@@ -26,26 +26,6 @@ NS_OBJECT_ENSURE_REGISTERED(PeerApplication);
 
 namespace {
 
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = text.find(',', start);
-    const std::size_t end = comma == std::string::npos ? text.size() : comma;
-    std::string item = text.substr(start, end - start);
-    const auto first = item.find_first_not_of(" \t");
-    const auto last = item.find_last_not_of(" \t");
-    if (first != std::string::npos) {
-      out.push_back(item.substr(first, last - first + 1));
-    }
-    if (comma == std::string::npos) {
-      break;
-    }
-    start = comma + 1;
-  }
-  return out;
-}
-
 // "k=v,k2=v2" into entries; false (with `error`) on an item without '=' or with an empty key.
 bool ParseMetadata(const std::string& text, qp2p::wire::MetaEntries* out, std::string* error) {
   for (const std::string& item : SplitList(text)) {
@@ -55,18 +35,6 @@ bool ParseMetadata(const std::string& text, qp2p::wire::MetaEntries* out, std::s
       return false;
     }
     out->emplace_back(std::move(key), std::move(value));
-  }
-  return true;
-}
-
-bool ParseEndpoints(const std::string& text, std::vector<qp2p::Endpoint>* out, std::string* error) {
-  for (const std::string& item : SplitList(text)) {
-    auto e = qp2p::Endpoint::parse(item);
-    if (!e || !e->address.is_v4()) {
-      *error = "not an IPv4 IP:PORT: '" + item + "'";
-      return false;
-    }
-    out->push_back(*e);
   }
   return true;
 }
@@ -278,7 +246,7 @@ void PeerApplication::StartApplication() {
   qp2p::PeerConfig config;
   std::string error;
   m_supernodes.clear();
-  if (!ParseEndpoints(m_supernodesText, &m_supernodes, &error) || m_supernodes.empty()) {
+  if (!ParseEndpointList(m_supernodesText, &m_supernodes, &error) || m_supernodes.empty()) {
     NS_FATAL_ERROR("PeerApplication on node " << node->GetId() << ": Supernodes attribute: "
                                               << (error.empty() ? "empty" : error));
   }

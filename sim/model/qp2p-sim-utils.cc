@@ -58,6 +58,40 @@ std::vector<Ipv4Address> GetNodeAddresses(Ptr<Node> node) {
   return out;
 }
 
+// Items of a comma-separated list, trimmed of blanks; empty items are skipped.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    const std::size_t end = comma == std::string::npos ? text.size() : comma;
+    std::string item = text.substr(start, end - start);
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) {
+      out.push_back(item.substr(first, last - first + 1));
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool ParseEndpointList(const std::string& text, std::vector<qp2p::Endpoint>* out,
+                       std::string* error) {
+  for (const std::string& item : SplitList(text)) {
+    auto e = qp2p::Endpoint::parse(item);
+    if (!e || !e->address.is_v4()) {
+      *error = "not an IPv4 IP:PORT: '" + item + "'";
+      return false;
+    }
+    out->push_back(*e);
+  }
+  return true;
+}
+
 uint64_t DeriveSeed(uint64_t base, uint32_t nodeId, Qp2pSeedRole role, uint32_t index) {
   uint64_t h =
       base != 0 ? Mix(base) : Mix(Mix(RngSeedManager::GetSeed()) ^ RngSeedManager::GetRun());

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ns3/inet-socket-address.h"
@@ -46,6 +47,13 @@ InetSocketAddress ToInetSocketAddress(const qp2p::Endpoint& e);
 
 // Every IPv4 address of the node except loopback, in interface then address order.
 std::vector<Ipv4Address> GetNodeAddresses(Ptr<Node> node);
+
+// "a, b,c" -> {"a", "b", "c"}: items of a comma-separated attribute, blanks trimmed, empty ones
+// skipped.
+std::vector<std::string> SplitList(const std::string& text);
+// "IP:PORT,IP:PORT,...": IPv4 endpoints appended to `out`; false with `error` at a bad item.
+bool ParseEndpointList(const std::string& text, std::vector<qp2p::Endpoint>* out,
+                       std::string* error);
 
 // A 64-bit seed for qp2p::Random::from_u64. `base` 0 means "the current RngSeedManager seed and
 // run"; otherwise `base` is used in their place.

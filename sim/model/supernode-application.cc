@@ -74,6 +74,24 @@ TypeId SupernodeApplication::GetTypeId() {
           .AddAttribute("RelayMaxPort", "Highest relay port.", UintegerValue(65535),
                         MakeUintegerAccessor(&SupernodeApplication::m_relayMaxPort),
                         MakeUintegerChecker<uint16_t>(1))
+          .AddAttribute("NetworkSecret",
+                        "Network credential of the supernode federation; empty: federation off.",
+                        StringValue(""), MakeStringAccessor(&SupernodeApplication::m_networkSecret),
+                        MakeStringChecker())
+          .AddAttribute("Seeds",
+                        "Federation seeds \"IP:PORT,IP:PORT,...\" (this supernode's own primary "
+                        "endpoint may be listed: it is skipped).",
+                        StringValue(""), MakeStringAccessor(&SupernodeApplication::m_seedsText),
+                        MakeStringChecker())
+          .AddAttribute("ProbeInterval", "SWIM protocol period: one failure-detector probe each.",
+                        TimeValue(Seconds(1)),
+                        MakeTimeAccessor(&SupernodeApplication::m_probeInterval),
+                        MakeTimeChecker(MilliSeconds(10)))
+          .AddAttribute("SuspicionMultiplier",
+                        "Suspicion timeout in probe periods (times max(1, log10 members)).",
+                        UintegerValue(5),
+                        MakeUintegerAccessor(&SupernodeApplication::m_suspicionMultiplier),
+                        MakeUintegerChecker<uint32_t>(1))
           .AddTraceSource("OnlinePeers", "Number of peers logged in.",
                           MakeTraceSourceAccessor(&SupernodeApplication::m_onlinePeers),
                           "ns3::TracedValueCallback::Uint32")
@@ -147,6 +165,13 @@ void SupernodeApplication::StartApplication() {
   config.turn.min_port = m_relayMinPort;
   config.turn.max_port = m_relayMaxPort;
   config.turn.software = "qp2p-ns3";
+  config.network_secret = m_networkSecret;
+  std::string error;
+  if (!ParseEndpointList(m_seedsText, &config.seeds, &error)) {
+    NS_FATAL_ERROR("SupernodeApplication on node " << node->GetId() << ": Seeds: " << error);
+  }
+  config.federation.probe_interval = ToDuration(m_probeInterval);
+  config.federation.suspicion_multiplier = m_suspicionMultiplier;
 
   qp2p::Random random = qp2p::Random::from_u64(
       DeriveSeed(m_seed, node->GetId(), Qp2pSeedRole::kSupernode, IndexOnNode()));

@@ -13,6 +13,12 @@
 //                                    is empty. Unix time is simulation time (offset 0), so
 //                                    credentials are made with Simulator::Now() in seconds.
 //   RelayMinPort, RelayMaxPort       relay ports on the primary address
+//   NetworkSecret                    the federation's network credential (docs/protocol.md
+//                                    section 14); empty: a lone supernode
+//   Seeds                            "IP:PORT,IP:PORT,...": supernodes to join (may include this
+//                                    one's own primary endpoint, which is skipped)
+//   ProbeInterval, SuspicionMultiplier  SWIM's protocol period and suspicion timeout factor
+//                                    (federation::MembershipConfig)
 //
 // Relay sockets are opened as the core asks. The adapter cannot close one socket, so a socket
 // the core closes stays bound (datagrams on it are dropped and counted by the core) and is
@@ -83,6 +89,10 @@ class SupernodeApplication : public Application {
   std::string m_turnRealm;
   uint16_t m_relayMinPort = 49152;
   uint16_t m_relayMaxPort = 65535;
+  std::string m_networkSecret;
+  std::string m_seedsText;
+  Time m_probeInterval;
+  uint32_t m_suspicionMultiplier = 5;
 
   Ipv4Address m_boundPrimary;
   Ipv4Address m_boundAlternate;
