@@ -76,8 +76,10 @@ void PrintTable(const FederationReport& report) {
             << std::setw(11) << "records/s" << "  members\n";
   for (const Json& s : j["supernodes"]) {
     const Json& b = s["control_bytes_per_s"];
+    // The member list while it is short, else how many it has.
     std::string members;
     for (const Json& m : s["members"]) members += (members.empty() ? "" : ",") + m.dump();
+    if (s["members"].size() > 8) members = std::to_string(s["members"].size()) + " members";
     std::cout << std::left << std::setw(10) << s["index"].get<int>() << std::setw(6)
               << s["group"].get<int>() << std::setw(6) << (s["live"].get<bool>() ? "yes" : "no")
               << std::right << std::fixed << std::setprecision(0) << std::setw(12)
