@@ -81,6 +81,8 @@ ApplyResult DirectoryReplica::apply_presence(WallMs now, const PresenceRecord& r
     it = entries_.emplace(record.peer, DirectoryEntry{}).first;
   }
   DirectoryEntry& entry = it->second;
+  note_change({record.peer, entry.presence && entry.presence->online(), record.online(),
+               record.supernode, record.state});
   const std::uint16_t bucket = bucket_of(record.peer);
   if (entry.presence) {
     tree_.toggle(bucket, entry.presence_hash);
@@ -154,11 +156,23 @@ void DirectoryReplica::remove_entry(std::map<PeerId, DirectoryEntry>::iterator i
   entries_.erase(it);
 }
 
+void DirectoryReplica::note_change(PresenceChange change) {
+  if (max_changes_ == 0) return;
+  if (changes_.size() >= max_changes_) {
+    ++counters_.changes_dropped;
+    return;
+  }
+  changes_.push_back(std::move(change));
+}
+
 std::size_t DirectoryReplica::expire(WallMs now) {
   std::size_t n = 0;
   while (!expiries_.empty() && expiries_.begin()->first <= now) {
     const PeerId peer = expiries_.begin()->second;
-    remove_entry(entries_.find(peer));
+    auto it = entries_.find(peer);
+    note_change({peer, it->second.presence && it->second.presence->online(), false, PeerId{},
+                 PresenceState::kExpired});
+    remove_entry(it);
     ++n;
   }
   counters_.expired_entries += n;

@@ -90,8 +90,20 @@ struct RangeDiff {
   std::vector<PeerId> wanted;
 };
 
+// A peer's online state changed in the replica (a presence record stored, or its entry
+// expired): what a supernode tells the local watchers of that peer. Recorded only while
+// DirectoryReplica::record_changes is on.
+struct PresenceChange {
+  PeerId peer;
+  bool was_online = false;  // the stored presence before was online (and unexpired)
+  bool online = false;
+  PeerId supernode;  // the writer of the new presence (zero when the entry expired)
+  PresenceState state = PresenceState::kExpired;
+};
+
 struct DirectoryCounters {
   std::uint64_t accepted = 0;
+  std::uint64_t changes_dropped = 0;  // presence changes beyond max_changes, not recorded
   std::uint64_t stale = 0;
   std::uint64_t parked = 0;
   std::uint64_t expired_entries = 0;
@@ -115,6 +127,11 @@ class DirectoryReplica {
   std::size_t expire(WallMs now);
   // When the next entry expires; UINT64_MAX when none will.
   WallMs next_expiry() const;
+
+  // Presence changes since the last take_changes(), at most `max_changes` (more are counted in
+  // changes_dropped); nothing is recorded while max_changes is 0 (the default).
+  void record_changes(std::size_t max_changes) { max_changes_ = max_changes; }
+  std::vector<PresenceChange> take_changes() { return std::exchange(changes_, {}); }
 
   // Queries for the index service.
   const DirectoryEntry* find(const PeerId& peer) const;
@@ -151,6 +168,7 @@ class DirectoryReplica {
   ApplyResult reject(RejectReason reason);
   ApplyResult stale();
   void remove_entry(std::map<PeerId, DirectoryEntry>::iterator it);
+  void note_change(PresenceChange change);
 
   DirectoryLimits limits_;
   std::unordered_set<PeerId, PeerIdHash> members_;
@@ -161,6 +179,8 @@ class DirectoryReplica {
   DigestTree tree_;
   std::size_t records_ = 0;
   DirectoryCounters counters_;
+  std::size_t max_changes_ = 0;
+  std::vector<PresenceChange> changes_;
 };
 
 }  // namespace qp2p::federation

@@ -177,7 +177,7 @@ ApiResponse get_peer(std::string_view id_text, const Supernode& node, const ApiC
     return error_response(400, "malformed peer id '" + std::string(id_text.substr(0, 80)) +
                                    "' (52 base32 characters expected)");
   auto peer = node.online_peer(*id);
-  if (!peer) return error_response(404, "peer " + id->to_string() + " is not online here");
+  if (!peer) return error_response(404, "peer " + id->to_string() + " is not online");
   return json_response(200, peer_json(*peer, context.now));
 }
 

@@ -83,7 +83,9 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
 
   // A peer logging in again (restart, new address) replaces its old session silently; its
   // watches carry over (watchers_ still lists it, and end_session must find them to remove).
-  bool was_online = false;
+  // With federation, a peer online at another supernode that logs in here has moved: its
+  // watchers knew it online already.
+  bool was_online = online_elsewhere(login.peer);
   std::set<PeerId> watching;
   if (auto it = session_of_.find(login.peer); it != session_of_.end()) {
     if (auto old = sessions_.find(it->second); old != sessions_.end())
@@ -104,6 +106,7 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
   state.watching = std::move(watching);
   state.login_nonce = login.nonce;
   state.login_ephemeral = login.ephemeral;
+  state.login_signature = login.signature;
   auto& peer = sessions_.emplace(session_id, std::move(state)).first->second;
   session_of_[login.peer] = session_id;
   ++counters_.logins;
@@ -120,6 +123,7 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
   // LoginOk goes out unsealed (the peer needs it to derive the key); its signature binds it.
   reply_plain(local, remote, transaction, ok);
   SPDLOG_INFO("peer {} logged in from {}", login.peer.to_string(), remote.to_string());
+  directory_online(peer);
   if (next_expiry_check_ == kNever) next_expiry_check_ = now + std::chrono::seconds(1);
   if (!was_online) notify_watchers(now, login.peer, true, wire::PresenceReason::kLogin);
 }
@@ -133,7 +137,7 @@ void SupernodeCore::on_watch(Instant now, PeerSessionState& peer, std::uint64_t 
   }
   peer.watching.insert(watch.target);
   watchers_[watch.target].insert(peer.id);
-  reply(peer, transaction, wire::WatchAck{find_session(watch.target) != nullptr});
+  reply(peer, transaction, wire::WatchAck{home_supernode_of(watch.target).has_value()});
 }
 
 void SupernodeCore::end_session(Instant now, std::uint64_t session_id,
@@ -154,6 +158,14 @@ void SupernodeCore::end_session(Instant now, std::uint64_t session_id,
   index_.remove(id);
   SPDLOG_INFO("peer {} {}", id.to_string(),
               reason == wire::PresenceReason::kExpired ? "expired" : "logged out");
+  if (directory_) {
+    // A tombstone, unless the peer has moved to another supernode (then nothing is written).
+    directory_->peer_offline(wall_ms(now), id,
+                             reason == wire::PresenceReason::kExpired
+                                 ? federation::PresenceState::kExpired
+                                 : federation::PresenceState::kLoggedOut);
+    if (online_elsewhere(id)) return;  // still online for its watchers
+  }
   notify_watchers(now, id, false, reason);
 }
 

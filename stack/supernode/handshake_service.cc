@@ -23,6 +23,10 @@ constexpr std::int64_t kRelayCredentialsTtlSeconds = 3600;
 
 std::optional<NatProfile> SupernodeCore::nat_profile_of(const PeerId& id) const {
   const wire::SignedRecord* record = index_.get(id);
+  if (!record && directory_) {  // a peer at another supernode: its replicated metadata
+    const federation::DirectoryEntry* e = directory_->replica().find(id);
+    record = e ? e->visible_metadata() : nullptr;
+  }
   if (!record) return std::nullopt;
   return NatProfile::from_meta(record->entries);
 }

@@ -1,6 +1,7 @@
 // The index service's request handlers: publish, lookup, search (docs/protocol.md, "Index").
 #include <spdlog/spdlog.h>
 
+#include "stack/discovery/nat_profile.h"
 #include "stack/supernode/supernode_core.h"
 
 namespace qp2p {
@@ -25,6 +26,10 @@ wire::PeerInfo SupernodeCore::peer_info(const PeerId& id) const {
     info.online = true;
     info.mapped = peer.remote;
     info.supernode = identity_.id();
+  } else if (directory_) {
+    // Elsewhere in the network: as the replicated directory holds it.
+    if (auto remote = directory_->replica().peer_info(id, last_wall_ms_)) return *remote;
+    return info;
   }
   if (const auto* record = index_.get(id)) info.record = *record;
   return info;
@@ -51,6 +56,11 @@ void SupernodeCore::on_publish(PeerSessionState& peer, std::uint64_t transaction
   switch (index_.put(m.record)) {
     case IndexService::PutResult::kStored:
       ++counters_.publishes;
+      if (directory_) {
+        directory_->published(last_wall_ms_, m.record);
+        // A NAT profile in the record goes into the peer's presence record too.
+        if (NatProfile::from_meta(m.record.entries)) directory_online(peer);
+      }
       return reply(peer, transaction, wire::PublishAck{m.record.version});
     case IndexService::PutResult::kStale: {
       // A retransmitted publish of the stored version is acknowledged again, not refused.
@@ -92,7 +102,11 @@ void SupernodeCore::on_search(PeerSessionState& peer, std::uint64_t transaction,
   wire::SearchResult result;
   Bytes scratch;
   std::size_t body = 5;
-  for (const PeerId& id : index_.search(m.terms, limit, &total, m.after)) {
+  // With federation the whole network's directory answers (this supernode's peers included).
+  const std::vector<PeerId> found =
+      directory_ ? directory_->replica().search(m.terms, limit, &total, m.after)
+                 : index_.search(m.terms, limit, &total, m.after);
+  for (const PeerId& id : found) {
     wire::PeerInfo info = peer_info(id);
     scratch.clear();
     ByteWriter w(scratch);

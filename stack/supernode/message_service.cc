@@ -21,6 +21,8 @@ void SupernodeCore::on_send(Instant now, PeerSessionState& peer, std::uint64_t t
   if (routed_messages_.count(key)) return reply(peer, transaction, wire::SendAccepted{});
   PeerSessionState* target = find_session(m.to);
   if (!target) {
+    if (auto home = online_elsewhere(m.to) ? home_supernode_of(m.to) : std::nullopt)
+      return route_message(now, peer, transaction, m, *home);
     ++counters_.messages_undeliverable;
     return reply(peer, transaction,
                  wire::Error{wire::ErrorCode::kNotFound,
@@ -45,6 +47,8 @@ void SupernodeCore::on_push_ack(Instant now, PeerSessionState& peer, std::uint64
   pushes_.complete(transaction);
   if (p.kind != PendingPush::Kind::kDeliver) return;
   ++counters_.messages_routed;
+  if (p.origin != PeerId{})  // routed here from another supernode: the report goes back there
+    return report_routed(now, p.origin, p.sender, p.target, p.message_id, true);
   if (PeerSessionState* sender = find_session(p.sender))
     push(now, *sender, wire::DeliveryReport{p.target, p.message_id},
          PendingPush{PendingPush::Kind::kReport, p.sender, p.target, p.message_id});
@@ -63,13 +67,14 @@ void SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
   std::optional<RetransmitPolicy> policy;
   if (pending.kind == PendingPush::Kind::kTunnel) policy = kTunnelPushPolicy;
   auto build = [this, target_id, txn, body = std::move(body)](
-                   Instant, Duration since_first) -> std::optional<Datagram> {
+                   Instant now, Duration since_first) -> std::optional<Datagram> {
     PeerSessionState* peer = find_session(target_id);
     if (!peer) {
       auto it = pending_pushes_.find(txn);
       if (it != pending_pushes_.end()) {
-        if (it->second.kind == PendingPush::Kind::kDeliver) ++counters_.messages_undeliverable;
+        const PendingPush p = it->second;
         pending_pushes_.erase(it);
+        delivery_failed(now, p);
       }
       return std::nullopt;
     }
@@ -86,6 +91,12 @@ void SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
   pushes_.start_timed(now, txn, std::move(build), policy);
 }
 
+void SupernodeCore::delivery_failed(Instant now, const PendingPush& p) {
+  if (p.kind != PendingPush::Kind::kDeliver) return;
+  ++counters_.messages_undeliverable;
+  if (p.origin != PeerId{}) report_routed(now, p.origin, p.sender, p.target, p.message_id, false);
+}
+
 void SupernodeCore::notify_watchers(Instant now, const PeerId& peer, bool online,
                                     wire::PresenceReason reason) {
   auto it = watchers_.find(peer);
@@ -100,6 +111,7 @@ void SupernodeCore::notify_watchers(Instant now, const PeerId& peer, bool online
 void SupernodeCore::forget_old_routed(Instant now) {
   while (!routed_order_.empty() && now - routed_order_.front().first >= kRoutedMemory) {
     routed_messages_.erase(routed_order_.front().second);
+    route_outcomes_.erase(routed_order_.front().second);
     routed_order_.pop_front();
   }
 }

@@ -53,12 +53,22 @@ SupernodeCore::SupernodeCore(SupernodeConfig config, Identity identity, Random r
       turn_(turn_config(config_), random_.fork()) {
   random_.fill(cookie_secret_.data(), cookie_secret_.size());
   // Forked only when on, so a lone supernode's random stream is exactly as before.
-  if (!config_.network_secret.empty())
+  if (!config_.network_secret.empty()) {
     federation_ = make_federation(config_, identity_, random_.fork());
+    directory_ = std::make_unique<federation::DirectoryNode>(identity_, config_.directory,
+                                                             random_.fork());
+  }
 }
 
 void SupernodeCore::handle_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
                                     const std::uint8_t* data, std::size_t size) {
+  last_wall_ms_ = wall_ms(now);
+  dispatch_datagram(now, local, remote, data, size);
+  flush_directory(now);  // what the input made the directory send or tell watchers
+}
+
+void SupernodeCore::dispatch_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
+                                      const std::uint8_t* data, std::size_t size) {
   ++counters_.datagrams_in;
   if (turn_.owns_relay(local)) return turn_.handle_peer_datagram(now, local, remote, data, size);
   if (stun::MessageView::looks_like_stun(data, size))
@@ -141,6 +151,7 @@ void SupernodeCore::handle_control(Instant now, const Endpoint& local, const End
                   remote.to_string());
       peer.remote = remote;
       peer.local = local;
+      directory_online(peer);  // its address in the directory follows
     }
     peer.last_seen = now;
     return handle_session_message(now, peer, *message);
@@ -195,8 +206,10 @@ void SupernodeCore::handle_session_message(Instant now, PeerSessionState& peer,
 }
 
 void SupernodeCore::handle_timeout(Instant now) {
+  last_wall_ms_ = wall_ms(now);
   if (now >= next_expiry_check_) {
     expire_silent_peers(now);
+    if (!routed_out_.empty()) retry_routed(now);
     forget_old_routed(now);
     next_expiry_check_ = sessions_.empty() && routed_order_.empty() ? kNever
                                                                     : now + kExpiryScanInterval;
@@ -207,21 +220,16 @@ void SupernodeCore::handle_timeout(Instant now) {
     PendingPush p = it->second;
     pending_pushes_.erase(it);
     SPDLOG_DEBUG("push to {} timed out", p.target.to_string());
-    if (p.kind == PendingPush::Kind::kDeliver) ++counters_.messages_undeliverable;
+    delivery_failed(now, p);
   }
   turn_.handle_timeout(now);
+  // Directory refreshes, expiry and anti-entropy first, so their payloads go out below.
+  if (directory_ && directory_deadline() <= now) directory_->handle_timeout(last_wall_ms_);
   if (federation_ && federation_->poll_timeout() <= now) {
     federation_->handle_timeout(now);
     drain_federation_events(now);
   }
-}
-
-void SupernodeCore::drain_federation_events(Instant /*now*/) {
-  while (auto event = federation_->poll_event()) {
-    if (auto* p = std::get_if<federation::PayloadReceived>(&*event))
-      SPDLOG_DEBUG("federation: {}-byte payload from {} (no directory to take it yet)",
-                   p->data.size(), p->from.to_string());
-  }
+  flush_directory(now);
 }
 
 std::optional<Datagram> SupernodeCore::poll_transmit() {
@@ -246,7 +254,7 @@ std::optional<Datagram> SupernodeCore::poll_transmit() {
 
 Instant SupernodeCore::poll_timeout() const {
   return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout(),
-                   federation_ ? federation_->poll_timeout() : kNever});
+                   federation_ ? federation_->poll_timeout() : kNever, directory_deadline()});
 }
 
 void SupernodeCore::reply(PeerSessionState& peer, std::uint64_t transaction, wire::Body body) {
@@ -296,5 +304,9 @@ const StunCounters& Supernode::stun_counters() const { return core_->stun_.count
 std::size_t Supernode::online_peers() const { return core_->sessions_.size(); }
 const Identity& Supernode::identity() const { return core_->identity_; }
 const federation::Membership* Supernode::federation() const { return core_->federation_.get(); }
+const federation::DirectoryNode* Supernode::directory() const { return core_->directory_.get(); }
+std::optional<PeerId> Supernode::home_supernode_of(const PeerId& peer) const {
+  return core_->home_supernode_of(peer);
+}
 
 }  // namespace qp2p

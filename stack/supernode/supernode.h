@@ -15,6 +15,7 @@
 
 #include "stack/core/random.h"
 #include "stack/core/sans_io.h"
+#include "stack/federation/directory_node.h"
 #include "stack/federation/membership.h"
 #include "stack/identity/identity.h"
 #include "stack/relay/turn_server.h"
@@ -44,6 +45,8 @@ struct SupernodeConfig {
   std::string network_secret;
   std::vector<Endpoint> seeds;
   federation::MembershipConfig federation;
+  // The replicated directory of a federated supernode (docs/protocol.md section 14.5).
+  federation::DirectoryNodeConfig directory;
 };
 
 // Counters of everything dropped, by reason, and of work done; read by logs and /metrics.
@@ -66,6 +69,10 @@ struct SupernodeCounters {
   std::uint64_t publishes = 0;
   std::uint64_t lookups = 0;
   std::uint64_t searches = 0;
+  // Federation: payloads the membership would not carry (member gone, too long), and payloads
+  // of a type nobody here handles.
+  std::uint64_t federation_payloads_unsent = 0;
+  std::uint64_t dropped_federation_payload = 0;
 };
 
 // One logged-in peer as the management API reads it (stack/management/index_api.h).
@@ -73,8 +80,9 @@ struct OnlinePeerView {
   PeerId id;
   PeerId supernode;  // the supernode it is logged into
   Endpoint mapped;   // its public (server-reflexive) address
-  Instant last_seen;
+  Instant last_seen;  // at another supernode: when its presence record was last written
   const wire::SignedRecord* record = nullptr;  // its published record; valid until the next input
+  bool local = true;  // logged in here (false: known from the replicated directory)
 };
 
 class SupernodeCore;
@@ -107,9 +115,15 @@ class Supernode final : public SansIoEndpoint {
   const Identity& identity() const;
   // The federation membership, or nullptr when federation is off.
   const federation::Membership* federation() const;
+  // The replicated directory, or nullptr when federation is off.
+  const federation::DirectoryNode* directory() const;
+  // The supernode the peer is logged into as this supernode knows it (itself for its own
+  // peers; any member's with federation); nullopt when it is offline or unknown.
+  std::optional<PeerId> home_supernode_of(const PeerId& peer) const;
 
-  // Read-only views for the management API (supernode_views.cc). The peers logged in here, in
-  // no particular order; valid until the next input to the supernode.
+  // Read-only views for the management API (supernode_views.cc). The peers online, in no
+  // particular order: logged in here, and with federation those the replicated directory holds
+  // online at other supernodes (the whole network); valid until the next input.
   void for_each_online_peer(const std::function<void(const OnlinePeerView&)>& visit) const;
   std::optional<OnlinePeerView> online_peer(const PeerId& id) const;
   const SupernodeConfig& config() const;

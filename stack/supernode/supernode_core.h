@@ -2,7 +2,8 @@
 // the index, and the pushes in flight (deliveries, delivery reports, presence). Its methods are
 // split by service: supernode.cc (demultiplexing, timers), checkpoint_service.cc (login,
 // keepalive, logout, expiry, watches), message_service.cc (instant messages, pushes),
-// index requests in index_requests.cc, tunnel negotiation in handshake_service.cc.
+// index requests in index_requests.cc, tunnel negotiation in handshake_service.cc, the
+// federated directory in supernode_directory.cc.
 #pragma once
 
 #include <deque>
@@ -11,6 +12,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "stack/federation/directory_node.h"
+#include "stack/federation/route_messages.h"
 #include "stack/supernode/handshake_service.h"
 #include "stack/supernode/index_service.h"
 #include "stack/supernode/supernode.h"
@@ -31,6 +34,7 @@ struct PeerSessionState {
   // instead of replacing the session the peer is already using.
   wire::Nonce login_nonce{};
   wire::X25519Key login_ephemeral{};
+  Signature login_signature{};  // the login proof a federated presence record carries
   wire::LoginOk login_ok;
 };
 
@@ -40,6 +44,17 @@ struct PendingPush {
   PeerId target;          // who the push went to
   PeerId sender;          // kDeliver: who sent the message
   std::uint64_t message_id = 0;
+  // kDeliver of a message routed from another supernode (section 14.6): that supernode, told
+  // the outcome. Zero when the sender is logged in here.
+  PeerId origin;
+};
+
+// An instant message sent on to the target's supernode, until its outcome comes back.
+struct RoutedOut {
+  PeerId home;  // the target's supernode
+  federation::RouteMessage message;
+  Instant next;  // next attempt
+  std::size_t attempts = 0;
 };
 
 class SupernodeCore {
@@ -70,6 +85,10 @@ class SupernodeCore {
   // Recently routed (sender, message id) pairs, so a retransmitted send is not delivered twice.
   std::set<std::pair<PeerId, std::uint64_t>> routed_messages_;
   std::deque<std::pair<Instant, std::pair<PeerId, std::uint64_t>>> routed_order_;
+  // Federation routing (message_routing.cc): messages sent on to other supernodes, and the
+  // outcome reported for messages routed here (repeated to a retried deliver).
+  std::map<std::pair<PeerId, std::uint64_t>, RoutedOut> routed_out_;
+  std::map<std::pair<PeerId, std::uint64_t>, federation::RouteType> route_outcomes_;
   std::deque<Datagram> transmits_;
   Instant next_expiry_check_ = kNever;
 
@@ -88,18 +107,20 @@ class SupernodeCore {
   HandshakeCounters handshake_counters_;
   HandshakeStats handshake_stats_;  // by pair of NAT profiles
   bool leaving_ = false;             // announce_leaving() was called: no new logins
-  // Federation membership (nullptr when off).
+  // Federation membership and the replicated directory (both nullptr when off).
   std::unique_ptr<federation::Membership> federation_;
+  std::unique_ptr<federation::DirectoryNode> directory_;
+  // The network's wall clock at the latest input (for the const queries of the replica).
+  federation::WallMs last_wall_ms_ = 0;
 
  private:
   void handle_stun(Instant now, const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
                    std::size_t size);
   void handle_control(Instant now, const Endpoint& local, const Endpoint& remote,
                       const std::uint8_t* data, std::size_t size);
+  void dispatch_datagram(Instant now, const Endpoint& local, const Endpoint& remote,
+                         const std::uint8_t* data, std::size_t size);
   void handle_session_message(Instant now, PeerSessionState& peer, wire::ControlMessage& msg);
-  // Drains the membership's events: where the replicated directory plugs in (member up/down,
-  // its payloads); for now they are logged by the membership and counted there.
-  void drain_federation_events(Instant now);
 
  public:
   // Checkpoint (checkpoint_service.cc).
@@ -129,6 +150,17 @@ class SupernodeCore {
   void notify_watchers(Instant now, const PeerId& peer, bool online, wire::PresenceReason reason);
   void forget_old_routed(Instant now);
 
+  // Messages to peers on other supernodes (message_routing.cc; docs/protocol.md 14.6).
+  void route_message(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                     const wire::SendMessage& m, const PeerId& home);
+  void on_route_payload(Instant now, const PeerId& from, const Bytes& payload);
+  void retry_routed(Instant now);
+  void report_routed(Instant now, const PeerId& origin, const PeerId& sender,
+                     const PeerId& target, std::uint64_t message_id, bool delivered);
+  void send_route(Instant now, const PeerId& to, const federation::RouteMessage& m);
+  // A delivery push ended without an ack (target gone or silent).
+  void delivery_failed(Instant now, const PendingPush& p);
+
   // Tunnel negotiation (handshake_service.cc).
   void on_tunnel_connect(Instant now, PeerSessionState& peer, std::uint64_t transaction,
                          const wire::TunnelConnect& m);
@@ -148,6 +180,23 @@ class SupernodeCore {
   void forget_negotiation(std::map<std::uint64_t, Negotiation>::iterator it);
   // The peer's NAT profile from its published record (nullopt: none published).
   std::optional<NatProfile> nat_profile_of(const PeerId& id) const;
+
+  // The federated directory (supernode_directory.cc; docs/protocol.md section 14.5).
+  // Membership events: members up and down, directory payloads to the directory node.
+  void drain_federation_events(Instant now);
+  // Seals the directory's payloads to their members; tells local watchers of presence changes
+  // at other supernodes. After every input.
+  void flush_directory(Instant now);
+  void on_presence_change(Instant now, const federation::PresenceChange& change);
+  // Writes (or rewrites) the presence record of a peer logged in here.
+  void directory_online(const PeerSessionState& peer);
+  federation::WallMs wall_ms(Instant now) const;
+  Instant directory_deadline() const;
+  // The supernode whose live presence record names the peer online: this one for a peer with a
+  // session here; with federation, the writer of its unexpired online presence; else nullopt.
+  std::optional<PeerId> home_supernode_of(const PeerId& peer) const;
+  // The peer is online at another supernode (federation only).
+  bool online_elsewhere(const PeerId& peer) const;
 
   // Replies.
   void reply(PeerSessionState& peer, std::uint64_t transaction, wire::Body body);

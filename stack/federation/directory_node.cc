@@ -1,0 +1,84 @@
+// One supernode's directory: replica, sync and presence writing joined to membership events
+// (see directory_node.h; docs/protocol.md §14.5).
+#include "stack/federation/directory_node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace qp2p::federation {
+
+DirectoryNode::DirectoryNode(const Identity& self, DirectoryNodeConfig config, Random random)
+    : self_(self),
+      config_(config),
+      random_(std::move(random)),
+      replica_(config.limits),
+      sync_(replica_, config.sync),
+      writer_(self_, replica_, config.presence) {
+  replica_.authorise(self_.id());  // our own presence records
+  replica_.record_changes(config_.max_changes);
+}
+
+void DirectoryNode::push_all(const std::vector<DirectoryRecord>& records) {
+  if (records.empty()) return;
+  for (const PeerId& member : live_) {
+    sync_.push(member, records);
+    counters_.pushes += records.size();
+  }
+}
+
+void DirectoryNode::peer_online(WallMs now, const PeerId& peer, const PeerPresence& presence) {
+  if (auto r = writer_.online(now, peer, presence)) push_all({std::move(*r)});
+}
+
+void DirectoryNode::peer_offline(WallMs now, const PeerId& peer, PresenceState why) {
+  if (auto r = writer_.offline(now, peer, why)) push_all({std::move(*r)});
+}
+
+ApplyResult DirectoryNode::published(WallMs now, const wire::SignedRecord& record) {
+  DirectoryRecord r{record};
+  const ApplyResult result = replica_.apply(now, r);
+  if (result.accepted()) push_all({std::move(r)});
+  return result;
+}
+
+void DirectoryNode::member_up(WallMs now, const PeerId& member) {
+  if (member == self_.id()) return;
+  replica_.authorise(member);
+  const bool first = live_.empty();
+  live_.insert(member);
+  if (first) next_round_ = now + config_.anti_entropy_interval_ms;
+  // What it missed while away (or everything, when it is new) and what we missed from it.
+  sync_.start_round(now, member);
+  ++counters_.rounds_started;
+}
+
+void DirectoryNode::member_down(const PeerId& member) { live_.erase(member); }
+
+void DirectoryNode::handle_payload(WallMs now, const PeerId& from, const Bytes& payload) {
+  ++counters_.payloads_in;
+  // Membership hands up payloads of live members only: the sender is one.
+  replica_.authorise(from);
+  sync_.handle_message(now, from, payload.data(), payload.size());
+}
+
+void DirectoryNode::handle_timeout(WallMs now) {
+  if (writer_.next_refresh() <= now) push_all(writer_.refresh(now));
+  if (replica_.next_expiry() <= now) replica_.expire(now);
+  if (!live_.empty() && now >= next_round_) {
+    auto it = live_.begin();
+    std::advance(it, static_cast<std::ptrdiff_t>(random_.uniform(live_.size())));
+    sync_.start_round(now, *it);  // expires old entries (and parked metadata) first
+    ++counters_.rounds_started;
+    next_round_ = now + config_.anti_entropy_interval_ms;
+  }
+}
+
+WallMs DirectoryNode::poll_timeout() const {
+  WallMs t = std::min(writer_.next_refresh(), replica_.next_expiry());
+  if (!live_.empty()) t = std::min(t, next_round_);
+  return t;
+}
+
+}  // namespace qp2p::federation
