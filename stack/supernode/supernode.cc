@@ -216,12 +216,17 @@ void SupernodeCore::handle_timeout(Instant now) {
   }
 }
 
-void SupernodeCore::drain_federation_events(Instant /*now*/) {
+void SupernodeCore::drain_federation_events(Instant now) {
+  bool members_changed = false;
   while (auto event = federation_->poll_event()) {
     if (auto* p = std::get_if<federation::PayloadReceived>(&*event))
       SPDLOG_DEBUG("federation: {}-byte payload from {} (no directory to take it yet)",
                    p->data.size(), p->from.to_string());
+    else
+      members_changed = true;  // MemberUp or MemberDown
   }
+  // One list per batch of changes, to every peer (supernode_list.cc).
+  if (members_changed) announce_supernode_list(now);
 }
 
 std::optional<Datagram> SupernodeCore::poll_transmit() {
