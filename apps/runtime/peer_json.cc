@@ -65,7 +65,8 @@ json event(const PeerEvent& event, const PeerId& self) {
           [&](const ev::Disconnected& e) -> json {
             return {{"event", "disconnected"},
                     {"supernode", endpoint_or_null(e.supernode_endpoint)},
-                    {"reason", e.reason}};
+                    {"reason", e.reason},
+                    {"retry_ms", to_ms(e.retry_in)}};
           },
           [&](const ev::Published& e) -> json {
             return {{"event", "published"}, {"version", e.version}};
@@ -154,6 +155,17 @@ json event(const PeerEvent& event, const PeerId& self) {
             return {{"event", "supernode-leaving"},
                     {"supernode", e.supernode_endpoint.to_string()},
                     {"alternatives", std::move(alternatives)}};
+          },
+          [&](const ev::SupernodeChanged& e) -> json {
+            return {{"event", "supernode"},
+                    {"address", e.supernode_endpoint.to_string()},
+                    {"supernode_id", e.supernode.to_string()},
+                    {"reason", e.reason}};
+          },
+          [&](const ev::SupernodeList& e) -> json {
+            json list = json::array();
+            for (const Endpoint& s : e.supernodes) list.push_back(s.to_string());
+            return {{"event", "supernodes"}, {"list", std::move(list)}};
           },
       },
       event);

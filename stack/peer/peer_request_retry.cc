@@ -28,7 +28,7 @@ bool PeerSession::on_request_timeout(Instant now, std::uint64_t request) {
   // the path lost a whole schedule. With another supernode in the list, fail over now, so the
   // request is re-issued there (once per supernode) instead of failing in the race with the
   // keepalive.
-  if (++p.timeouts < config_.supernodes.size()) {
+  if (++p.timeouts < candidates_.size()) {
     fail_over(now, "no answer to " + p.command);
     return true;
   }
@@ -121,7 +121,7 @@ bool PeerSession::keepalive_loss_tolerated(Instant now) {
   // Something authenticated arrived while the keepalive went unanswered: the path works, only
   // the keepalive's answers were lost. The next keepalive is already scheduled from it.
   if (last_heard_ != kNever && last_heard_ >= keepalive_sent_) return true;
-  if (config_.supernodes.size() > 1) return false;  // another supernode may be reachable
+  if (candidates_.size() > 1) return false;  // another supernode may be reachable
   if (++keepalive_losses_ >= config_.keepalive_losses_before_relogin) return false;
   SPDLOG_INFO("peer: keepalive to {} unanswered ({} in a row); sending another",
               supernode_endpoint().to_string(), keepalive_losses_);

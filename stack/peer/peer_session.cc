@@ -23,6 +23,7 @@ PeerSession::PeerSession(PeerConfig config, Identity identity, Random random)
     : config_(std::move(config)),
       identity_(std::move(identity)),
       random_(std::move(random)),
+      candidates_(config_.supernodes),
       tracker_(config_.retransmit),
       meta_(config_.initial_meta),
       record_version_(config_.record_version_base),
@@ -31,7 +32,7 @@ PeerSession::PeerSession(PeerConfig config, Identity identity, Random random)
 }
 
 std::optional<Endpoint> PeerSession::current_supernode() const {
-  if (config_.supernodes.empty()) return std::nullopt;
+  if (candidates_.empty()) return std::nullopt;
   return supernode_endpoint();
 }
 
@@ -55,8 +56,8 @@ void PeerSession::start_tracked(Instant now, std::uint64_t txn, RequestTracker::
 }
 
 void PeerSession::start(Instant now) {
-  if (config_.supernodes.empty()) {
-    events_.push_back(peer_event::Disconnected{{}, "no supernode configured"});
+  if (candidates_.empty()) {
+    events_.push_back(peer_event::Disconnected{{}, "no supernode configured", {}});
     return;
   }
   send_hello(now);
@@ -72,37 +73,15 @@ void PeerSession::send_plain(Instant now, std::uint64_t txn, wire::Body body, bo
   Datagram d{config_.local, supernode_endpoint(), {}};
   wire::encode({txn, std::move(body)}, d.payload);
   if (!track) return transmits_.push_back(std::move(d));
-  // Only the login exchange is tracked here.
-  start_tracked(now, txn, [d]() -> std::optional<Datagram> { return d; }, config_.urgent_retransmit);
+  // Only the login exchange is tracked here; with other supernodes to try, briefly.
+  start_tracked(now, txn, [d]() -> std::optional<Datagram> { return d; },
+                login_may_fail_fast() ? config_.failover_login_retransmit
+                                      : config_.urgent_retransmit);
 }
 
 void PeerSession::send_sealed(std::uint64_t txn, wire::Body body) {
   transmits_.push_back(
       Datagram{config_.local, supernode_endpoint(), session_.seal({txn, std::move(body)})});
-}
-
-void PeerSession::fail_over(Instant now, std::string reason, bool next_supernode) {
-  SPDLOG_INFO("peer: supernode {} lost: {}", supernode_endpoint().to_string(), reason);
-  events_.push_back(peer_event::Disconnected{supernode_endpoint(), reason});
-  ++counters_.failovers;
-  tracker_.clear();
-  rtt_.forget_all();
-  // Requests in flight (or waiting to be retried) go back in the queue and are re-issued at
-  // the next supernode.
-  retry_due_.clear();
-  std::vector<std::uint64_t> ids;
-  for (const auto& [id, pending] : requests_) ids.push_back(id);
-  std::sort(ids.begin(), ids.end());  // a stable order (requests_ is a hash map)
-  for (std::uint64_t id : ids)
-    if (std::find(queued_.begin(), queued_.end(), id) == queued_.end()) queued_.push_back(id);
-  if (next_supernode) supernode_index_ = (supernode_index_ + 1) % config_.supernodes.size();
-  state_ = State::kWaitingToRetry;
-  next_keepalive_ = kNever;
-  // The first round through the list at the configured pause, then doubling per round.
-  const std::size_t round = failures_in_a_row_++ / config_.supernodes.size();
-  Duration pause = config_.failover_delay;
-  for (std::size_t i = 0; i < round && pause < config_.max_failover_delay; ++i) pause *= 2;
-  retry_at_ = now + std::min(pause, std::max(config_.max_failover_delay, config_.failover_delay));
 }
 
 std::uint64_t PeerSession::enqueue(Instant now, std::string command, wire::Body body,
@@ -236,7 +215,7 @@ void PeerSession::handle_datagram(Instant now, const Endpoint& local, const Endp
     discovery_->handle_datagram(now, local, remote, data, size);
     return drain_discovery(now);
   }
-  if (config_.supernodes.empty() || remote != supernode_endpoint()) {
+  if (candidates_.empty() || remote != supernode_endpoint()) {
     ++counters_.dropped_unexpected;
     SPDLOG_DEBUG("peer: drop datagram from {} (not our supernode)", remote.to_string());
     return;
@@ -276,8 +255,7 @@ void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
       msg.transaction != login_txn_ && tracker_.outstanding(msg.transaction)) {
     SPDLOG_INFO("peer: supernode {} lost our session; logging in again",
                 supernode_endpoint().to_string());
-    fail_over(now, "session unknown to the supernode", /*next_supernode=*/false);
-    retry_at_ = now;
+    fail_over(now, "session unknown to the supernode", /*next_supernode=*/false, /*at_once=*/true);
     return;
   }
   // Outside a session only the login exchange (and its errors) is meaningful.
@@ -322,6 +300,7 @@ void PeerSession::on_plain(Instant now, wire::ControlMessage& msg) {
                               : Duration(std::chrono::milliseconds(std::max<std::uint32_t>(ok->keepalive_ms, 100)));
     schedule_keepalive(now);
     events_.push_back(peer_event::Registered{supernode_id_, supernode_endpoint(), ok->mapped});
+    on_registered_at(now);
     if (!discovery_ && !config_.discovery_locals.empty()) start_discovery(now);
     SPDLOG_INFO("peer {} registered at {} as {}", identity_.id().to_string(),
                 supernode_endpoint().to_string(), ok->mapped.to_string());
@@ -364,7 +343,8 @@ void PeerSession::on_session(Instant now, wire::ControlMessage& msg) {
                        std::holds_alternative<wire::TunnelRefused>(msg.body) ||
                        std::holds_alternative<wire::PunchStart>(msg.body) ||
                        std::holds_alternative<wire::TunnelRelayed>(msg.body) ||
-                       std::holds_alternative<wire::SupernodeLeaving>(msg.body);
+                       std::holds_alternative<wire::SupernodeLeaving>(msg.body) ||
+                       std::holds_alternative<wire::SupernodeList>(msg.body);
   if (is_push) return on_push(now, msg.transaction, msg.body);
   if (!tracker_.complete(msg.transaction)) {
     ++counters_.dropped_unexpected;  // a late duplicate response
@@ -466,6 +446,9 @@ void PeerSession::on_push(Instant now, std::uint64_t txn, wire::Body& body) {
     SPDLOG_INFO("peer: supernode {} is leaving ({} other supernodes named)",
                 supernode_endpoint().to_string(), m->supernodes.size());
     events_.push_back(peer_event::SupernodeLeaving{supernode_endpoint(), m->supernodes});
+    on_supernode_leaving(now, m->supernodes);
+  } else if (auto* m = std::get_if<wire::SupernodeList>(&body)) {
+    on_supernode_list(m->supernodes);
   } else {
     on_tunnel_push(now, body);
   }
@@ -512,6 +495,8 @@ void PeerSession::handle_timeout(Instant now) {
   }
   retry_due_requests(now);
   expire_negotiations(now);
+  // With somewhere else to go, a supernode silent for supernode_silence_limit is left.
+  if (now >= silence_deadline()) return fail_over(now, "no answer to keepalives");
   // One keepalive at a time: its final timeout is what detects a dead supernode.
   if (state_ == State::kRegistered && now >= next_keepalive_ && !tracker_.outstanding(keepalive_txn_)) {
     keepalive_txn_ = new_transaction();
@@ -557,6 +542,7 @@ Instant PeerSession::poll_timeout() const {
   if (state_ == State::kRegistered && !tracker_.outstanding(keepalive_txn_))
     t = std::min(t, next_keepalive_);
   if (state_ == State::kWaitingToRetry) t = std::min(t, retry_at_);
+  t = std::min(t, silence_deadline());
   if (discovery_) t = std::min(t, discovery_->poll_timeout());
   t = std::min(t, next_relay_wait());
   t = std::min(t, next_retry_or_deadline());

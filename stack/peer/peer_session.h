@@ -1,5 +1,6 @@
 // A peer's session with the supernode network, sans-IO: login (challenge, signature, key
-// agreement), keepalives, failover to the next supernode of its list, and the requests an
+// agreement), keepalives, failover to the next supernode of its list (configured, and learned
+// from the supernode-list push: docs/protocol.md section 8.8), and the requests an
 // application makes (publish, lookup, search, instant messages, presence watches), and the
 // negotiation of tunnels through the handshake service (docs/protocol.md section 8.5): connect,
 // accept and refuse; the hole punching itself is run by the consumer of PunchStarted.
@@ -34,7 +35,9 @@
 namespace qp2p {
 
 struct PeerConfig {
-  std::vector<Endpoint> supernodes;  // tried in order; the next one on failure
+  // Tried in order; the next one on failure. Supernodes of a federation add the live members
+  // (supernode-list push, docs/protocol.md section 8.8); these stay in the list after them.
+  std::vector<Endpoint> supernodes;
   Endpoint local;                    // the runtime's socket (local endpoint of transmits)
   wire::MetaEntries initial_meta;    // published right after the first login
   // Records are versioned; a peer that restarts must not reuse old versions, so runtimes set
@@ -70,6 +73,17 @@ struct PeerConfig {
   // authenticated heard. A session the supernode did drop is reported by its unknown-session
   // error and logged into again at once (docs/protocol.md section 9, 440).
   int keepalive_losses_before_relogin = 3;
+  // With another supernode to go to, the current one is declared gone once a keepalive has gone
+  // unanswered this long with nothing authenticated heard from it meanwhile: under the urgent
+  // schedule six copies (0, 0.25, 0.75, 1.75, 2.75, 3.75 s) lost. Short enough that a peer
+  // fails over within seconds of its supernode's death (one keepalive interval plus this),
+  // long enough that a lossy path (20% each way) rarely sends it away for nothing (0.2%).
+  Duration supernode_silence_limit = std::chrono::seconds(4);
+  // Hello and login copies while another supernode may answer, in the first round through the
+  // list (later rounds use urgent_retransmit): 0, 0.25, 0.75, 1.75, 2.75 s, given up at 3.75 s,
+  // so a dead entry of the list costs seconds, not the full 10.75 s schedule.
+  RetransmitPolicy failover_login_retransmit{std::chrono::milliseconds(250),
+                                            std::chrono::seconds(1), 5, 4};
   // A request left unanswered through a whole retransmission schedule (docs/protocol.md
   // section 7) by every supernode of the list is sent again (same transaction: the supernode
   // answers a repeat as it answered the first) up to request_retries times, after a pause of
@@ -100,7 +114,15 @@ struct PeerConfig {
 
 namespace peer_event {
 struct Registered { PeerId supernode; Endpoint supernode_endpoint; Endpoint mapped; };
-struct Disconnected { Endpoint supernode_endpoint; std::string reason; };
+// The session with that supernode ended; the next login attempt (to the next supernode of the
+// list) follows after `retry_in`.
+struct Disconnected { Endpoint supernode_endpoint; std::string reason; Duration retry_in{}; };
+// Logged in at another supernode than before (Registered comes first): `reason` is "failover"
+// (the previous one went silent or refused us) or "leaving" (it announced its shutdown). The
+// record was published again and the watches renewed there; tunnels were not touched.
+struct SupernodeChanged { PeerId supernode; Endpoint supernode_endpoint; std::string reason; };
+// The live supernodes of the network, as our supernode told us (docs/protocol.md 0x0209).
+struct SupernodeList { std::vector<Endpoint> supernodes; };
 struct Published { std::uint64_t request = 0; std::uint64_t version = 0; };
 struct LookupDone { std::uint64_t request = 0; wire::PeerInfo info; };
 struct SearchDone { std::uint64_t request = 0; std::uint32_t total = 0; std::vector<wire::PeerInfo> peers; };
@@ -151,7 +173,9 @@ struct TunnelData { PeerId peer; Bytes bytes; };
 // "keepalive timeout", or why the attempt failed.
 struct TunnelClosed { PeerId peer; std::string reason; };
 // Our supernode is shutting down (docs/protocol.md 0x0208); `alternatives` are the other
-// supernodes it named (possibly none). The session fails over when the supernode goes silent.
+// supernodes it named (possibly none). With somewhere else to go the session moves at once
+// (Disconnected, Registered, SupernodeChanged "leaving"); otherwise it stays until the
+// supernode goes silent.
 struct SupernodeLeaving { Endpoint supernode_endpoint; std::vector<Endpoint> alternatives; };
 }  // namespace peer_event
 
@@ -164,7 +188,8 @@ using PeerEvent =
                  peer_event::TunnelRequested, peer_event::TunnelRefused,
                  peer_event::PunchStarted, peer_event::TunnelSocketsNeeded,
                  peer_event::TunnelSocketsReleased, peer_event::TunnelEstablished,
-                 peer_event::TunnelData, peer_event::TunnelClosed, peer_event::SupernodeLeaving>;
+                 peer_event::TunnelData, peer_event::TunnelClosed, peer_event::SupernodeLeaving,
+                 peer_event::SupernodeChanged, peer_event::SupernodeList>;
 
 struct PeerCounters {
   std::uint64_t dropped_malformed = 0;
@@ -230,6 +255,8 @@ class PeerSession final : public SansIoEndpoint {
   const Identity& identity() const { return identity_; }
   std::optional<Endpoint> mapped() const { return mapped_; }
   std::optional<Endpoint> current_supernode() const;
+  // Every supernode the session may log in to, the current one first after a list arrived.
+  const std::vector<Endpoint>& known_supernodes() const { return candidates_; }
   const wire::MetaEntries& metadata() const { return meta_; }
   const std::optional<NatProfile>& nat_profile() const { return nat_profile_; }
   const PeerCounters& counters() const { return counters_; }
@@ -247,7 +274,22 @@ class PeerSession final : public SansIoEndpoint {
   };
 
   void send_hello(Instant now);
-  void fail_over(Instant now, std::string reason, bool next_supernode = true);
+  // Leaves the current supernode: Disconnected, then a login attempt at the next one (or the
+  // same one) after the round's pause, or at once.
+  void fail_over(Instant now, std::string reason, bool next_supernode = true,
+                 bool at_once = false);
+  // Supernode lists (peer_failover.cc, docs/protocol.md sections 8.7 and 8.8).
+  void on_supernode_list(const std::vector<Endpoint>& list);
+  void on_supernode_leaving(Instant now, const std::vector<Endpoint>& alternatives);
+  // The candidates become `front`, `shuffled` in a random order (spreading the peers of a dead
+  // supernode over the others), the current candidates if `keep_old`, the configured ones,
+  // then `back`; without duplicates. The current one is then index 0.
+  void set_candidates(std::vector<Endpoint> front, std::vector<Endpoint> shuffled, bool keep_old,
+                      std::vector<Endpoint> back);
+  void on_registered_at(Instant now);
+  // A keepalive outstanding past supernode_silence_limit with nothing heard (kNever: none).
+  Instant silence_deadline() const;
+  bool login_may_fail_fast() const;
   void finish_logout();
   void on_plain(Instant now, wire::ControlMessage& msg);
   void on_session(Instant now, wire::ControlMessage& msg);
@@ -290,13 +332,16 @@ class PeerSession final : public SansIoEndpoint {
   Instant next_retry_or_deadline() const;
   // A keepalive went unanswered: true when that does not yet mean the supernode is lost.
   bool keepalive_loss_tolerated(Instant now);
-  const Endpoint& supernode_endpoint() const { return config_.supernodes[supernode_index_]; }
+  const Endpoint& supernode_endpoint() const { return candidates_[supernode_index_]; }
 
   PeerConfig config_;
   Identity identity_;
   Random random_;
   State state_ = State::kIdle;
+  std::vector<Endpoint> candidates_;  // configured, then learned; supernode_index_ is current
   std::size_t supernode_index_ = 0;
+  std::optional<Endpoint> registered_at_;  // where the last login succeeded
+  std::string move_reason_ = "failover";   // why the session left it
   RequestTracker tracker_;
   std::uint64_t login_txn_ = 0;
   PeerId supernode_id_;

@@ -54,8 +54,8 @@ void SupernodeCore::on_push_ack(Instant now, PeerSessionState& peer, std::uint64
          PendingPush{PendingPush::Kind::kReport, p.sender, p.target, p.message_id});
 }
 
-void SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
-                         PendingPush pending) {
+std::uint64_t SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
+                                  PendingPush pending) {
   std::uint64_t txn;
   do txn = random_.next_u64(); while (pending_pushes_.count(txn));
   pending_pushes_.emplace(txn, pending);
@@ -89,6 +89,7 @@ void SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
     return Datagram{peer->local, peer->remote, peer->session.seal({txn, std::move(copy)})};
   };
   pushes_.start_timed(now, txn, std::move(build), policy);
+  return txn;
 }
 
 void SupernodeCore::delivery_failed(Instant now, const PendingPush& p) {

@@ -36,11 +36,12 @@ struct PeerSessionState {
   wire::X25519Key login_ephemeral{};
   Signature login_signature{};  // the login proof a federated presence record carries
   wire::LoginOk login_ok;
+  std::uint64_t list_push = 0;  // the supernode-list push in flight to it (0: none)
 };
 
 // What a push in flight is for, so its ack or timeout can be acted on.
 struct PendingPush {
-  enum class Kind { kDeliver, kReport, kPresence, kTunnel, kLeaving } kind = Kind::kDeliver;
+  enum class Kind { kDeliver, kReport, kPresence, kTunnel, kLeaving, kSupernodes } kind = Kind::kDeliver;
   PeerId target;          // who the push went to
   PeerId sender;          // kDeliver: who sent the message
   std::uint64_t message_id = 0;
@@ -146,7 +147,8 @@ class SupernodeCore {
   void on_send(Instant now, PeerSessionState& peer, std::uint64_t transaction,
                const wire::SendMessage& m);
   void on_push_ack(Instant now, PeerSessionState& peer, std::uint64_t transaction);
-  void push(Instant now, PeerSessionState& target, wire::Body body, PendingPush pending);
+  // Returns the push's transaction id.
+  std::uint64_t push(Instant now, PeerSessionState& target, wire::Body body, PendingPush pending);
   void notify_watchers(Instant now, const PeerId& peer, bool online, wire::PresenceReason reason);
   void forget_old_routed(Instant now);
 
@@ -160,6 +162,12 @@ class SupernodeCore {
   void send_route(Instant now, const PeerId& to, const federation::RouteMessage& m);
   // A delivery push ended without an ack (target gone or silent).
   void delivery_failed(Instant now, const PendingPush& p);
+  // The supernode list for peers (supernode_list.cc, docs/protocol.md section 8.8): the live
+  // members' primary endpoints, this one first (empty when federation is off).
+  std::vector<Endpoint> live_supernodes() const;
+  void push_supernode_list(Instant now, PeerSessionState& peer, const std::vector<Endpoint>& list);
+  // To every logged-in peer, after a membership change.
+  void announce_supernode_list(Instant now);
 
   // Tunnel negotiation (handshake_service.cc).
   void on_tunnel_connect(Instant now, PeerSessionState& peer, std::uint64_t transaction,

@@ -25,11 +25,14 @@ Instant SupernodeCore::directory_deadline() const {
 
 void SupernodeCore::drain_federation_events(Instant now) {
   const federation::WallMs wall = wall_ms(now);
+  bool members_changed = false;
   while (auto event = federation_->poll_event()) {
     if (auto* up = std::get_if<federation::MemberUp>(&*event)) {
       directory_->member_up(wall, up->id);
+      members_changed = true;
     } else if (auto* down = std::get_if<federation::MemberDown>(&*event)) {
       directory_->member_down(down->id);
+      members_changed = true;
     } else if (auto* p = std::get_if<federation::PayloadReceived>(&*event)) {
       if (federation::is_directory_payload(p->data)) {
         directory_->handle_payload(wall, p->from, p->data);
@@ -42,6 +45,8 @@ void SupernodeCore::drain_federation_events(Instant now) {
       }
     }
   }
+  // One list per batch of membership changes, to every peer (supernode_list.cc).
+  if (members_changed) announce_supernode_list(now);
   flush_directory(now);
 }
 

@@ -18,6 +18,7 @@ constexpr std::uint16_t kTypeNumbers[] = {
     0x0030, 0x0031, 0x0130, 0x0131, 0x0204, 0x0205, 0x0206,                  // tunnels
     0x0032, 0x0132, 0x0207,                                                  // relay fallback
     0x0208,                                                                  // leaving
+    0x0209,                                                                  // supernode list
 };
 constexpr const char* kTypeNames[] = {
     "hello",     "login",        "keepalive",      "logout",      "publish",
@@ -27,6 +28,7 @@ constexpr const char* kTypeNames[] = {
     "delivery-report", "presence", "ack", "tunnel-connect", "tunnel-answer",
     "tunnel-connect-accepted", "tunnel-answer-ack", "tunnel-offer", "tunnel-refused",
     "punch-start", "tunnel-relay", "tunnel-relay-ack", "tunnel-relayed", "supernode-leaving",
+    "supernodes",
 };
 static_assert(std::size(kTypeNumbers) == std::variant_size_v<Body>);
 static_assert(std::size(kTypeNames) == std::variant_size_v<Body>);
@@ -277,6 +279,7 @@ struct BodyWriter {
   void operator()(const SupernodeLeaving& m) {
     put_endpoints(w, m.supernodes, kMaxLeavingAlternatives);
   }
+  void operator()(const SupernodeList& m) { put_endpoints(w, m.supernodes, kMaxSupernodeList); }
 };
 
 bool read_bool(ByteReader& r) {
@@ -410,6 +413,7 @@ struct BodyReader {
   void operator()(SupernodeLeaving& m) {
     m.supernodes = get_endpoints(r, kMaxLeavingAlternatives);
   }
+  void operator()(SupernodeList& m) { m.supernodes = get_endpoints(r, kMaxSupernodeList); }
 };
 
 }  // namespace

@@ -48,6 +48,8 @@ inline constexpr std::size_t kMaxTunnelReasonBytes = 200;
 inline constexpr std::uint32_t kMaxRttMs = 60000;
 // Other supernodes a supernode-leaving push may name (docs/protocol.md, 0x0208, section 8.7).
 inline constexpr std::size_t kMaxLeavingAlternatives = 8;
+// Supernodes a supernode-list push may name (docs/protocol.md, 0x0209, section 8.8).
+inline constexpr std::size_t kMaxSupernodeList = 16;
 // A PunchStart never asks a peer to wait longer than this before its synchronised start.
 inline constexpr std::uint32_t kMaxStartAfterMs = 60000;
 
@@ -182,6 +184,10 @@ struct TunnelRelayed { PeerId peer; std::uint64_t attempt = 0; Endpoint relayed;
 // To every peer, when the supernode shuts down: move to another supernode (e.g. one of
 // `supernodes`, which may be empty) before this one stops answering.
 struct SupernodeLeaving { std::vector<Endpoint> supernodes; };
+// To a peer after its login and whenever the federation's membership changes: the live
+// supernodes of the network (their primary endpoints, the sender's own included), the list a
+// peer fails over along (docs/protocol.md section 8.8).
+struct SupernodeList { std::vector<Endpoint> supernodes; };
 
 using Body = std::variant<Hello, Login, Keepalive, Logout, Publish, Lookup, Search, Watch,
                           SendMessage, Challenge, LoginOk, KeepaliveAck, LogoutAck, PublishAck,
@@ -189,7 +195,7 @@ using Body = std::variant<Hello, Login, Keepalive, Logout, Publish, Lookup, Sear
                           DeliveryReport, Presence, Ack, TunnelConnect, TunnelAnswer,
                           TunnelConnectAccepted, TunnelAnswerAck, TunnelOffer, TunnelRefused,
                           PunchStart, TunnelRelay, TunnelRelayAck, TunnelRelayed,
-                          SupernodeLeaving>;
+                          SupernodeLeaving, SupernodeList>;
 
 // Wire type numbers (docs/protocol.md); the variant index is not part of the wire format.
 std::uint16_t type_number(const Body& body);

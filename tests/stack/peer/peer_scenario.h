@@ -268,6 +268,11 @@ class PeerScenario {
           } else if constexpr (std::is_same_v<T, ev::SupernodeLeaving>) {
             o << "SupernodeLeaving at=" << e.supernode_endpoint.to_string()
               << " alternatives=" << e.alternatives.size();
+          } else if constexpr (std::is_same_v<T, ev::SupernodeChanged>) {
+            o << "SupernodeChanged sn=" << name_of(e.supernode)
+              << " at=" << e.supernode_endpoint.to_string() << " reason=" << e.reason;
+          } else if constexpr (std::is_same_v<T, ev::SupernodeList>) {
+            o << "SupernodeList n=" << e.supernodes.size();
           }
         },
         event);

@@ -125,6 +125,8 @@ inline std::vector<Body> every_body() {
   all.push_back(TunnelRelayAck{0xc1c2c3c4c5c6c7c8ULL});
   all.push_back(TunnelRelayed{key_of(23), 103, ep("[2001:db8::7]:50002")});
   all.push_back(SupernodeLeaving{{ep("198.51.100.20:3478"), ep("[2001:db8::20]:3478")}});
+  all.push_back(SupernodeList{{ep("192.0.2.1:3478"), ep("198.51.100.20:3478"),
+                               ep("[2001:db8::20]:3478")}});
   return all;
 }
 

@@ -131,6 +131,9 @@ void expect_same(const TunnelRefused& a, const TunnelRefused& b) {
 void expect_same(const SupernodeLeaving& a, const SupernodeLeaving& b) {
   EXPECT_EQ(a.supernodes, b.supernodes);
 }
+void expect_same(const SupernodeList& a, const SupernodeList& b) {
+  EXPECT_EQ(a.supernodes, b.supernodes);
+}
 void expect_same(const PunchStart& a, const PunchStart& b) {
   EXPECT_EQ(a.peer, b.peer);
   EXPECT_EQ(a.attempt, b.attempt);
@@ -188,6 +191,7 @@ TEST(ControlTypes, WireNumbersAndNamesAreFixed) {
       {0x0206, "punch-start"},   {0x0032, "tunnel-relay"}, {0x0132, "tunnel-relay-ack"},
       {0x0207, "tunnel-relayed"},
       {0x0208, "supernode-leaving"},
+      {0x0209, "supernodes"},
   };
   const auto all = every_body();
   ASSERT_EQ(all.size(), std::variant_size_v<Body>);
