@@ -18,6 +18,7 @@ constexpr std::uint16_t kTypeNumbers[] = {
     0x0030, 0x0031, 0x0130, 0x0131, 0x0204, 0x0205, 0x0206,                  // tunnels
     0x0032, 0x0132, 0x0207,                                                  // relay fallback
     0x0208,                                                                  // leaving
+    0x0033, 0x0133,                                                          // outcomes
 };
 constexpr const char* kTypeNames[] = {
     "hello",     "login",        "keepalive",      "logout",      "publish",
@@ -27,6 +28,7 @@ constexpr const char* kTypeNames[] = {
     "delivery-report", "presence", "ack", "tunnel-connect", "tunnel-answer",
     "tunnel-connect-accepted", "tunnel-answer-ack", "tunnel-offer", "tunnel-refused",
     "punch-start", "tunnel-relay", "tunnel-relay-ack", "tunnel-relayed", "supernode-leaving",
+    "tunnel-outcome", "tunnel-outcome-ack",
 };
 static_assert(std::size(kTypeNumbers) == std::variant_size_v<Body>);
 static_assert(std::size(kTypeNames) == std::variant_size_v<Body>);
@@ -277,6 +279,14 @@ struct BodyWriter {
   void operator()(const SupernodeLeaving& m) {
     put_endpoints(w, m.supernodes, kMaxLeavingAlternatives);
   }
+  void operator()(const TunnelOutcome& m) {
+    w.u64(m.attempt);
+    w.u8(static_cast<std::uint8_t>(m.path));
+    w.u32(std::min(m.setup_ms, kMaxSetupMs));
+    w.u32(std::min(m.rtt_ms, kMaxRttMs));
+    w.str16(m.reason.substr(0, kMaxTunnelReasonBytes));
+  }
+  void operator()(const TunnelOutcomeAck& m) { w.u64(m.attempt); }
 };
 
 bool read_bool(ByteReader& r) {
@@ -410,6 +420,19 @@ struct BodyReader {
   void operator()(SupernodeLeaving& m) {
     m.supernodes = get_endpoints(r, kMaxLeavingAlternatives);
   }
+  void operator()(TunnelOutcome& m) {
+    m.attempt = r.u64();
+    const std::uint8_t path = r.u8();
+    if (path < static_cast<std::uint8_t>(OutcomePath::kDirect) ||
+        path > static_cast<std::uint8_t>(OutcomePath::kFailed))
+      return r.fail();
+    m.path = static_cast<OutcomePath>(path);
+    m.setup_ms = r.u32();
+    if (m.setup_ms > kMaxSetupMs) return r.fail();
+    m.rtt_ms = get_rtt(r);
+    m.reason = r.str16(kMaxTunnelReasonBytes);
+  }
+  void operator()(TunnelOutcomeAck& m) { m.attempt = r.u64(); }
 };
 
 }  // namespace
