@@ -2,6 +2,9 @@
 #include "stack/management/metrics_text.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace qp2p::management {
@@ -29,6 +32,21 @@ void append_escaped(std::string& out, std::string_view s, bool quote) {
   }
 }
 
+// A float as Go's strconv would read it back exactly, without exponent noise for the usual
+// values ("0.05", "120", "3.25").
+std::string number(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<std::int64_t>(v));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  // Prefer the shortest form that reads back the same.
+  for (int precision = 1; precision < 17; ++precision) {
+    char shorter[32];
+    std::snprintf(shorter, sizeof shorter, "%.*g", precision, v);
+    if (std::strtod(shorter, nullptr) == v) return shorter;
+  }
+  return buf;
+}
+
 }  // namespace
 
 void MetricsText::family(std::string_view name, Type type, std::string_view help) {
@@ -45,12 +63,40 @@ void MetricsText::family(std::string_view name, Type type, std::string_view help
   append_escaped(text_, help, false);
   text_ += "\n# TYPE ";
   text_ += name;
-  text_ += type == Type::kCounter ? " counter\n" : " gauge\n";
+  text_ += type == Type::kCounter ? " counter\n" : type == Type::kGauge ? " gauge\n" : " histogram\n";
+  type_ = type;
 }
 
 void MetricsText::sample(std::uint64_t value, const Labels& labels) {
+  if (type_ == Type::kHistogram) throw std::logic_error("a histogram's samples come from histogram()");
+  series({}, labels, std::to_string(value));
+}
+
+void MetricsText::histogram(const Labels& labels, const std::vector<double>& bounds,
+                            const std::vector<std::uint64_t>& cumulative, double sum,
+                            std::uint64_t count) {
+  if (type_ != Type::kHistogram) throw std::logic_error("histogram() outside a histogram family");
+  if (bounds.size() != cumulative.size() || !std::is_sorted(bounds.begin(), bounds.end()) ||
+      !std::is_sorted(cumulative.begin(), cumulative.end()) ||
+      (!cumulative.empty() && cumulative.back() > count))
+    throw std::invalid_argument("histogram buckets out of order");
+  for (const auto& l : labels)
+    if (l.first == "le") throw std::invalid_argument("histogram label le is reserved");
+  Labels with_le = labels;
+  with_le.emplace_back("le", "");
+  for (std::size_t i = 0; i <= bounds.size(); ++i) {
+    const std::string le = i < bounds.size() ? number(bounds[i]) : "+Inf";
+    with_le.back().second = le;
+    series("_bucket", with_le, std::to_string(i < bounds.size() ? cumulative[i] : count));
+  }
+  series("_sum", labels, number(sum));
+  series("_count", labels, std::to_string(count));
+}
+
+void MetricsText::series(std::string_view suffix, const Labels& labels, std::string_view value) {
   if (current_.empty()) throw std::logic_error("metric sample before any family");
   text_ += current_;
+  text_ += suffix;
   if (!labels.empty()) {
     text_ += '{';
     for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -65,7 +111,7 @@ void MetricsText::sample(std::uint64_t value, const Labels& labels) {
     text_ += '}';
   }
   text_ += ' ';
-  text_ += std::to_string(value);
+  text_ += value;
   text_ += '\n';
 }
 

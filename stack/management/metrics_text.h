@@ -15,7 +15,7 @@ namespace qp2p::management {
 
 class MetricsText {
  public:
-  enum class Type { kCounter, kGauge };
+  enum class Type { kCounter, kGauge, kHistogram };
   using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
 
   // Starts a family. Counter names end in "_total" (promtool's lint); throws
@@ -23,12 +23,20 @@ class MetricsText {
   void family(std::string_view name, Type type, std::string_view help);
   // A sample of the current family.
   void sample(std::uint64_t value, const Labels& labels = {});
+  // One histogram of the current (kHistogram) family: `<name>_bucket{...,le="b"}` for each upper
+  // bound with its cumulative count, then le="+Inf" (= count), `<name>_sum` and `<name>_count`.
+  // `cumulative` holds one count per bound, non-decreasing and at most `count`.
+  void histogram(const Labels& labels, const std::vector<double>& bounds,
+                 const std::vector<std::uint64_t>& cumulative, double sum, std::uint64_t count);
 
   const std::string& text() const { return text_; }
 
  private:
+  void series(std::string_view suffix, const Labels& labels, std::string_view value);
+
   std::string text_;
   std::string current_;
+  Type type_ = Type::kCounter;
   std::vector<std::string> names_;
 };
 

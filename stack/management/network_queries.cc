@@ -35,6 +35,32 @@ json self_json(const Supernode& node, const ApiContext& context) {
             {"pushes_in_flight", node.pushes_in_flight()}}}};
 }
 
+// Setup percentiles of a histogram, in ms (rounded), null without samples.
+json setup_json(const SetupHistogram& h) {
+  auto ms = [&](double q) -> json {
+    if (h.count == 0) return nullptr;
+    return static_cast<std::int64_t>(h.quantile(q) + 0.5);
+  };
+  return {{"tunnels", h.count}, {"setup_ms_p50", ms(0.5)}, {"setup_ms_p95", ms(0.95)}};
+}
+
+// How the attempts of a pair ended, as their callers reported (docs/protocol.md section 8.9).
+json outcomes_json(const NatPairCounters& c) {
+  SetupHistogram both = c.direct_setup;
+  both.merge(c.relay_setup);
+  const std::uint64_t up = c.outcome_direct + c.outcome_relay;
+  json out = {{"reported", up + c.outcome_failed},
+              {"direct", c.outcome_direct},
+              {"relay", c.outcome_relay},
+              {"failed", c.outcome_failed},
+              {"setup", setup_json(both)},
+              {"setup_direct", setup_json(c.direct_setup)},
+              {"setup_relay", setup_json(c.relay_setup)},
+              {"rtt_ms_mean", nullptr}};
+  if (up) out["rtt_ms_mean"] = static_cast<std::int64_t>((c.tunnel_rtt_ms_sum + up / 2) / up);
+  return out;
+}
+
 json nat_pairs_json(const HandshakeStats& stats) {
   json pairs = json::array();
   for (const auto& [pair, c] : stats.by_pair()) {
@@ -48,9 +74,21 @@ json nat_pairs_json(const HandshakeStats& stats) {
                       {{"simultaneous_open", c.simultaneous_open},
                        {"port_prediction", c.port_prediction},
                        {"birthday", c.birthday},
-                       {"relay", c.relay}}}});
+                       {"relay", c.relay}}},
+                     {"outcomes", outcomes_json(c)}});
   }
   return pairs;
+}
+
+// Tunnels by the path their callers reported, over every pair.
+json reported_paths(const HandshakeStats& stats) {
+  std::uint64_t direct = 0, relay = 0, failed = 0;
+  for (const auto& [pair, c] : stats.by_pair()) {
+    direct += c.outcome_direct;
+    relay += c.outcome_relay;
+    failed += c.outcome_failed;
+  }
+  return {{"direct", direct}, {"relay", relay}, {"failed", failed}};
 }
 
 }  // namespace
@@ -80,11 +118,12 @@ ApiResponse get_stats(const Supernode& node, const ApiContext& context) {
         {"rejected", c.rejected_record},
         {"lookups", c.lookups},
         {"searches", c.searches}}},
-      // What the handshake service planned for each accepted negotiation, and what the relay
-      // carries now. Peers do not report which path a tunnel finally took.
+      // What the handshake service planned for each accepted negotiation, which path the
+      // tunnels took as their callers reported (section 8.9), and what the relay carries now.
       {"tunnels",
        {{"planned_direct", h.accepted - h.relay_plans},
         {"planned_relay", h.relay_plans},
+        {"reported", reported_paths(node.handshake_stats())},
         {"relay_allocations", node.relay_allocations()},
         {"relay_allocations_created", t.allocations_created},
         {"relayed_datagrams",
@@ -100,12 +139,19 @@ ApiResponse get_stats(const Supernode& node, const ApiContext& context) {
          {{"unknown_peer", h.connects_unknown_peer},
           {"to_self", h.connects_to_self},
           {"over_limit", h.connects_over_limit},
-          {"unexpected_answer", h.answers_unexpected}}}}},
+          {"unexpected_answer", h.answers_unexpected},
+          {"unexpected_relay", h.relays_unexpected},
+          {"relay_not_allocated", h.relays_not_allocated}}},
+        {"outcome_reports",
+         {{"counted", h.outcomes},
+          {"unknown_attempt", h.outcomes_unknown},
+          {"not_caller", h.outcomes_not_caller},
+          {"duplicate", h.outcomes_duplicate}}}}},
       {"traversal",
-       {{"outcomes_reported", false},
-        {"note",
-         "peers do not report how attempts end (direct, relayed, failed, setup time); these are "
-         "the handshake service's negotiations and planned strategies by pair of NAT profiles"},
+       {{"note",
+         "by pair of NAT profiles (RFC 4787 mapping/filtering): the handshake service's "
+         "negotiations and planned strategies, and the outcomes the callers reported (setup "
+         "percentiles estimated from histogram buckets)"},
         {"by_nat_pair", nat_pairs_json(node.handshake_stats())}}}};
   return json_response(200, body);
 }

@@ -95,6 +95,11 @@ void handshake(MetricsText& m, const Supernode& node) {
   m.sample(h.connects_to_self, {{"reason", "to_self"}});
   m.sample(h.connects_over_limit, {{"reason", "over_limit"}});
   m.sample(h.answers_unexpected, {{"reason", "unexpected_answer"}});
+  m.sample(h.relays_unexpected, {{"reason", "unexpected_relay"}});
+  m.sample(h.relays_not_allocated, {{"reason", "relay_not_allocated"}});
+  m.sample(h.outcomes_unknown, {{"reason", "outcome_unknown_attempt"}});
+  m.sample(h.outcomes_not_caller, {{"reason", "outcome_not_caller"}});
+  m.sample(h.outcomes_duplicate, {{"reason", "outcome_duplicate"}});
   m.family("qp2p_handshake_nat_pair_total", Type::kCounter,
            "Tunnel negotiations by pair of NAT profiles (nat_a <= nat_b) and event; accepted "
            "ones also by planned strategy.");
@@ -107,6 +112,38 @@ void handshake(MetricsText& m, const Supernode& node) {
         {"planned_relay", c.relay}};
     for (const auto& [event, value] : rows)
       m.sample(value, {{"nat_a", pair.first}, {"nat_b", pair.second}, {"event", event}});
+  }
+}
+
+// How tunnel attempts ended, as their callers reported (docs/protocol.md section 8.9), by pair
+// of NAT profiles ("EIM/APDF|APDM/APDF", the two sorted): counts by path, and the setup times of
+// direct and relayed tunnels as a histogram in seconds (the unit Prometheus prefers).
+void outcomes(MetricsText& m, const Supernode& node) {
+  const auto& pairs = node.handshake_stats().by_pair();
+  auto pair_name = [](const HandshakeStats::Pair& p) { return p.first + "|" + p.second; };
+  m.family("qp2p_tunnel_outcomes_total", Type::kCounter,
+           "Tunnel attempts by the path their caller reported (direct, relay, failed) and pair "
+           "of NAT profiles.");
+  for (const auto& [pair, c] : pairs) {
+    const std::string name = pair_name(pair);
+    m.sample(c.outcome_direct, {{"path", "direct"}, {"pair", name}});
+    m.sample(c.outcome_relay, {{"path", "relay"}, {"pair", name}});
+    m.sample(c.outcome_failed, {{"path", "failed"}, {"pair", name}});
+  }
+  m.family("qp2p_tunnel_setup_seconds", Type::kHistogram,
+           "Setup time of tunnels from the caller's request, by path and pair of NAT profiles.");
+  std::vector<double> bounds;
+  for (std::uint32_t ms : SetupHistogram::kBoundsMs) bounds.push_back(ms / 1000.0);
+  for (const auto& [pair, c] : pairs) {
+    const std::string name = pair_name(pair);
+    for (const auto& [path, h] : {std::make_pair("direct", &c.direct_setup),
+                                  std::make_pair("relay", &c.relay_setup)}) {
+      std::vector<std::uint64_t> cumulative;
+      std::uint64_t total = 0;
+      for (std::size_t i = 0; i < bounds.size(); ++i) cumulative.push_back(total += h->buckets[i]);
+      m.histogram({{"path", path}, {"pair", name}}, bounds, cumulative, h->sum_ms / 1000.0,
+                  h->count);
+    }
   }
 }
 
@@ -154,6 +191,7 @@ ApiResponse get_metrics(const Supernode& node, const ApiContext& context,
   checkpoint_and_index(m, node);
   drops(m, node);
   handshake(m, node);
+  outcomes(m, node);
   relay(m, node);
   api(m, api_counters);
   if (context.runtime_metrics) context.runtime_metrics(m);

@@ -23,16 +23,8 @@ void PeerSession::fall_back_to_relay(Instant now, const PeerId& peer, const std:
   auto it = punched_.find(peer);
   if (it == punched_.end()) return;
   Punched& p = it->second;
-  if (p.relaying) {
-    events_.push_back(peer_event::TunnelClosed{peer, why});
-    punched_.erase(it);
-    return;
-  }
-  if (p.relay.username.empty()) {
-    events_.push_back(peer_event::TunnelClosed{peer, why + "; the supernode offers no relay"});
-    punched_.erase(it);
-    return;
-  }
+  if (p.relaying) return fail_attempt(now, it, why);
+  if (p.relay.username.empty()) return fail_attempt(now, it, why + "; the supernode offers no relay");
   p.relaying = true;
   SPDLOG_INFO("peer: {}; tunnel to {} goes through the relay", why, peer.to_string());
   if (p.caller) {
@@ -107,9 +99,7 @@ void PeerSession::on_tunnel_relayed(Instant now, const wire::TunnelRelayed& m) {
 void PeerSession::expire_relay_waits(Instant now) {
   for (auto it = punched_.begin(); it != punched_.end();) {
     if (it->second.relay_wait <= now) {
-      events_.push_back(peer_event::TunnelClosed{
-          it->first, "relay fallback failed: the peer announced no relayed address"});
-      it = punched_.erase(it);
+      fail_attempt(now, it++, "relay fallback failed: the peer announced no relayed address");
     } else {
       ++it;
     }
@@ -126,11 +116,18 @@ Instant PeerSession::next_relay_wait() const {
 // The caller of a relayed tunnel keeps trying the direct path where one is possible (the direct
 // attempt failed, e.g. to loss); a direct tunnel replaces the relayed one without loss
 // (tunnel_manager.h, kReplacedTunnelGrace).
-void PeerSession::on_tunnel_up(Instant now, const PeerId& peer, tunnel::Path path) {
+void PeerSession::on_tunnel_up(Instant now, const PeerId& peer, tunnel::Path path,
+                               Duration setup, Duration rtt) {
   auto it = punched_.find(peer);
   const bool caller = it != punched_.end() && it->second.caller;
   const bool feasible = it != punched_.end() && it->second.direct_feasible;
-  if (it != punched_.end()) punched_.erase(it);
+  if (it != punched_.end()) {
+    report_outcome(now, it->second,
+                   path == tunnel::Path::kDirect ? wire::OutcomePath::kDirect
+                                                 : wire::OutcomePath::kRelay,
+                   setup, rtt, {});
+    punched_.erase(it);
+  }
   if (path == tunnel::Path::kDirect) {
     upgrades_.erase(peer);
     return;

@@ -53,16 +53,7 @@ void PeerSession::give_up_request(std::uint64_t request, std::string reason) {
   SPDLOG_INFO("peer: {} failed: {}", it->second.command, reason);
   // A connect or accept that was never answered ends its negotiation here: one outcome per
   // request id (a punch-start after this is dropped as for no negotiation).
-  const PeerId& target = it->second.target;
-  bool upgrade = false;  // our own renegotiation of a relayed tunnel: not the application's
-  if (auto o = outgoing_.find(target); o != outgoing_.end() && o->second.request == request) {
-    upgrade = o->second.upgrade;
-    outgoing_.erase(o);
-  }
-  if (auto i = incoming_.find(target); i != incoming_.end() && i->second.accept_request == request)
-    incoming_.erase(i);
-  if (!upgrade)
-    events_.push_back(peer_event::RequestFailed{request, it->second.command, std::move(reason)});
+  fail_request(request, it->second.target, it->second.command, std::move(reason));
   retry_due_.erase(request);
   requests_.erase(it);
 }
@@ -97,10 +88,9 @@ void PeerSession::expire_negotiations(Instant now) {
     }
     SPDLOG_INFO("peer: tunnel request to {} got no punch-start nor refusal in {} ms",
                 it->first.to_string(), ms(config_.negotiation_deadline));
-    if (!o.upgrade)
-      events_.push_back(peer_event::TunnelRefused{
-          o.request, it->first, "timeout: no punch-start or refusal from the handshake service"});
-    it = outgoing_.erase(it);
+    it = finish_outgoing(it, peer_event::TunnelRefused{o.request, it->first,
+                                                       "timeout: no punch-start or refusal from "
+                                                       "the handshake service"});
   }
   for (auto it = incoming_.begin(); it != incoming_.end();) {
     const Incoming& i = it->second;

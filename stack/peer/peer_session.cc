@@ -399,19 +399,7 @@ void PeerSession::on_response(Instant now, std::uint64_t txn, wire::Body& body) 
       },
       [&](wire::TunnelAnswerAck&) {},  // accept: PunchStarted follows; refuse: done
       [&](wire::TunnelRelayAck&) {},   // the peer is told; its checks follow
-      [&](wire::Error& m) {
-        // A failed connect or answer ends that negotiation here too.
-        auto o = outgoing_.find(pending.target);
-        bool upgrade = false;
-        if (o != outgoing_.end() && o->second.request == txn) {
-          upgrade = o->second.upgrade;
-          outgoing_.erase(o);
-        }
-        if (auto i = incoming_.find(pending.target);
-            i != incoming_.end() && i->second.accept_request == txn)
-          incoming_.erase(i);
-        if (!upgrade) events_.push_back(peer_event::RequestFailed{txn, pending.command, m.reason});
-      },
+      [&](wire::Error& m) { fail_request(txn, pending.target, pending.command, m.reason); },
       [&](auto&) {
         ++counters_.dropped_unexpected;
         events_.push_back(peer_event::RequestFailed{txn, pending.command, "unexpected response"});

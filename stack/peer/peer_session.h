@@ -312,7 +312,7 @@ class PeerSession final : public SansIoEndpoint {
   std::uint64_t answer(Instant now, const PeerId& peer, bool accept, std::string reason);
   void on_tunnel_push(Instant now, wire::Body& body);
   void start_punch(Instant now, const peer_event::PunchStarted& start, Instant requested_at,
-                   wire::RelayCredentials relay);
+                   wire::RelayCredentials relay, bool upgrade);
   void drain_tunnels(Instant now);
   // Relay fallback (peer_relay.cc, docs/protocol.md section 8.6).
   void fall_back_to_relay(Instant now, const PeerId& peer, const std::string& why);
@@ -320,7 +320,9 @@ class PeerSession final : public SansIoEndpoint {
   void on_tunnel_relayed(Instant now, const wire::TunnelRelayed& m);
   void on_attempt_failed(Instant now, const PeerId& peer, const std::string& reason);
   void expire_relay_waits(Instant now);
-  void on_tunnel_up(Instant now, const PeerId& peer, tunnel::Path path);
+  void on_tunnel_up(Instant now, const PeerId& peer, tunnel::Path path, Duration setup,
+                    Duration rtt);
+
   void try_upgrades(Instant now);
   Instant next_relay_wait() const;
   // Session-level retries and deadlines (peer_request_retry.cc).
@@ -397,10 +399,25 @@ class PeerSession final : public SansIoEndpoint {
     wire::RelayCredentials relay;
     Instant requested_at{};
     bool direct_feasible = true;
+    bool upgrade = false;         // ours, to move a relayed tunnel to a direct path
     bool relaying = false;        // the fallback has begun
     Instant relay_wait = kNever;  // caller: give up if no relayed address came by then
   };
   std::map<PeerId, Punched> punched_;
+  // Ends our connect `it` with `event` for the application, unless it was our own upgrade of a
+  // relayed tunnel: the one place that keeps upgrades from the application.
+  std::map<PeerId, Outgoing>::iterator finish_outgoing(std::map<PeerId, Outgoing>::iterator it,
+                                                       PeerEvent event);
+  // A request failed (error answer, or given up): RequestFailed, and a connect or accept ends
+  // its negotiation.
+  void fail_request(std::uint64_t request, const PeerId& target, const std::string& command,
+                    std::string reason);
+  // The caller reports how an attempt the handshake service started ended (peer_outcome.cc,
+  // docs/protocol.md section 8.9); upgrades and the callee's side are not reported.
+  void report_outcome(Instant now, const Punched& p, wire::OutcomePath path, Duration setup,
+                      Duration rtt, const std::string& reason);
+  // Ends the attempt to `peer` as failed: TunnelClosed with `reason`, its outcome reported.
+  void fail_attempt(Instant now, std::map<PeerId, Punched>::iterator it, const std::string& reason);
   // TunnelRelayed pushes that arrived before our own punch-start for that attempt.
   std::map<PeerId, wire::TunnelRelayed> early_relayed_;
   // Relayed tunnels we asked for whose direct path is feasible: a new negotiation is tried at

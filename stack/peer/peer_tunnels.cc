@@ -115,21 +115,21 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
       SPDLOG_DEBUG("peer: drop tunnel refusal from {}: no such request", refused->peer.to_string());
       return;
     }
-    if (!it->second.upgrade)
-      events_.push_back(
-          peer_event::TunnelRefused{it->second.request, refused->peer, std::move(refused->reason)});
-    outgoing_.erase(it);
+    finish_outgoing(it, peer_event::TunnelRefused{it->second.request, refused->peer,
+                                                  std::move(refused->reason)});
     return;
   }
   if (auto* start = std::get_if<wire::PunchStart>(&body)) {
     peer_event::PunchStarted event;
     Instant requested_at = now;
+    bool upgrade = false;
     if (auto out = outgoing_.find(start->peer);
         out != outgoing_.end() &&
         (out->second.attempt == 0 || out->second.attempt == start->attempt)) {
       event.request = out->second.request;
       event.caller = true;
       requested_at = out->second.requested;
+      upgrade = out->second.upgrade;
       outgoing_.erase(out);
     } else if (auto in = incoming_.find(start->peer); in != incoming_.end() &&
                                                       in->second.accept_request != 0 &&
@@ -152,14 +152,14 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
     SPDLOG_INFO("peer: punch towards {} ({}), start in {} ms", start->peer.to_string(),
                 tunnel::to_string(event.plan.strategy), start->plan.start_after_ms);
     events_.push_back(event);
-    start_punch(now, event, requested_at, std::move(start->relay));
+    start_punch(now, event, requested_at, std::move(start->relay), upgrade);
     return;
   }
   if (auto* relayed = std::get_if<wire::TunnelRelayed>(&body)) on_tunnel_relayed(now, *relayed);
 }
 
 void PeerSession::start_punch(Instant now, const peer_event::PunchStarted& start,
-                              Instant requested_at, wire::RelayCredentials relay) {
+                              Instant requested_at, wire::RelayCredentials relay, bool upgrade) {
   if (!punched_.count(start.peer) && punched_.size() >= kMaxPeerNegotiations) {
     // Bounded like the negotiations: the oldest record loses its relay fallback.
     auto oldest = std::min_element(punched_.begin(), punched_.end(), [](auto& x, auto& y) {
@@ -168,8 +168,8 @@ void PeerSession::start_punch(Instant now, const peer_event::PunchStarted& start
     punched_.erase(oldest);
   }
   Punched& p = punched_[start.peer];
-  p = Punched{start.attempt,    start.caller,         start.nonce, start.plan, std::move(relay),
-               requested_at, start.direct_feasible};
+  p = Punched{start.attempt, start.caller,    start.nonce,          start.plan,
+               std::move(relay), requested_at, start.direct_feasible, upgrade};
   if (!start.direct_feasible || config_.relay_only) {
     fall_back_to_relay(now, start.peer,
                        config_.relay_only ? "relay only by configuration"
@@ -184,6 +184,27 @@ void PeerSession::start_punch(Instant now, const peer_event::PunchStarted& start
     if (relayed.attempt == start.attempt) on_tunnel_relayed(now, relayed);
   }
   drain_tunnels(now);
+}
+
+std::map<PeerId, PeerSession::Outgoing>::iterator PeerSession::finish_outgoing(
+    std::map<PeerId, Outgoing>::iterator it, PeerEvent event) {
+  // An upgrade is our own renegotiation of a relayed tunnel, which the application never asked
+  // for: how it ends is not the application's news.
+  if (!it->second.upgrade) events_.push_back(std::move(event));
+  return outgoing_.erase(it);
+}
+
+void PeerSession::fail_request(std::uint64_t request, const PeerId& target,
+                               const std::string& command, std::string reason) {
+  peer_event::RequestFailed failed{request, command, std::move(reason)};
+  // A failed connect or accept ends that negotiation here too.
+  if (auto i = incoming_.find(target); i != incoming_.end() && i->second.accept_request == request)
+    incoming_.erase(i);
+  if (auto o = outgoing_.find(target); o != outgoing_.end() && o->second.request == request) {
+    finish_outgoing(o, std::move(failed));
+    return;
+  }
+  events_.push_back(std::move(failed));
 }
 
 bool PeerSession::tunnel_send(Instant now, const PeerId& peer, const std::uint8_t* data,
@@ -224,7 +245,7 @@ void PeerSession::drain_tunnels(Instant now) {
             SPDLOG_INFO("peer: tunnel to {} up ({}, {} -> {}), setup {} ms", e.peer.to_string(),
                         tunnel::to_string(e.path), e.local.to_string(), e.remote.to_string(),
                         std::chrono::duration_cast<std::chrono::milliseconds>(e.setup).count());
-            on_tunnel_up(now, e.peer, e.path);
+            on_tunnel_up(now, e.peer, e.path, e.setup, e.rtt);
             events_.push_back(
                 peer_event::TunnelEstablished{e.peer, e.path, e.local, e.remote, e.rtt, e.setup});
           } else if constexpr (std::is_same_v<T, me::Data>) {

@@ -108,6 +108,13 @@ bool TurnServer::forbidden(const Endpoint& peer) const {
          config_.forbidden_peers.end();
 }
 
+bool TurnServer::relays_for(const Endpoint& relayed, std::string_view user) const {
+  auto it = by_relay_.find(relayed);
+  if (it == by_relay_.end()) return false;
+  const Allocation& a = allocations_.at(it->second);
+  return a.socket_open && a.user == user;
+}
+
 Duration TurnServer::granted_lifetime(const stun::MessageView& m) const {
   auto requested = m.u32(stun::attr::kLifetime);
   if (!requested) return config_.default_lifetime;

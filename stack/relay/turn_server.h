@@ -140,6 +140,10 @@ class TurnServer {
   void handle_peer_datagram(Instant now, const Endpoint& relay, const Endpoint& peer,
                             const std::uint8_t* data, std::size_t size);
   std::optional<SocketChange> poll_socket_change();
+  // Whether `relayed` is the relayed transport address of a live allocation made with
+  // credentials of `user` (the user part of its REST API username): how the handshake service
+  // checks that a peer's TunnelRelay names its own allocation (docs/protocol.md section 8.6).
+  bool relays_for(const Endpoint& relayed, std::string_view user) const;
   void handle_socket_result(Instant now, const Endpoint& local, bool opened);
 
   void handle_timeout(Instant now);

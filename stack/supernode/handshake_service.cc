@@ -134,7 +134,8 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
   }
   const Negotiation n = it->second;
   forget_negotiation(it);
-  answered_.emplace(n.attempt, AnsweredAttempt{n.caller, n.callee, m.accept, {}, {}});
+  answered_.emplace(n.attempt,
+                    AnsweredAttempt{n.caller, n.callee, m.accept, {}, {}, n.nat_pair, {}});
   answered_order_.emplace_back(now, n.attempt);
   reply(peer, transaction, wire::TunnelAnswerAck{n.attempt});
 
@@ -203,6 +204,19 @@ void SupernodeCore::on_tunnel_relay(Instant now, PeerSessionState& peer,
                  wire::Error{wire::ErrorCode::kNotFound,
                              "no accepted tunnel negotiation with " + m.to.to_string()});
   }
+  // Only an address this supernode's relay service allocated for this very peer (its
+  // credentials carry its id) is passed on: otherwise a peer could aim the other side's
+  // connectivity checks at any third party. The callee allocates on the supernode it is logged
+  // into (section 8.6), which is this one.
+  if (!turn_.relays_for(m.relayed, peer.id.to_string())) {
+    ++handshake_counters_.relays_not_allocated;
+    SPDLOG_INFO("handshake {:016x}: refuse relay {} from {}: not its allocation here", m.attempt,
+                m.relayed.to_string(), short_id(peer.id));
+    return reply(peer, transaction,
+                 wire::Error{wire::ErrorCode::kBadRequest,
+                             "relayed: " + m.relayed.to_string() +
+                                 " is not a relay address this supernode allocated for you"});
+  }
   AnsweredAttempt& a = it->second;
   std::optional<Endpoint>& announced = a.caller == peer.id ? a.caller_relayed : a.callee_relayed;
   reply(peer, transaction, wire::TunnelRelayAck{m.attempt});
@@ -215,6 +229,38 @@ void SupernodeCore::on_tunnel_relay(Instant now, PeerSessionState& peer,
               m.relayed.to_string());
   const PeerId from = peer.id;
   push_handshake(now, m.to, wire::TunnelRelayed{from, m.attempt, m.relayed});
+}
+
+void SupernodeCore::on_tunnel_outcome(PeerSessionState& peer, std::uint64_t transaction,
+                                      const wire::TunnelOutcome& m) {
+  auto it = answered_.find(m.attempt);
+  auto refuse = [&](std::uint64_t& counter, wire::ErrorCode code, std::string reason) {
+    ++counter;
+    SPDLOG_DEBUG("handshake: drop outcome from {} for attempt {:016x}: {}", short_id(peer.id),
+                 m.attempt, reason);
+    reply(peer, transaction, wire::Error{code, std::move(reason)});
+  };
+  // Unknown, refused, forgotten (kAnsweredMemory) or not this peer's: all look alike to it.
+  if (it == answered_.end() || !it->second.accepted ||
+      (it->second.caller != peer.id && it->second.callee != peer.id))
+    return refuse(handshake_counters_.outcomes_unknown, wire::ErrorCode::kNotFound,
+                  "attempt: no accepted tunnel negotiation of yours");
+  AnsweredAttempt& a = it->second;
+  if (a.caller != peer.id)
+    return refuse(handshake_counters_.outcomes_not_caller, wire::ErrorCode::kBadRequest,
+                  "attempt: only the caller reports the outcome");
+  // The same report again (our ack was lost) is acknowledged again and not counted twice.
+  if (a.outcome_transaction == transaction)
+    return reply(peer, transaction, wire::TunnelOutcomeAck{m.attempt});
+  if (a.outcome_transaction)
+    return refuse(handshake_counters_.outcomes_duplicate, wire::ErrorCode::kBadRequest,
+                  "attempt: outcome already reported");
+  a.outcome_transaction = transaction;
+  ++handshake_counters_.outcomes;
+  handshake_stats_.outcome(a.nat_pair, m.path, m.setup_ms, m.rtt_ms);
+  SPDLOG_DEBUG("handshake {:016x}: outcome {} after {} ms", m.attempt,
+               static_cast<int>(m.path), m.setup_ms);
+  reply(peer, transaction, wire::TunnelOutcomeAck{m.attempt});
 }
 
 void SupernodeCore::expire_negotiations(Instant now) {

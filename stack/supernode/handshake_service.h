@@ -5,7 +5,9 @@
 // plan_punch (stack/tunnel/punch_planner.h) made from both peers' candidates, NAT profiles and
 // round-trip times. When the direct path is infeasible or the punch failed, one side allocates
 // on its relay service and announces the relayed address (TunnelRelay); the service passes it
-// to the other side (TunnelRelayed). docs/protocol.md sections 8.5 and 8.6.
+// to the other side (TunnelRelayed) once it checked the address is a relay allocation of that
+// peer's. The caller reports how the attempt ended (TunnelOutcome), counted by pair of NAT
+// profiles in HandshakeStats. docs/protocol.md sections 8.5, 8.6 and 8.9.
 #pragma once
 
 #include <cstdint>
@@ -57,17 +59,25 @@ struct HandshakeCounters {
   std::uint64_t answers_unexpected = 0;     // an answer to no offer made to that peer
   std::uint64_t relays = 0;                 // relayed addresses passed on (TunnelRelayed)
   std::uint64_t relays_unexpected = 0;      // a TunnelRelay for no accepted negotiation
+  std::uint64_t relays_not_allocated = 0;   // ... naming no relay allocation of that peer here
+  std::uint64_t outcomes = 0;               // tunnel-outcome reports counted
+  std::uint64_t outcomes_unknown = 0;       // for no accepted attempt of that peer (or forgotten)
+  std::uint64_t outcomes_not_caller = 0;    // from the callee: only the caller reports
+  std::uint64_t outcomes_duplicate = 0;     // a second report of one attempt
 };
 
 // A negotiation the callee answered, remembered for kAnsweredMemory: a repeated answer is
-// acknowledged again, and either side of an accepted one may announce its relayed address
-// (TunnelRelay, the relay fallback), which is passed on to the other side once per address.
+// acknowledged again, either side of an accepted one may announce its relayed address
+// (TunnelRelay, the relay fallback), which is passed on to the other side once per address, and
+// its caller reports the outcome once (TunnelOutcome), counted under `nat_pair`.
 struct AnsweredAttempt {
   PeerId caller;
   PeerId callee;
   bool accepted = false;
   std::optional<Endpoint> caller_relayed;
   std::optional<Endpoint> callee_relayed;
+  HandshakeStats::Pair nat_pair;  // the pair the plan was made for
+  std::optional<std::uint64_t> outcome_transaction;  // of the report counted
 };
 
 // One negotiation, from the caller's connect to the callee's answer.

@@ -57,4 +57,52 @@ void HandshakeStats::accepted(const Pair& pair, const tunnel::PairPlan& plan) {
   }
 }
 
+void HandshakeStats::outcome(const Pair& pair, wire::OutcomePath path, std::uint32_t setup_ms,
+                             std::uint32_t rtt_ms) {
+  NatPairCounters& c = pairs_[pair];
+  switch (path) {
+    case wire::OutcomePath::kDirect:
+      ++c.outcome_direct;
+      c.direct_setup.add(setup_ms);
+      c.tunnel_rtt_ms_sum += rtt_ms;
+      break;
+    case wire::OutcomePath::kRelay:
+      ++c.outcome_relay;
+      c.relay_setup.add(setup_ms);
+      c.tunnel_rtt_ms_sum += rtt_ms;
+      break;
+    case wire::OutcomePath::kFailed:
+      ++c.outcome_failed;
+      break;
+  }
+}
+
+void SetupHistogram::add(std::uint32_t ms) {
+  const auto* at = std::lower_bound(kBoundsMs.begin(), kBoundsMs.end(), ms);
+  ++buckets[static_cast<std::size_t>(at - kBoundsMs.begin())];
+  ++count;
+  sum_ms += ms;
+}
+
+void SetupHistogram::merge(const SetupHistogram& other) {
+  for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += other.buckets[i];
+  count += other.count;
+  sum_ms += other.sum_ms;
+}
+
+double SetupHistogram::quantile(double q) const {
+  if (count == 0) return 0;
+  const double rank = std::clamp(q, 0.0, 1.0) * static_cast<double>(count);
+  std::uint64_t below = 0;
+  for (std::size_t i = 0; i < kBoundsMs.size(); ++i) {
+    if (buckets[i] > 0 && static_cast<double>(below + buckets[i]) >= rank) {
+      const double lower = i == 0 ? 0.0 : kBoundsMs[i - 1];
+      const double fraction = (rank - static_cast<double>(below)) / static_cast<double>(buckets[i]);
+      return lower + (kBoundsMs[i] - lower) * fraction;
+    }
+    below += buckets[i];
+  }
+  return kBoundsMs.back();
+}
+
 }  // namespace qp2p

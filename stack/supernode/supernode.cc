@@ -200,6 +200,7 @@ void SupernodeCore::handle_session_message(Instant now, PeerSessionState& peer,
     return on_tunnel_answer(now, peer, txn, *m);
   if (auto* m = std::get_if<wire::TunnelRelay>(&msg.body))
     return on_tunnel_relay(now, peer, txn, *m);
+  if (auto* m = std::get_if<wire::TunnelOutcome>(&msg.body)) return on_tunnel_outcome(peer, txn, *m);
   if (std::holds_alternative<wire::Ack>(msg.body)) return on_push_ack(now, peer, txn);
   ++counters_.dropped_control_unexpected;
   SPDLOG_DEBUG("drop: unexpected {} from peer {}", wire::type_name(msg.body), peer.id.to_string());

@@ -176,6 +176,8 @@ class SupernodeCore {
                         const wire::TunnelAnswer& m);
   void on_tunnel_relay(Instant now, PeerSessionState& peer, std::uint64_t transaction,
                        const wire::TunnelRelay& m);
+  void on_tunnel_outcome(PeerSessionState& peer, std::uint64_t transaction,
+                         const wire::TunnelOutcome& m);
   // Refuses offers past their timeout to their callers; forgets old answers. Run by the
   // one-second housekeeping scan (expire_silent_peers).
   void expire_negotiations(Instant now);

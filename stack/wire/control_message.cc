@@ -19,6 +19,7 @@ constexpr std::uint16_t kTypeNumbers[] = {
     0x0032, 0x0132, 0x0207,                                                  // relay fallback
     0x0208,                                                                  // leaving
     0x0209,                                                                  // supernode list
+    0x0033, 0x0133,                                                          // outcomes
 };
 constexpr const char* kTypeNames[] = {
     "hello",     "login",        "keepalive",      "logout",      "publish",
@@ -29,6 +30,7 @@ constexpr const char* kTypeNames[] = {
     "tunnel-connect-accepted", "tunnel-answer-ack", "tunnel-offer", "tunnel-refused",
     "punch-start", "tunnel-relay", "tunnel-relay-ack", "tunnel-relayed", "supernode-leaving",
     "supernodes",
+    "tunnel-outcome", "tunnel-outcome-ack",
 };
 static_assert(std::size(kTypeNumbers) == std::variant_size_v<Body>);
 static_assert(std::size(kTypeNames) == std::variant_size_v<Body>);
@@ -280,6 +282,14 @@ struct BodyWriter {
     put_endpoints(w, m.supernodes, kMaxLeavingAlternatives);
   }
   void operator()(const SupernodeList& m) { put_endpoints(w, m.supernodes, kMaxSupernodeList); }
+  void operator()(const TunnelOutcome& m) {
+    w.u64(m.attempt);
+    w.u8(static_cast<std::uint8_t>(m.path));
+    w.u32(std::min(m.setup_ms, kMaxSetupMs));
+    w.u32(std::min(m.rtt_ms, kMaxRttMs));
+    w.str16(m.reason.substr(0, kMaxTunnelReasonBytes));
+  }
+  void operator()(const TunnelOutcomeAck& m) { w.u64(m.attempt); }
 };
 
 bool read_bool(ByteReader& r) {
@@ -414,6 +424,19 @@ struct BodyReader {
     m.supernodes = get_endpoints(r, kMaxLeavingAlternatives);
   }
   void operator()(SupernodeList& m) { m.supernodes = get_endpoints(r, kMaxSupernodeList); }
+  void operator()(TunnelOutcome& m) {
+    m.attempt = r.u64();
+    const std::uint8_t path = r.u8();
+    if (path < static_cast<std::uint8_t>(OutcomePath::kDirect) ||
+        path > static_cast<std::uint8_t>(OutcomePath::kFailed))
+      return r.fail();
+    m.path = static_cast<OutcomePath>(path);
+    m.setup_ms = r.u32();
+    if (m.setup_ms > kMaxSetupMs) return r.fail();
+    m.rtt_ms = get_rtt(r);
+    m.reason = r.str16(kMaxTunnelReasonBytes);
+  }
+  void operator()(TunnelOutcomeAck& m) { m.attempt = r.u64(); }
 };
 
 }  // namespace

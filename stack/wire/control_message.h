@@ -181,6 +181,24 @@ struct PunchStart {
 // towards it from the main socket.
 struct TunnelRelayed { PeerId peer; std::uint64_t attempt = 0; Endpoint relayed; };
 
+// How a tunnel attempt the handshake service coordinated ended, as its caller saw it
+// (docs/protocol.md section 8.9): the path its tunnel took, or that it failed and why.
+enum class OutcomePath : std::uint8_t { kDirect = 1, kRelay = 2, kFailed = 3 };
+// A setup time above this is nonsense: a caller gives up a negotiation after 90 s
+// (PeerConfig::negotiation_deadline) and a relay fallback after 40 s more.
+inline constexpr std::uint32_t kMaxSetupMs = 300000;
+// P->S: the outcome of attempt `attempt`, reported once by the caller. `setup_ms` from its
+// connect to the tunnel (or to giving up), `rtt_ms` the tunnel's measured round trip (0 when
+// failed), `reason` why it failed (empty otherwise).
+struct TunnelOutcome {
+  std::uint64_t attempt = 0;
+  OutcomePath path = OutcomePath::kDirect;
+  std::uint32_t setup_ms = 0;
+  std::uint32_t rtt_ms = 0;
+  std::string reason;
+};
+struct TunnelOutcomeAck { std::uint64_t attempt = 0; };
+
 // To every peer, when the supernode shuts down: move to another supernode (e.g. one of
 // `supernodes`, which may be empty) before this one stops answering.
 struct SupernodeLeaving { std::vector<Endpoint> supernodes; };
@@ -195,7 +213,7 @@ using Body = std::variant<Hello, Login, Keepalive, Logout, Publish, Lookup, Sear
                           DeliveryReport, Presence, Ack, TunnelConnect, TunnelAnswer,
                           TunnelConnectAccepted, TunnelAnswerAck, TunnelOffer, TunnelRefused,
                           PunchStart, TunnelRelay, TunnelRelayAck, TunnelRelayed,
-                          SupernodeLeaving, SupernodeList>;
+                          SupernodeLeaving, SupernodeList, TunnelOutcome, TunnelOutcomeAck>;
 
 // Wire type numbers (docs/protocol.md); the variant index is not part of the wire format.
 std::uint16_t type_number(const Body& body);

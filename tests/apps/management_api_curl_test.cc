@@ -2,8 +2,11 @@
 // real qp2p-peer processes are logged in: every endpoint answers with the token and 401 without
 // it (or with a wrong one); /v1/peers pages with limit and cursor and filters by metadata; one
 // peer by id, 404 for an unknown one, 400 for malformed ids, parameters and HTTP; 405 for POST;
-// /metrics passes `promtool check metrics` (Debian's prometheus package) when it is installed.
+// a tunnel between two of the peers shows up in /v1/stats as a direct outcome with its setup
+// time; /metrics, with the outcome counters and the setup-time histogram filled, passes
+// `promtool check metrics` (Debian's prometheus package) when it is installed.
 #include <set>
+#include <thread>
 
 #include "tests/apps/management_api_client.h"
 
@@ -30,6 +33,23 @@ struct ManagementApiCurl : ::testing::Test {
       ASSERT_TRUE(peers.back()->await_registered()) << peers.back()->transcript();
       ASSERT_TRUE(peers.back()->expect("published")) << peers.back()->transcript();
     }
+  }
+
+  // p0 asks p1 for a tunnel, p1 accepts; returns once the supernode has p0's report of it
+  // (docs/protocol.md section 8.9) in /v1/stats, with the stats then.
+  nlohmann::json open_tunnel() {
+    EXPECT_TRUE(peers[0]->command("connect " + peers[1]->id()));
+    EXPECT_TRUE(peers[1]->expect("tunnel-request")) << peers[1]->transcript();
+    EXPECT_TRUE(peers[1]->command("accept " + peers[0]->id()));
+    auto up = peers[0]->expect("tunnel", nullptr, std::chrono::seconds(10));
+    EXPECT_TRUE(up) << peers[0]->transcript();
+    nlohmann::json stats;
+    for (int i = 0; i < 40; ++i) {  // 2 s at most
+      stats = api.get("/v1/stats").json();
+      if (stats["tunnels"]["reported"]["direct"] == 1) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return stats;
   }
 };
 
@@ -116,7 +136,32 @@ TEST_F(ManagementApiCurl, OnePeerUnknownPeerAndMalformedRequests) {
   EXPECT_EQ(api.get("/healthz").status, 200);
 }
 
+TEST_F(ManagementApiCurl, StatsShowTheTunnelOutcomeByNatPair) {
+  auto stats = open_tunnel();
+  EXPECT_EQ(stats["tunnels"]["reported"]["direct"], 1) << stats.dump();
+  EXPECT_EQ(stats["tunnels"]["reported"]["failed"], 0);
+  EXPECT_EQ(stats["handshakes"]["outcome_reports"]["counted"], 1);
+  // Peers on loopback publish no NAT profile: the pair is ("unknown", "unknown").
+  const auto& pairs = stats["traversal"]["by_nat_pair"];
+  ASSERT_EQ(pairs.size(), 1u) << pairs.dump();
+  EXPECT_EQ(pairs[0]["nat"], nlohmann::json::array({"unknown", "unknown"}));
+  const auto& outcomes = pairs[0]["outcomes"];
+  EXPECT_EQ(outcomes["direct"], 1);
+  EXPECT_EQ(outcomes["relay"], 0);
+  EXPECT_EQ(outcomes["setup"]["tunnels"], 1);
+  // Setup on loopback (the test's own accept included) is well under a second; p95 >= p50.
+  EXPECT_GT(outcomes["setup"]["setup_ms_p50"].get<double>(), 0.0) << outcomes.dump();
+  EXPECT_LE(outcomes["setup"]["setup_ms_p50"].get<double>(), 1000.0) << outcomes.dump();
+  EXPECT_GE(outcomes["setup"]["setup_ms_p95"].get<double>(),
+            outcomes["setup"]["setup_ms_p50"].get<double>());
+  HttpReply metrics = api.get("/metrics");
+  EXPECT_NE(metrics.body.find("qp2p_tunnel_outcomes_total{path=\"direct\",pair=\"unknown|unknown\"} 1"),
+            std::string::npos)
+      << metrics.body;
+}
+
 TEST_F(ManagementApiCurl, PromtoolAcceptsTheMetrics) {
+  open_tunnel();  // so the outcome counters and the setup histogram have samples
   HttpReply metrics = api.get("/metrics");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.headers.find("text/plain; version=0.0.4"), std::string::npos);

@@ -1,7 +1,10 @@
 // GET /v1/stats and /metrics after real traffic: two peers with published NAT profiles log in
-// and negotiate a tunnel (accepted, planned with port prediction), a third refuses one, junk is
-// dropped; the stats count logins, handshakes by NAT pair and the planned path, and /metrics
-// carries the same numbers, drops by reason, and the runtime's own families.
+// and negotiate a tunnel (accepted, planned with port prediction, reported direct by its caller),
+// a third refuses one, junk is dropped; the stats count logins, handshakes by NAT pair, the
+// planned path and the reported outcome with its setup time, and /metrics carries the same
+// numbers (outcome counters and a setup-time histogram), drops by reason, and the runtime's own
+// families.
+#include <algorithm>
 #include <sstream>
 
 #include "stack/discovery/nat_profile.h"
@@ -64,6 +67,11 @@ struct IndexApiStats : ::testing::Test {
 };
 
 TEST_F(IndexApiStats, CountsLoginsHandshakesAndPlansByNatPair) {
+  // Alice's tunnel to Bob comes up and she reports it (docs/protocol.md section 8.9).
+  auto up = s.sc.wait_for<ev::TunnelEstablished>(alice, seconds(5));
+  ASSERT_TRUE(up);
+  ASSERT_TRUE(s.sc.net.run_until([&] { return s.node.handshake_counters().outcomes > 0; },
+                                 seconds(2)));
   auto stats = s.get("/v1/stats");
   ASSERT_FALSE(stats.is_discarded());
   EXPECT_EQ(stats["peers_online"], 3);
@@ -74,7 +82,9 @@ TEST_F(IndexApiStats, CountsLoginsHandshakesAndPlansByNatPair) {
   EXPECT_EQ(stats["handshakes"]["refused"], 1);
   EXPECT_EQ(stats["tunnels"]["planned_direct"], 1);
   EXPECT_EQ(stats["tunnels"]["planned_relay"], 0);
-  EXPECT_EQ(stats["traversal"]["outcomes_reported"], false);
+  EXPECT_EQ(stats["tunnels"]["reported"]["direct"], 1);
+  EXPECT_EQ(stats["tunnels"]["reported"]["relay"], 0);
+  EXPECT_EQ(stats["handshakes"]["outcome_reports"]["counted"], 1);
 
   const auto& pairs = stats["traversal"]["by_nat_pair"];
   ASSERT_EQ(pairs.size(), 2u) << pairs.dump();
@@ -84,6 +94,22 @@ TEST_F(IndexApiStats, CountsLoginsHandshakesAndPlansByNatPair) {
   EXPECT_EQ(pairs[0]["accepted"], 1);
   EXPECT_EQ(pairs[0]["planned"]["port_prediction"], 1);
   EXPECT_EQ(pairs[0]["planned"]["simultaneous_open"], 0);
+  const auto& outcome = pairs[0]["outcomes"];
+  EXPECT_EQ(outcome["reported"], 1);
+  EXPECT_EQ(outcome["direct"], 1);
+  EXPECT_EQ(outcome["failed"], 0);
+  EXPECT_EQ(outcome["setup"]["tunnels"], 1);
+  // One sample: its percentiles lie in the bucket holding its setup time.
+  const auto setup_ms = std::chrono::duration_cast<std::chrono::milliseconds>(up->setup).count();
+  const auto* bound = std::lower_bound(SetupHistogram::kBoundsMs.begin(),
+                                       SetupHistogram::kBoundsMs.end(),
+                                       static_cast<std::uint32_t>(setup_ms));
+  EXPECT_LE(outcome["setup"]["setup_ms_p50"].get<std::int64_t>(), *bound);
+  EXPECT_GE(outcome["setup"]["setup_ms_p95"].get<std::int64_t>(),
+            outcome["setup"]["setup_ms_p50"].get<std::int64_t>());
+  EXPECT_TRUE(outcome["setup_relay"]["setup_ms_p50"].is_null()) << "no relayed tunnel";
+  EXPECT_TRUE(pairs[1]["outcomes"]["setup"]["setup_ms_p50"].is_null());
+  EXPECT_EQ(pairs[1]["outcomes"]["reported"], 0);
   EXPECT_EQ(pairs[1]["nat"], nlohmann::json::array({"EIM/APDF", "unknown"}));
   EXPECT_EQ(pairs[1]["offers"], 1);
   EXPECT_EQ(pairs[1]["refused"], 1);
@@ -125,6 +151,22 @@ TEST_F(IndexApiStats, MetricsCarryTheCountersDropsByReasonAndRuntimeFamilies) {
       t, "qp2p_handshake_nat_pair_total{nat_a=\"APDM/APDF\",nat_b=\"EIM/APDF\",event="
          "\"planned_port_prediction\"} 1"));
   EXPECT_TRUE(has_line(t, "qp2p_turn_errors_total{code=\"508\"} 0"));
+  // Tunnel outcomes by path and NAT pair, and the setup-time histogram (section 8.9).
+  ASSERT_TRUE(s.sc.wait_for<ev::TunnelEstablished>(alice, seconds(5)));
+  ASSERT_TRUE(s.sc.net.run_until([&] { return s.node.handshake_counters().outcomes > 0; },
+                                 seconds(2)));
+  const std::string after = s.api.handle(r, s.node, context).body;
+  const std::string pair = "pair=\"APDM/APDF|EIM/APDF\"";
+  EXPECT_TRUE(has_line(after, "# TYPE qp2p_tunnel_outcomes_total counter"));
+  EXPECT_TRUE(has_line(after, "qp2p_tunnel_outcomes_total{path=\"direct\"," + pair + "} 1"))
+      << after;
+  EXPECT_TRUE(has_line(after, "qp2p_tunnel_outcomes_total{path=\"failed\"," + pair + "} 0"));
+  EXPECT_TRUE(has_line(after, "# TYPE qp2p_tunnel_setup_seconds histogram"));
+  EXPECT_TRUE(has_line(after, "qp2p_tunnel_setup_seconds_bucket{path=\"direct\"," + pair +
+                                  ",le=\"+Inf\"} 1"));
+  EXPECT_TRUE(has_line(after, "qp2p_tunnel_setup_seconds_count{path=\"direct\"," + pair + "} 1"));
+  EXPECT_TRUE(has_line(after, "qp2p_tunnel_setup_seconds_bucket{path=\"relay\"," + pair +
+                                  ",le=\"120\"} 0"));
   EXPECT_TRUE(has_line(t, "qp2p_udp_datagrams_total{direction=\"in\"} 42"));
   // Every sample line belongs to a family announced just before.
   std::istringstream in(t);

@@ -1,5 +1,6 @@
 // The Prometheus text format writer: HELP and TYPE lines, labels escaped, invalid names and
-// counters without _total refused, a family written once.
+// counters without _total refused, a family written once; histograms with cumulative buckets,
+// +Inf, _sum and _count.
 #include <gtest/gtest.h>
 
 #include "stack/management/metrics_text.h"
@@ -32,6 +33,28 @@ TEST(MetricsText, RefusesInvalidNamesAndRepeats) {
   EXPECT_THROW(m.family("ok_total", MetricsText::Type::kCounter, ""), std::invalid_argument);
   EXPECT_THROW(m.sample(1, {{"bad-label", "x"}}), std::invalid_argument);
   EXPECT_THROW(m.sample(1, {{"__reserved", "x"}}), std::invalid_argument);
+}
+
+TEST(MetricsText, WritesHistogramsWithCumulativeBuckets) {
+  MetricsText m;
+  m.family("qp2p_setup_seconds", MetricsText::Type::kHistogram, "Setup.");
+  EXPECT_THROW(m.sample(1), std::logic_error) << "a histogram has no plain samples";
+  m.histogram({{"path", "direct"}}, {0.05, 0.1, 120}, {1, 3, 3}, 0.275, 4);
+  EXPECT_EQ(m.text(),
+            "# HELP qp2p_setup_seconds Setup.\n"
+            "# TYPE qp2p_setup_seconds histogram\n"
+            "qp2p_setup_seconds_bucket{path=\"direct\",le=\"0.05\"} 1\n"
+            "qp2p_setup_seconds_bucket{path=\"direct\",le=\"0.1\"} 3\n"
+            "qp2p_setup_seconds_bucket{path=\"direct\",le=\"120\"} 3\n"
+            "qp2p_setup_seconds_bucket{path=\"direct\",le=\"+Inf\"} 4\n"
+            "qp2p_setup_seconds_sum{path=\"direct\"} 0.275\n"
+            "qp2p_setup_seconds_count{path=\"direct\"} 4\n");
+  // Counts that decrease, or exceed the total, and a label named le are refused.
+  EXPECT_THROW(m.histogram({}, {1, 2}, {2, 1}, 0, 2), std::invalid_argument);
+  EXPECT_THROW(m.histogram({}, {1, 2}, {1, 3}, 0, 2), std::invalid_argument);
+  EXPECT_THROW(m.histogram({{"le", "1"}}, {1}, {0}, 0, 0), std::invalid_argument);
+  m.family("qp2p_peers", MetricsText::Type::kGauge, "Peers.");
+  EXPECT_THROW(m.histogram({}, {1}, {0}, 0, 0), std::logic_error) << "not a histogram family";
 }
 
 }  // namespace

@@ -44,6 +44,12 @@ TEST_P(PeerRelay, DirectFailureFallsBackToTheRelayOrSaysWhyNot) {
     ASSERT_TRUE(closed) << sc.transcript();
     EXPECT_NE(closed->reason.find("offers no relay"), std::string::npos) << closed->reason;
     EXPECT_FALSE(sc.find<ev::TunnelEstablished>(alice));
+    // The caller reports the failure (docs/protocol.md section 8.9): counted as failed, once.
+    ASSERT_TRUE(sc.net.run_until([&] { return s1.handshake_counters().outcomes > 0; }, seconds(2)));
+    sc.net.run_for(seconds(15));  // every copy of the report, and bob's side, have had their time
+    EXPECT_EQ(outcomes().outcome_failed, 1u);
+    EXPECT_EQ(outcomes().outcome_direct + outcomes().outcome_relay, 0u);
+    EXPECT_EQ(s1.handshake_counters().outcomes, 1u);
     return;
   }
 
@@ -64,6 +70,14 @@ TEST_P(PeerRelay, DirectFailureFallsBackToTheRelayOrSaysWhyNot) {
   EXPECT_LE(sc.net.now() - punch_started, tunnel::kDefaultPunchDeadline + seconds(2));
   EXPECT_EQ(s1.relay_allocations(), 1u);
   EXPECT_EQ(s1.handshake_counters().relays, 1u);
+  // The caller reported the relayed tunnel once, with its setup time (section 8.9).
+  ASSERT_TRUE(sc.net.run_until([&] { return s1.handshake_counters().outcomes > 0; }, seconds(2)));
+  EXPECT_EQ(outcomes().outcome_relay, 1u);
+  EXPECT_EQ(outcomes().relay_setup.count, 1u);
+  EXPECT_EQ(outcomes().relay_setup.sum_ms,
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(a->setup).count()));
+  EXPECT_EQ(outcomes().outcome_direct + outcomes().outcome_failed, 0u);
 
   EXPECT_TRUE(carried(alice, bob, "through the relay")) << sc.transcript();
   EXPECT_TRUE(carried(bob, alice, "and back")) << sc.transcript();
@@ -78,6 +92,8 @@ TEST_P(PeerRelay, DirectFailureFallsBackToTheRelayOrSaysWhyNot) {
   sc.net.run_for(seconds(400));
   EXPECT_TRUE(carried(alice, bob, "after 400 s")) << sc.transcript();
   EXPECT_TRUE(carried(bob, alice, "back after 400 s")) << sc.transcript();
+
+  EXPECT_EQ(s1.handshake_counters().outcomes, 1u) << "one report: the callee does not report";
 
   // Closing the tunnel gives the allocation back.
   bob.tunnel_close(sc.net.now(), alice.id());
@@ -140,6 +156,11 @@ TEST_F(PeerRelayUpgrade, RelayedTunnelMovesToTheDirectPathWithoutLoss) {
   EXPECT_TRUE(sc.all<ev::TunnelRequested>(bob).size() == 1u) << "the upgrade is not a new request";
   EXPECT_FALSE(sc.find<ev::TunnelClosed>(alice));
   EXPECT_FALSE(sc.find<ev::TunnelClosed>(bob));
+  // The upgrade is no new tunnel: the supernode counted one tunnel, relayed (section 8.9).
+  EXPECT_EQ(outcomes().outcome_relay, 1u);
+  EXPECT_EQ(outcomes().outcome_direct + outcomes().outcome_failed, 0u);
+  EXPECT_EQ(s1.handshake_counters().outcomes, 1u);
+  EXPECT_EQ(s1.handshake_counters().accepted, 2u) << "the upgrade was negotiated";
   // The relayed address is given back once the replaced tunnel's grace has passed.
   sc.net.run_for(tunnel::kReplacedTunnelGrace + seconds(2));
   EXPECT_EQ(s1.relay_allocations(), 0u);

@@ -33,6 +33,20 @@ struct PeerTunnel : ::testing::Test, TunnelPair {
     // Issue 4: within 3 round trips (peer-supernode plus peer-peer) of the request, counting
     // the slower peer's supernode round trip.
     EXPECT_LE(a->setup, 3 * (bob.rtt() + a->rtt)) << "setup " << a->setup.count() << " ns";
+    // Alice (the caller) reports the direct tunnel with its setup time; Bob does not
+    // (docs/protocol.md section 8.9), so it is counted once.
+    ASSERT_TRUE(sc.net.run_until([&] { return s1.handshake_counters().outcomes > 0; }, seconds(2)));
+    sc.net.run_for(seconds(1));
+    EXPECT_EQ(s1.handshake_counters().outcomes, 1u);
+    EXPECT_EQ(outcomes().outcome_direct, 1u);
+    EXPECT_EQ(outcomes().outcome_relay + outcomes().outcome_failed, 0u);
+    EXPECT_EQ(outcomes().direct_setup.count, 1u);
+    EXPECT_EQ(outcomes().direct_setup.sum_ms,
+              static_cast<std::uint64_t>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(a->setup).count()));
+    EXPECT_EQ(outcomes().tunnel_rtt_ms_sum,
+              static_cast<std::uint64_t>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(a->rtt).count()));
   }
 
 };

@@ -43,6 +43,14 @@ struct TunnelPair {
     return got && got->peer == from.id();
   }
 
+  // What S1 counted of the tunnel outcomes callers reported (docs/protocol.md section 8.9):
+  // these peers publish no NAT profile, so everything is under ("unknown", "unknown").
+  NatPairCounters outcomes() const {
+    const auto& pairs = s1.handshake_stats().by_pair();
+    auto it = pairs.find({"unknown", "unknown"});
+    return it == pairs.end() ? NatPairCounters{} : it->second;
+  }
+
   PeerScenario sc;
   SupernodeConfig config;
   Supernode& s1;

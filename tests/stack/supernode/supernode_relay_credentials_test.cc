@@ -1,7 +1,8 @@
 // Relay credentials in punch-start (docs/protocol.md section 8.5): with TURN configured each
 // side of an accepted negotiation gets its own time-limited credentials (user = its peer id,
 // one hour), and they work: a TurnClient allocates with them on the supernode's primary port.
-// Without TURN the fields are empty.
+// Without TURN the fields are empty. A relayed address is passed on only when it is the sender's
+// own allocation there.
 #include <gtest/gtest.h>
 
 #include "stack/relay/turn_client.h"
@@ -64,17 +65,16 @@ TEST(SupernodeRelayCredentials, EachSideGetsItsOwnForAnHour) {
   EXPECT_EQ(b->relay.password, turn::rest_api_password(kSecret, b->relay.username));
 }
 
-TEST(SupernodeRelayCredentials, TheyAllocateOnTheSupernodesRelay) {
-  RelayFixture f(turn_config());
-  auto [a, b] = f.negotiate();
-  ASSERT_TRUE(a);
+// Allocates on the supernode's relay from `local` with `relay` credentials; the relayed address.
+std::optional<Endpoint> allocate(RelayFixture& f, const wire::RelayCredentials& relay,
+                                 const Endpoint& local) {
   turn::TurnClientConfig config;
-  config.local = ep("203.0.113.10:40002");  // another socket of Alice's host
+  config.local = local;
   config.server = f.net.primary();
-  config.credentials.username = a->relay.username;
-  config.credentials.password = a->relay.password;
+  config.credentials.username = relay.username;
+  config.credentials.password = relay.password;
   turn::TurnClient client(config, Random::from_u64(77));
-  ASSERT_TRUE(client.allocate(f.net.now));
+  if (!client.allocate(f.net.now)) return std::nullopt;
   for (int round = 0; round < 10 && client.state() == turn::TurnClient::State::kAllocating;
        ++round) {
     while (auto d = client.poll_transmit()) f.net.deliver(d->remote, d->local, d->payload);
@@ -86,10 +86,63 @@ TEST(SupernodeRelayCredentials, TheyAllocateOnTheSupernodesRelay) {
       client.handle_datagram(f.net.now, d.remote, d.local, d.payload.data(), d.payload.size());
     f.net.unrouted.clear();
   }
-  ASSERT_EQ(client.state(), turn::TurnClient::State::kAllocated);
-  ASSERT_TRUE(client.relayed());
-  EXPECT_EQ(client.relayed()->address, f.net.primary().address);
+  if (client.state() != turn::TurnClient::State::kAllocated) return std::nullopt;
+  return client.relayed();
+}
+
+TEST(SupernodeRelayCredentials, TheyAllocateOnTheSupernodesRelay) {
+  RelayFixture f(turn_config());
+  auto [a, b] = f.negotiate();
+  ASSERT_TRUE(a);
+  // From another socket of Alice's host.
+  auto relayed = allocate(f, a->relay, ep("203.0.113.10:40002"));
+  ASSERT_TRUE(relayed);
+  EXPECT_EQ(relayed->address, f.net.primary().address);
   EXPECT_EQ(f.net.supernode.turn_counters().allocations_created, 1u);
+}
+
+// docs/protocol.md section 8.6: a tunnel-relay is passed on only when it names the sender's own
+// allocation on this supernode, so no peer can aim the other side's checks at a third party.
+TEST(SupernodeRelayCredentials, TunnelRelayMustNameTheSendersOwnAllocation) {
+  RelayFixture f(turn_config());
+  auto [a, b] = f.negotiate();
+  ASSERT_TRUE(a && b);
+  const std::uint64_t attempt = b->attempt;
+  auto bobs = allocate(f, b->relay, ep("198.51.100.20:41002"));
+  auto alices = allocate(f, a->relay, ep("203.0.113.10:40002"));
+  ASSERT_TRUE(bobs && alices);
+  ASSERT_NE(*bobs, *alices);
+
+  // A third party's address, and an address of this supernode that is no relay of Bob's.
+  for (const Endpoint& forged : {ep("203.0.113.77:9"), f.net.primary(), *alices}) {
+    SCOPED_TRACE(forged.to_string());
+    auto refused = f.net.request(f.bob, wire::TunnelRelay{f.alice.id(), attempt, forged});
+    ASSERT_EQ(error_code(refused), 400);
+    EXPECT_EQ(std::get<wire::Error>(*refused).reason.rfind("relayed: ", 0), 0u)
+        << "names the field: " << std::get<wire::Error>(*refused).reason;
+  }
+  EXPECT_EQ(f.net.supernode.handshake_counters().relays_not_allocated, 3u);
+  EXPECT_EQ(f.net.supernode.handshake_counters().relays, 0u);
+  EXPECT_EQ(f.alice.count<wire::TunnelRelayed>(), 0u) << "nothing forged is passed on";
+
+  // Bob's own allocation goes through, to Alice.
+  auto ack = f.net.request(f.bob, wire::TunnelRelay{f.alice.id(), attempt, *bobs});
+  ASSERT_TRUE(ack && std::holds_alternative<wire::TunnelRelayAck>(*ack));
+  auto relayed = f.take_push<wire::TunnelRelayed>(f.alice);
+  ASSERT_TRUE(relayed);
+  EXPECT_EQ(relayed->relayed, *bobs);
+  EXPECT_EQ(relayed->peer, f.bob.id());
+  EXPECT_EQ(f.net.supernode.handshake_counters().relays, 1u);
+}
+
+TEST(SupernodeRelayCredentials, WithoutTurnNoRelayedAddressIsPassedOn) {
+  RelayFixture f(one_ip_config());
+  auto [a, b] = f.negotiate();
+  ASSERT_TRUE(a && b);
+  auto refused = f.net.request(f.bob, wire::TunnelRelay{f.alice.id(), b->attempt,
+                                                         ep("192.0.2.1:50000")});
+  EXPECT_EQ(error_code(refused), 400);
+  EXPECT_EQ(f.alice.count<wire::TunnelRelayed>(), 0u);
 }
 
 TEST(SupernodeRelayCredentials, NoneWithoutTurn) {

@@ -127,6 +127,9 @@ inline std::vector<Body> every_body() {
   all.push_back(SupernodeLeaving{{ep("198.51.100.20:3478"), ep("[2001:db8::20]:3478")}});
   all.push_back(SupernodeList{{ep("192.0.2.1:3478"), ep("198.51.100.20:3478"),
                                ep("[2001:db8::20]:3478")}});
+  all.push_back(TunnelOutcome{0xd1d2d3d4d5d6d7d8ULL, OutcomePath::kFailed, 41000, 0,
+                              "relay fallback failed"});
+  all.push_back(TunnelOutcomeAck{0xe1e2e3e4e5e6e7e8ULL});
   return all;
 }
 

@@ -176,6 +176,17 @@ void expect_same(const TunnelRelayed& a, const TunnelRelayed& b) {
   EXPECT_EQ(a.relayed, b.relayed);
 }
 
+void expect_same(const TunnelOutcome& a, const TunnelOutcome& b) {
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.path, b.path);
+  EXPECT_EQ(a.setup_ms, b.setup_ms);
+  EXPECT_EQ(a.rtt_ms, b.rtt_ms);
+  EXPECT_EQ(a.reason, b.reason);
+}
+void expect_same(const TunnelOutcomeAck& a, const TunnelOutcomeAck& b) {
+  EXPECT_EQ(a.attempt, b.attempt);
+}
+
 TEST(ControlTypes, WireNumbersAndNamesAreFixed) {
   const std::vector<std::pair<std::uint16_t, std::string>> expected = {
       {0x0001, "hello"},         {0x0002, "login"},       {0x0003, "keepalive"},
@@ -192,6 +203,7 @@ TEST(ControlTypes, WireNumbersAndNamesAreFixed) {
       {0x0207, "tunnel-relayed"},
       {0x0208, "supernode-leaving"},
       {0x0209, "supernodes"},
+      {0x0033, "tunnel-outcome"}, {0x0133, "tunnel-outcome-ack"},
   };
   const auto all = every_body();
   ASSERT_EQ(all.size(), std::variant_size_v<Body>);
