@@ -105,7 +105,8 @@ std::optional<std::size_t> HolePunch::add_pair(const Endpoint& local, const Endp
   auto [it, inserted] = pair_index_.emplace(std::make_pair(local, remote), pairs_.size());
   if (!inserted) return it->second;
   pairs_.push_back(Pair{local, remote, kind});
-  schedule(it->second, config_.start);
+  // Waiting for the peer: a pair is first checked when the peer's check arrives on it (trigger).
+  if (!config_.wait_for_peer) schedule(it->second, config_.start);
   return it->second;
 }
 

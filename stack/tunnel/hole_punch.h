@@ -37,6 +37,13 @@
 //   kMaxLocalEndpoints) and checks the remote candidates from each; probes (bounded by
 //   kMaxBirthdayProbes) leave from the first local only. Pairs: K x candidates + M.
 //
+// Waiting for the peer (wait_for_peer, the relayed side of the relay fallback): no check leaves
+// before the peer's first valid check arrived, and then only on the pairs the peer reached
+// (triggered checks, then their retries), as an ICE-lite agent only answers (RFC 8445 section
+// 2.5). A relayed address has no NAT to open, so its checks could only reach the caller's NAT
+// before the caller sent to the relay; a hostile gateway refuses them and, on Linux, the refused
+// flow then blocks the caller's own flow to the relay (nat-models/nat_table.h).
+//
 // Outcome events: Established{local, remote, rtt}, then take_tunnel_params() builds the Tunnel;
 // or Failed{reason} at start + deadline (or at start for an invalid config).
 //
@@ -112,6 +119,7 @@ struct HolePunchConfig {
   Instant start{};            // synchronised start (from the handshake service)
   Duration deadline = kDefaultPunchDeadline;  // measured from start
   PunchPacing pacing;
+  bool wait_for_peer = false;  // check only where the peer's checks arrived (see above)
 };
 
 namespace hole_punch_event {

@@ -139,9 +139,12 @@ void TunnelManager::launch(Instant now, const PeerId& peer, Attempt& a) {
   std::vector<Endpoint> locals{main_local_};
   if (a.from_relay_port) locals = {*relay_.relayed()};
   locals.insert(locals.end(), a.extra.begin(), a.extra.end());
-  a.punch = std::make_unique<HolePunch>(
-      make_punch_config(a.plan, identity_, a.nonce, std::move(locals), std::max(a.start, now)),
-      Random::from_u64(random_.next_u64()));
+  HolePunchConfig config =
+      make_punch_config(a.plan, identity_, a.nonce, std::move(locals), std::max(a.start, now));
+  // From our relayed address we only answer: the caller's first check through the relay opens
+  // its NAT towards the relay (hole_punch.h, "waiting for the peer").
+  config.wait_for_peer = a.from_relay_port;
+  a.punch = std::make_unique<HolePunch>(std::move(config), Random::from_u64(random_.next_u64()));
   by_tunnel_id_[a.punch->tunnel_id()] = peer;
   pump_attempt(now, peer);
 }

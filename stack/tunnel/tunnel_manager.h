@@ -20,9 +20,10 @@
 //                           from our relayed transport address (relay_port.h, one TURN
 //                           allocation on the supernode shared by all relayed tunnels) once it
 //                           is allocated (RelayReady{relayed}: tell the peer, who runs an
-//                           ordinary attempt towards it with path kRelay). Its transmits go out
-//                           through the TURN server from the main socket; the runtime hands
-//                           the server's messages to handle_relay_datagram().
+//                           ordinary attempt towards it with path kRelay). It waits for the
+//                           peer's first check (HolePunchConfig::wait_for_peer). Its transmits
+//                           go out through the TURN server from the main socket; the runtime
+//                           hands the server's messages to handle_relay_datagram().
 //   Data / Closed           from the tunnel ("closed locally", "closed by peer",
 //                           "keepalive timeout").
 //

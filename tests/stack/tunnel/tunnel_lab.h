@@ -321,6 +321,7 @@ struct PeerSpec {
   int predict_after = 16;
   int birthday_probes = 0;  // kBirthday: random ports on the other's NAT address
   Duration start_skew{};    // this side starts so much after the common start
+  bool wait_for_peer = false;  // HolePunchConfig::wait_for_peer (the relayed side)
 };
 
 struct Scenario {
@@ -417,6 +418,7 @@ class PunchLab {
     c.start = start_ + mine.start_skew;
     c.deadline = s_.deadline;
     c.pacing = s_.pacing;
+    c.wait_for_peer = mine.wait_for_peer;
     return c;
   }
 
