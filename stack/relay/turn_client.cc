@@ -450,16 +450,8 @@ void TurnClient::fail(Instant now, const Pending& p, int code, std::string reaso
         refresh_at_ = code == 0 ? now : now + std::chrono::seconds(5);
       }
       return;
-    case TurnOperation::kCreatePermission: {
-      auto it = permissions_.find(p.peer.address);
-      if (it != permissions_.end() && !it->second.installed)
-        permissions_.erase(it);
-      else if (it != permissions_.end()) {
-        it->second.in_flight = false;
-        it->second.refresh_at = code == 0 ? now : kNever;
-      }
-      return;
-    }
+    case TurnOperation::kCreatePermission:
+      return permission_failed(now, p.peer, code);
     case TurnOperation::kChannelBind: {
       auto it = channels_.find(p.peer);
       if (it == channels_.end()) return;
@@ -477,6 +469,23 @@ void TurnClient::fail(Instant now, const Pending& p, int code, std::string reaso
       return;
     }
   }
+}
+
+// A CreatePermission went unanswered (code 0) or was refused. Unanswered, it is asked again at
+// once, installed or not, for as long as the allocation lives: the permission is what lets the
+// peer's packets in and ours out (section 9), and on a lossy path a whole retransmission
+// schedule can be lost while the owner still counts on it (its Send indications are accepted
+// meanwhile and would all be dropped by the server). A refusal forgets a permission that was
+// never installed and stops refreshing one that was.
+void TurnClient::permission_failed(Instant now, const Endpoint& peer, int code) {
+  auto it = permissions_.find(peer.address);
+  if (it == permissions_.end()) return;
+  if (code != 0 && !it->second.installed) {
+    permissions_.erase(it);
+    return;
+  }
+  it->second.in_flight = false;
+  it->second.refresh_at = code == 0 ? now : kNever;
 }
 
 // The deallocating Refresh was answered (or failed: the allocation times out at the server).
@@ -532,7 +541,7 @@ void TurnClient::handle_timeout(Instant now) {
     send_request(now, p);
   }
   for (auto& [address, perm] : permissions_) {
-    if (!perm.installed || perm.in_flight || now < perm.refresh_at) continue;
+    if (perm.in_flight || now < perm.refresh_at) continue;
     perm.in_flight = true;
     perm.refresh_at = kNever;
     Pending p;
@@ -550,7 +559,7 @@ Instant TurnClient::poll_timeout() const {
   for (const auto& [peer, c] : channels_)
     if (c.bound && !c.in_flight) t = std::min(t, c.refresh_at);
   for (const auto& [address, perm] : permissions_)
-    if (perm.installed && !perm.in_flight) t = std::min(t, perm.refresh_at);
+    if (!perm.in_flight) t = std::min(t, perm.refresh_at);
   return t;
 }
 

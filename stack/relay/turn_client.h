@@ -3,7 +3,8 @@
 //
 //   Allocate          RFC 8656 section 7.1/7.3   (REQUESTED-TRANSPORT UDP, LIFETIME)
 //   Refresh           section 8.1/8.3            (before expiry; LIFETIME 0 on close())
-//   CreatePermission  section 9.1/9.3            (per peer IP, refreshed before 300 s pass)
+//   CreatePermission  section 9.1/9.3            (per peer IP, refreshed before 300 s pass;
+//                                                 an unanswered one is asked again at once)
 //   ChannelBind       section 11.1/11.3          (refreshed before 600 s pass)
 //   Send / Data       section 10                 (indications while no channel is bound)
 //   ChannelData       section 12                 (once the channel is bound)
@@ -201,6 +202,7 @@ class TurnClient {
   void on_success(Instant now, const Pending& p, const stun::MessageView& m);
   void on_error(Instant now, Pending p, const stun::MessageView& m);
   void fail(Instant now, const Pending& p, int code, std::string reason);
+  void permission_failed(Instant now, const Endpoint& peer, int code);
   void lose_allocation(std::string reason);
   void finish_close();
   void take_tracker_transmits();

@@ -161,8 +161,17 @@ void HolePunch::send_check(Instant now, std::size_t index) {
   }
   const bool capped =
       p.kind == CandidateKind::kPeerReflexive && p.checks >= kMaxChecksPerPeerReflexivePair;
-  const bool again = nominate || (!nominated_ && !p.succeeded && !capped);
+  const bool again =
+      nominate || (!nominated_ && (!p.succeeded || awaiting_nomination(p)) && !capped);
   if (again) schedule(index, now + config_.pacing.pair_interval);
+}
+
+// The controlled side keeps checking a pair that succeeded until the peer nominates: on a path
+// that loses most datagrams the peer's own checks may be spent (a peer-reflexive pair past its
+// budget) and only our requests still trigger them (handle_request), and the peer cannot
+// nominate before one of its checks succeeds.
+bool HolePunch::awaiting_nomination(const Pair& p) const {
+  return p.succeeded && peer_known_ && !controlling();
 }
 
 void HolePunch::handle_timeout(Instant now) {
@@ -308,10 +317,12 @@ void HolePunch::handle_request(Instant now, const Endpoint& local, const Endpoin
       return;
     }
   }
-  // Triggered check: the peer reaches us on this pair, so our NAT and probably its NAT are open.
-  const bool capped =
-      p.kind == CandidateKind::kPeerReflexive && p.checks >= kMaxChecksPerPeerReflexivePair;
-  if (!p.succeeded && !nominated_ && !capped) trigger(index);
+  // Triggered check (RFC 8445 section 7.3.1.4): the peer reaches us on this pair, so our NAT and
+  // probably its NAT are open. A peer-reflexive pair past its retry budget still gets one per
+  // request (send_check does not repeat it): each request the peer gets through costs one
+  // answer and one check, never a stream, and a controlled side whose own checks were all lost
+  // can still confirm the pair the peer keeps nominating.
+  if (!p.succeeded && !nominated_) trigger(index);
 }
 
 void HolePunch::handle_response(Instant now, const Endpoint& local, const Endpoint& remote,
@@ -354,9 +365,26 @@ void HolePunch::handle_sealed(const Endpoint& local, const Endpoint& remote,
   }
   if (early_packets_.size() < kMaxEarlyPackets)
     early_packets_.push_back(Datagram{local, remote, Bytes(data, data + size)});
-  if (state_ == State::kRunning && nominated_ && pairs_[*nominated_].local == local &&
-      pairs_[*nominated_].remote == remote)
-    establish(*nominated_);
+  if (auto pair = confirmed_pair(local, remote)) establish(*pair);
+}
+
+// The pair an authenticated packet of the peer's tunnel, arriving on (local, remote), confirms:
+// the peer established there, so it got our answer on that path and its packets arrive on it.
+// For the controlling side the pair it nominated (our check there already succeeded); for the
+// controlled side a pair the peer nominated, even if every one of our own checks on it was lost
+// (the peer stopped checking once established, and its tunnel sends no checks).
+std::optional<std::size_t> HolePunch::confirmed_pair(const Endpoint& local,
+                                                     const Endpoint& remote) const {
+  if (state_ != State::kRunning) return std::nullopt;
+  if (nominated_) {
+    const Pair& p = pairs_[*nominated_];
+    if (p.local == local && p.remote == remote) return nominated_;
+    return std::nullopt;
+  }
+  auto it = pair_index_.find({local, remote});
+  if (it == pair_index_.end() || controlling() || !pairs_[it->second].nominated_by_peer)
+    return std::nullopt;
+  return it->second;
 }
 
 void HolePunch::nominate(std::size_t pair) {

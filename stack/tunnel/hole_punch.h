@@ -21,7 +21,9 @@
 // establishes. The controlled side establishes on a pair once the peer nominated it and its own
 // check on it succeeded. If the response to the nominating check is lost after the peer
 // established, the peer's tunnel (tunnel.h) answers the repeated check, or its first
-// authenticated packet on that pair confirms the nomination.
+// authenticated packet on that pair confirms the nomination; likewise an authenticated packet
+// of the peer's tunnel on a pair the peer nominated establishes the controlled side whose own
+// checks there were all lost.
 //
 // Strategies (what the handshake service picks from both NAT profiles):
 //   kSimultaneousOpen  the candidates as given (host, server-reflexive): both sides' NATs open a
@@ -213,6 +215,8 @@ class HolePunch final : public SansIoEndpoint {
   void handle_sealed(const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
                      std::size_t size, const SealedPacket& packet);
   bool learn_peer(const CheckPacket& check);
+  std::optional<std::size_t> confirmed_pair(const Endpoint& local, const Endpoint& remote) const;
+  bool awaiting_nomination(const Pair& p) const;
   void nominate(std::size_t pair);
   void establish(std::size_t pair);
   void fail(std::string reason);

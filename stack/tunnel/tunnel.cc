@@ -136,6 +136,7 @@ void Tunnel::handle_sealed(Instant now, const Endpoint& local, const Endpoint& r
   const bool newest = p.counter > replay_.highest();
   replay_.accept(p.counter);
   last_heard_ = now;
+  peer_heard_ = true;
   if (newest && (local != local_ || remote != remote_)) {
     local_ = local;
     remote_ = remote;
@@ -164,7 +165,7 @@ void Tunnel::handle_timeout(Instant now) {
     finish("keepalive timeout");
     return;
   }
-  if (now >= last_sent_ + config_.keepalive_interval) {
+  if (now >= last_sent_ + keepalive_interval()) {
     transmit(now, PacketType::kKeepalive, nullptr, 0);
     ++counters_.keepalives_sent;
   }
@@ -179,7 +180,12 @@ std::optional<Datagram> Tunnel::poll_transmit() {
 
 Instant Tunnel::poll_timeout() const {
   if (closed_) return kNever;
-  return std::min(last_sent_ + config_.keepalive_interval, last_heard_ + config_.dead_interval);
+  return std::min(last_sent_ + keepalive_interval(), last_heard_ + config_.dead_interval);
+}
+
+Duration Tunnel::keepalive_interval() const {
+  if (peer_heard_) return config_.keepalive_interval;
+  return std::min(config_.keepalive_interval, config_.unconfirmed_keepalive_interval);
 }
 
 std::optional<TunnelEvent> Tunnel::poll_event() {

@@ -6,7 +6,10 @@
 //   send(now, bytes)        seals a data packet (counter + AEAD) to the current path
 //   received data           -> tunnel_event::Data{bytes}
 //   nothing sent for keepalive_interval   -> a keepalive (holds our NAT mapping and the peer's
-//                                            filter open, tells the peer we are alive)
+//                                            filter open, tells the peer we are alive); every
+//                                            unconfirmed_keepalive_interval until the peer's
+//                                            first authenticated packet arrived (it may still
+//                                            be punching and wait for ours to confirm)
 //   nothing authenticated heard for dead_interval -> Closed{"keepalive timeout"}
 //   close(now)              -> one close packet, Closed{"closed locally"}
 //   a close from the peer   -> Closed{"closed by peer"}
@@ -72,6 +75,8 @@ struct TunnelParams {
 struct TunnelConfig {
   Duration keepalive_interval = kDefaultKeepaliveInterval;
   Duration dead_interval = kDefaultDeadInterval;
+  // Until the first authenticated packet from the peer (kUnconfirmedKeepaliveInterval).
+  Duration unconfirmed_keepalive_interval = kUnconfirmedKeepaliveInterval;
 };
 
 namespace tunnel_event {
@@ -138,6 +143,7 @@ class Tunnel final : public SansIoEndpoint {
   void handle_sealed(Instant now, const Endpoint& local, const Endpoint& remote,
                      const SealedPacket& packet);
   void finish(std::string reason);
+  Duration keepalive_interval() const;
 
   AttemptSide side_;
   Endpoint local_;
@@ -152,6 +158,7 @@ class Tunnel final : public SansIoEndpoint {
   ReplayWindow replay_;
   Instant last_sent_;
   Instant last_heard_;
+  bool peer_heard_ = false;  // an authenticated packet from the peer arrived
   bool closed_ = false;
   std::deque<Datagram> transmits_;
   std::deque<TunnelEvent> events_;

@@ -46,9 +46,12 @@ inline constexpr std::size_t kMaxPredictedPorts = 256;      // port prediction r
 inline constexpr std::size_t kMaxBirthdayProbes = 4096;     // birthday: random remote ports
 inline constexpr std::size_t kMaxCandidatePairs = 8192;     // locals x remote endpoints
 inline constexpr std::size_t kMaxPeerReflexivePairs = 64;   // pairs learnt from the peer's checks
-// A peer-reflexive pair's triggered checks stop after this many: the peer is already reaching
+// A peer-reflexive pair's repeated checks stop after this many: the peer is already reaching
 // us from there, so a few checks suffice even at 20% loss, and a replayed check from a spoofed
-// source cannot make us send to a third party for the whole attempt.
+// source cannot make us send to a third party for the whole attempt. Past it, each request the
+// peer gets through still triggers one check (RFC 8445 section 7.3.1.4): one check besides
+// the answer per datagram received, so a replay cannot start a stream, and on a path that loses most datagrams (a
+// relayed pair at 20% loss per link) the pair still succeeds while the peer keeps checking.
 inline constexpr int kMaxChecksPerPeerReflexivePair = 25;
 // Outstanding check transactions remembered for matching responses (oldest forgotten first).
 inline constexpr std::size_t kMaxOutstandingChecks = 16384;
@@ -63,6 +66,14 @@ inline constexpr std::size_t kMaxEarlyPackets = 16;
 // minutes is widely ignored); half of the shortest common timeout lets one keepalive be lost
 // without losing the mapping.
 inline constexpr Duration kDefaultKeepaliveInterval = std::chrono::seconds(15);
+
+// A new tunnel keeps sending keepalives this often until the peer's first authenticated packet
+// arrives. The peer may still be punching: when the answers to its own checks were lost (on a
+// relayed path at 20% loss per link three of four datagrams are), the first authenticated
+// packet of our tunnel is what establishes it (hole_punch.h), and waiting
+// kDefaultKeepaliveInterval for the next one would stall it for 15 s each time. Without loss
+// the peer's opening keepalive arrives within a round trip, so this costs nothing there.
+inline constexpr Duration kUnconfirmedKeepaliveInterval = std::chrono::milliseconds(250);
 
 // The tunnel is declared dead when nothing authenticated was heard for this long: three missed
 // keepalive intervals plus 5 s for jitter and path delay, so a single lost keepalive (or two)

@@ -220,6 +220,30 @@ TEST(TurnClient, LostRefreshesAreRetriedBeforeExpiry) {
   EXPECT_EQ(lab.server.allocation_count(), 1u);
 }
 
+// A first permission whose whole retransmission schedule is lost (a burst on a lossy path) is
+// asked for again while the allocation lives: forgetting it left the relay dropping every Send
+// indication and every packet from the peer, so a relayed tunnel could never come up.
+TEST(TurnClient, AnUnansweredFirstPermissionIsAskedForAgain) {
+  ClientLab lab;
+  ASSERT_TRUE(lab.allocate());
+  const Endpoint peer = ep("203.0.113.9:9000");
+  // Every request the client sends in the next 45 s is lost (more than the 39.5 s schedule).
+  const Instant outage_end = lab.now + std::chrono::seconds(45);
+  lab.drop = [&](bool from_client, const Datagram&) { return from_client && lab.now < outage_end; };
+  ASSERT_TRUE(lab.client.create_permission(lab.now, peer));
+  lab.run_for(41);
+  ASSERT_EQ(lab.events_of<ev::Failed>().size(), 1u) << lab.failures();
+  EXPECT_EQ(lab.events_of<ev::Failed>()[0].operation, TurnOperation::kCreatePermission);
+  EXPECT_FALSE(lab.client.has_permission(peer));
+  const std::uint8_t byte = 1;
+  EXPECT_TRUE(lab.client.send(lab.now, peer, &byte, 1)) << "still being created";
+  lab.run_for(10);
+  EXPECT_TRUE(lab.client.has_permission(peer)) << lab.failures();
+  EXPECT_EQ(lab.events_of<ev::PermissionCreated>().size(), 1u);
+  lab.from_peer(peer, Bytes{7});
+  EXPECT_EQ(lab.events_of<ev::Data>().size(), 1u) << "the server lets the peer in";
+}
+
 TEST(TurnClient, ForgedAndStrayInputIsDroppedAndCounted) {
   ClientLab lab;
   ASSERT_TRUE(lab.allocate());
