@@ -81,7 +81,7 @@ foreach(i RANGE ${last})
   if(failed GREATER 0)
     set(problem "${failed} of ${trials} trials without a tunnel")
   elseif(CONNECTIVITY_ONLY)
-    if(NOT a_dep EQUAL -1 AND NOT b_dep EQUAL -1
+    if(NOT same AND NOT a_dep EQUAL -1 AND NOT b_dep EQUAL -1
        AND (a STREQUAL "symmetric" OR b STREQUAL "symmetric") AND direct GREATER 0)
       set(problem "infeasible: ${direct} direct of ${trials}")
     endif()
