@@ -34,8 +34,8 @@
 // tunnel in every trial; 100% direct for pairs where both mappings are endpoint-independent (and
 // for one shared NAT); >= 95% direct for the other feasible pairs; 100% relayed where direct is
 // infeasible (both mappings dependent, one allocating randomly); with --hostile only the tunnel
-// and the relay of infeasible pairs. The median setup of endpoint-independent pairs must be
-// within 3 RTTs without loss. Pairs listed in kKnownStackBugs (a bug in stack/, explained there) are
+// and the relay of infeasible pairs, and so above 5% loss (kDirectShareMaxLoss). The median
+// setup of endpoint-independent pairs must be within 3 RTTs without loss. Pairs listed in kKnownStackBugs (a bug in stack/, explained there) are
 // reported but not counted unless --strict.
 #include <sys/resource.h>
 
@@ -107,11 +107,18 @@ struct PairResult {
   std::vector<std::string> violations;
 };
 
+// Above this loss only connectivity is expected of feasible pairs (issue 4: "with 5% and 20%
+// random loss on every link, connectivity stays 100%"): at 20% per link NAT discovery misreads
+// some profiles (a test's every copy lost reads as "filtered" or "unknown") and a direct attempt
+// planned from a misread profile may fall back to the relay, which is the expected outcome.
+constexpr double kDirectShareMaxLoss = 0.05;
+
 // The pair's expectations (traversal-pairs.h) plus the setup time of endpoint-independent
 // pairs; each violation as one line.
 void Judge(PairResult& r, double loss, bool hostile) {
-  r.violations =
-      qp2p::matrix::violations(r.pair, {r.trials, r.direct, r.relay, r.failed}, hostile);
+  const bool connectivity_only = hostile || loss > kDirectShareMaxLoss;
+  r.violations = qp2p::matrix::violations(r.pair, {r.trials, r.direct, r.relay, r.failed},
+                                          connectivity_only);
   const double median = Percentile(r.setupRtt, 0.5);
   if (!hostile && qp2p::matrix::eim_pair(r.pair) && loss == 0.0 && !r.setupRtt.empty() &&
       median > 3.0) {

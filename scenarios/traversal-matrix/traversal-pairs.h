@@ -102,7 +102,7 @@ struct Tally {
 // every trial for endpoint-independent pairs and one shared NAT, in >= 95% for the others.
 // With hostile gateways (icmp_on_unsolicited) a refused check can move or block a mapping
 // (nat-models/nat_table.h), so feasible pairs may fall back to the relay: only "a tunnel in
-// every trial" is expected of them.
+// every trial" is expected of them (`hostile`; the ns-3 scenario also sets it above 5% loss).
 inline std::vector<std::string> violations(const PairSpec& pair, const Tally& t, bool hostile) {
   std::vector<std::string> out;
   const std::string of = " of " + std::to_string(t.trials) + " trials";

@@ -26,7 +26,12 @@ struct TrialParameters {
   Time coreDelay = MilliSeconds(10);   // one way, every core link
   Time accessDelay = MilliSeconds(1);  // one way, home LANs and carrier access links
   double loss = 0.0;                   // per packet, at every receiving device
-  Time readyTimeout = Seconds(60);     // login + discovery + publish of both peers
+  // Login + discovery + publish of both peers. Without loss a few seconds; at 20% loss on every
+  // link a carrier-NAT peer loses 83% of its round trips to the supernode, and login (two
+  // exchanges, each a 10.75 s schedule that may go unanswered and start over), discovery (its
+  // own 20 s deadline) and the publish add up to more than a minute in some trials: 90 s is a
+  // wait a user on such a link would still accept, and it is not the tunnel being measured.
+  Time readyTimeout = Seconds(90);
   Time tunnelTimeout = Seconds(60);    // from the request to a tunnel (or its end): a failed
                                        // direct attempt (10 s) and a relayed one (30 s)
   uint32_t dataMessages = 20;          // tdata datagrams each way once the tunnel is up

@@ -9,6 +9,12 @@
 
 namespace qp2p::tunnel {
 
+namespace {
+// A succeeded pair the controlled side keeps checking until the peer nominates (see
+// awaiting_nomination) is checked every this many pair intervals (100 ms by default).
+constexpr int kAwaitingNominationIntervals = 5;
+}  // namespace
+
 const char* to_string(CandidateKind kind) {
   switch (kind) {
     case CandidateKind::kHost: return "host";
@@ -161,9 +167,12 @@ void HolePunch::send_check(Instant now, std::size_t index) {
   }
   const bool capped =
       p.kind == CandidateKind::kPeerReflexive && p.checks >= kMaxChecksPerPeerReflexivePair;
-  const bool again =
-      nominate || (!nominated_ && (!p.succeeded || awaiting_nomination(p)) && !capped);
+  const bool again = nominate || (!nominated_ && !p.succeeded && !capped);
   if (again) schedule(index, now + config_.pacing.pair_interval);
+  // Slower: the peer's nomination is normally a round trip away, and these must not take
+  // pacing slots from the pairs still being opened.
+  else if (!nominated_ && !capped && awaiting_nomination(p))
+    schedule(index, now + config_.pacing.pair_interval * kAwaitingNominationIntervals);
 }
 
 // The controlled side keeps checking a pair that succeeded until the peer nominates: on a path

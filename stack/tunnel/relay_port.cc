@@ -52,6 +52,7 @@ void RelayPort::allocate(Instant now) {
   config.server = server_;
   config.credentials = credentials_;
   config.software = "qp2p";
+  config.retransmit = kRelayRetransmitPolicy;
   client_ = std::make_unique<turn::TurnClient>(config, Random::from_u64(random_.next_u64()));
   client_->allocate(now);
   pump(now);

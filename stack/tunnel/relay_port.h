@@ -14,6 +14,12 @@
 //                        peers comes out as Data{relayed, remote, bytes}.
 //   release(peer)        the tunnel is gone; with no user left the allocation is deleted.
 //   Lost{peer}           the allocation ran out (e.g. its credentials expired): for every user.
+//
+// Loss: a tunnel waits on every TURN answer (the relay fallback runs when the direct path failed,
+// often to loss), so requests go out on kRelayRetransmitPolicy: one transaction whose copies go
+// on for as long as a tunnel waits for its allocation. A retransmission, not a new Allocate: the
+// server may have made the allocation and only its answer was lost, and answers a copy with the
+// stored response, where a new transaction on the same 5-tuple gets 437 (RFC 8656 section 7.2).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +37,15 @@
 #include "stack/relay/turn_client.h"
 
 namespace qp2p::tunnel {
+
+// The TURN server is our own supernode, a round trip the session measures in tens of ms, so
+// RFC 8489 section 6.2.1's doubling up to 16 s (7 copies over 39.5 s) would mostly wait: the
+// initial RTO stays at the RFC's 500 ms but is capped at 1 s, and 30 copies span 29.5 s, the
+// time a relayed attempt gives its allocation (kRelayedAttemptDeadline). At 20% loss on each of
+// the four links a carrier-NAT peer's round trip to the server crosses (83% of round trips
+// lost), RFC 8489's 7 copies all go unanswered one time in four; 30 copies one time in 250.
+inline constexpr RetransmitPolicy kRelayRetransmitPolicy{std::chrono::milliseconds(500),
+                                                         std::chrono::seconds(1), 30, 2};
 
 namespace relay_event {
 struct Ready {

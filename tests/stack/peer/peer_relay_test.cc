@@ -102,6 +102,43 @@ TEST_P(PeerRelay, DirectFailureFallsBackToTheRelayOrSaysWhyNot) {
   EXPECT_EQ(s1.relay_allocations(), 0u);
 }
 
+// Loss on the callee's way to the relay (a burst, as 20% loss per link makes them): everything
+// bob sends to its supernode is lost for the first 20 s of the fallback. RFC 8489's schedule
+// would have its next Allocate copy at 31.5 s, after the 30 s the attempt gives the allocation;
+// the relay port's copies (kRelayRetransmitPolicy) go every second for as long, so the address
+// comes in time and the tunnel comes up through the relay.
+TEST(PeerRelayLoss, AnAllocateLostForTwentySecondsStillGivesARelayedTunnel) {
+  TunnelPair pair(779, relay_supernode_config(true));
+  pair.start(1.0);
+  PeerScenario& sc = pair.sc;
+  PeerSession& alice = pair.alice;
+  PeerSession& bob = pair.bob;
+  alice.connect(sc.net.now(), bob.id());
+  ASSERT_TRUE(sc.wait_for<ev::TunnelRequested>(bob, seconds(2))) << sc.transcript();
+  bob.accept(sc.net.now(), alice.id());
+  ASSERT_TRUE(sc.wait_for<ev::PunchStarted>(bob, seconds(2))) << sc.transcript();
+  // The direct attempt ends kDefaultPunchDeadline after its start (a few ms after this).
+  const Instant fallback = sc.net.now() + tunnel::kDefaultPunchDeadline;
+  const auto bob_node = sc.node("bob");
+  const Endpoint relay_server = pair.config.primary;
+  sc.net.add_rewriter([&](Instant now, auto from, Endpoint&, Endpoint& destination) {
+    return !(from == bob_node && destination == relay_server && now >= fallback - seconds(1) &&
+             now < fallback + seconds(20));
+  });
+  auto a = sc.wait_for<ev::TunnelEstablished>(alice, seconds(45));
+  ASSERT_TRUE(a) << sc.transcript();
+  EXPECT_EQ(a->path, tunnel::Path::kRelay);
+  EXPECT_GE(sc.net.now(), fallback + seconds(20));
+  ASSERT_TRUE(sc.net.run_until([&] { return bob.tunnels().has_tunnel(alice.id()); }, seconds(5)))
+      << sc.transcript();
+  ASSERT_NE(bob.tunnels().relay_port().client(), nullptr);
+  EXPECT_GE(bob.tunnels().relay_port().client()->retransmissions(), 20u);
+  EXPECT_TRUE(pair.carried(alice, bob, "through the relay after the burst")) << sc.transcript();
+  EXPECT_TRUE(pair.carried(bob, alice, "and back")) << sc.transcript();
+  EXPECT_FALSE(sc.find<ev::TunnelClosed>(alice));
+  EXPECT_FALSE(sc.find<ev::TunnelClosed>(bob));
+}
+
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutTurn, PeerRelay, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Turn" : "NoTurn"; });
 
