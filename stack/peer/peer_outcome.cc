@@ -5,8 +5,6 @@
 // relayed tunnel to direct is not a new tunnel and is not reported. The report is a tracked
 // request (retransmitted like any other) but nothing waits for its answer: a lost report costs a
 // statistic, never a tunnel.
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 #include "stack/peer/peer_session.h"

@@ -322,7 +322,6 @@ class PeerSession final : public SansIoEndpoint {
   void expire_relay_waits(Instant now);
   void on_tunnel_up(Instant now, const PeerId& peer, tunnel::Path path, Duration setup,
                     Duration rtt);
-
   void try_upgrades(Instant now);
   Instant next_relay_wait() const;
   // Session-level retries and deadlines (peer_request_retry.cc).
