@@ -49,6 +49,16 @@ void MetricsText::family(std::string_view name, Type type, std::string_view help
 }
 
 void MetricsText::sample(std::uint64_t value, const Labels& labels) {
+  sample_text(std::to_string(value), labels);
+}
+
+void MetricsText::sample_seconds(std::uint64_t microseconds, const Labels& labels) {
+  std::string fraction = std::to_string(microseconds % 1000000);
+  fraction.insert(0, 6 - fraction.size(), '0');
+  sample_text(std::to_string(microseconds / 1000000) + "." + fraction, labels);
+}
+
+void MetricsText::sample_text(const std::string& value, const Labels& labels) {
   if (current_.empty()) throw std::logic_error("metric sample before any family");
   text_ += current_;
   if (!labels.empty()) {
@@ -65,7 +75,7 @@ void MetricsText::sample(std::uint64_t value, const Labels& labels) {
     text_ += '}';
   }
   text_ += ' ';
-  text_ += std::to_string(value);
+  text_ += value;
   text_ += '\n';
 }
 

@@ -23,10 +23,14 @@ class MetricsText {
   void family(std::string_view name, Type type, std::string_view help);
   // A sample of the current family.
   void sample(std::uint64_t value, const Labels& labels = {});
+  // A sample in seconds (the base unit promtool wants for time) from whole microseconds.
+  void sample_seconds(std::uint64_t microseconds, const Labels& labels = {});
 
   const std::string& text() const { return text_; }
 
  private:
+  void sample_text(const std::string& value, const Labels& labels);
+
   std::string text_;
   std::string current_;
   std::vector<std::string> names_;

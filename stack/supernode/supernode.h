@@ -75,6 +75,8 @@ struct OnlinePeerView {
   Endpoint mapped;   // its public (server-reflexive) address
   Instant last_seen;
   const wire::SignedRecord* record = nullptr;  // its published record; valid until the next input
+  // The same record when the view can share it (it then outlives the input); null otherwise.
+  std::shared_ptr<const wire::SignedRecord> shared_record;
 };
 
 class SupernodeCore;
