@@ -1,5 +1,6 @@
 // Boost.Beast HTTP/1.1 server for the management API (http_api_server.h). Everything is async on
-// the caller's io_context; each connection is a Session owned by its pending operation.
+// the caller's io_context; each connection is a Session owned by its pending operation (or by
+// the respond callback while the handler prepares the answer).
 #include "apps/runtime/http_api_server.h"
 
 #include <spdlog/spdlog.h>
@@ -9,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -43,6 +45,7 @@ struct HttpApiServer::Impl : std::enable_shared_from_this<Impl> {
   Handler handler;
   HttpApiCounters counters;
   std::set<HttpApiSession*> sessions;
+  std::map<std::string, std::size_t> per_client;  // open connections by remote address
   bool open = true;
 };
 
@@ -51,10 +54,18 @@ class HttpApiSession : public std::enable_shared_from_this<HttpApiSession> {
   HttpApiSession(tcp::socket socket, std::shared_ptr<HttpApiServer::Impl> server)
       : stream_(std::move(socket)),
         server_(std::move(server)),
-        buffer_(server_->options.max_header_bytes + kReadBufferSlack) {
+        buffer_(server_->options.max_header_bytes + kReadBufferSlack),
+        client_(remote_address()) {
     server_->sessions.insert(this);
+    over_client_limit_ =
+        ++server_->per_client[client_] > server_->options.max_connections_per_client;
+    if (over_client_limit_) ++server_->counters.connections_refused_per_client;
   }
-  ~HttpApiSession() { server_->sessions.erase(this); }
+  ~HttpApiSession() {
+    server_->sessions.erase(this);
+    auto it = server_->per_client.find(client_);
+    if (it != server_->per_client.end() && --it->second == 0) server_->per_client.erase(it);
+  }
 
   void start() { read(); }
 
@@ -98,16 +109,31 @@ class HttpApiSession : public std::enable_shared_from_this<HttpApiSession> {
       return write(r, false, 11);
     }
     const auto& req = parser_->get();
+    if (over_client_limit_) {
+      management::ApiResponse r;
+      r.status = 429;
+      r.body = "{\"error\":\"too_many_requests\",\"reason\":\"more than " +
+               std::to_string(server_->options.max_connections_per_client) +
+               " connections from " + client_ + "\"}\n";
+      r.headers.emplace_back("Retry-After", "1");
+      return write(r, false, req.version());
+    }
     management::ApiRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.authorization = std::string(req[http::field::authorization]);
     request.has_body = req.has_content_length() || req.chunked();
+    request.client = client_;
     ++server_->counters.requests;
-    const management::ApiResponse response = server_->handler(request);
-    spdlog::debug("api: {} {} from {}: {}", request.method, request.target.substr(0, 200),
-                  remote(), response.status);
-    write(response, req.keep_alive(), req.version());
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    std::string line = request.method + " " + request.target.substr(0, 200);
+    server_->handler(std::move(request), [self = shared_from_this(), keep_alive, version,
+                                          line = std::move(line)](management::ApiResponse r) {
+      if (!self->server_->open) return;
+      spdlog::debug("api: {} from {}: {}", line, self->remote(), r.status);
+      self->write(r, keep_alive, version);
+    });
   }
 
   void write(const management::ApiResponse& r, bool keep_alive, unsigned version) {
@@ -135,6 +161,12 @@ class HttpApiSession : public std::enable_shared_from_this<HttpApiSession> {
     read();
   }
 
+  std::string remote_address() const {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    return ec ? "?" : ep.address().to_string();
+  }
+
   std::string remote() const {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
@@ -146,6 +178,8 @@ class HttpApiSession : public std::enable_shared_from_this<HttpApiSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   http::response<http::string_body> response_;
+  std::string client_;  // remote address, for the per-client limits
+  bool over_client_limit_ = false;
 };
 
 void HttpApiServer::Impl::accept() {

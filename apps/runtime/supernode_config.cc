@@ -25,6 +25,11 @@ constexpr std::uint32_t kMaxTurnAllocations = 1000000;
 // Each API connection costs a descriptor and a few KiB; an operator's tools need a handful.
 constexpr std::uint32_t kMaxApiConnections = 1024;
 constexpr std::uint32_t kMaxApiIdleSeconds = 3600;
+// Snapshots for the API: younger than 10 ms would take one per request again; older than a
+// minute is no longer a view of the network.
+constexpr std::uint32_t kMinApiSnapshotAgeMs = 10;
+constexpr std::uint32_t kMaxApiSnapshotAgeMs = 60000;
+constexpr std::uint32_t kMaxApiRate = 100000;
 // A shutdown that waits longer than this for acks holds up restarts; peers fail over anyway.
 constexpr std::uint32_t kMaxShutdownGraceSeconds = 60;
 // Other supernodes named in a supernode-leaving push (docs/protocol.md, 0x0208, section 8.7).
@@ -180,6 +185,13 @@ std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
     return parse_count(value, 1, kMaxApiConnections, &config.api_max_connections);
   if (key == "api-idle-timeout-seconds")
     return parse_seconds(value, 1, kMaxApiIdleSeconds, &config.api_idle_timeout_seconds);
+  if (key == "api-max-connections-per-client")
+    return parse_count(value, 1, kMaxApiConnections, &config.api_max_connections_per_client);
+  if (key == "api-snapshot-max-age-ms")
+    return parse_count(value, kMinApiSnapshotAgeMs, kMaxApiSnapshotAgeMs,
+                       &config.api_snapshot_max_age_ms);
+  if (key == "api-rate-limit") return parse_count(value, 0, kMaxApiRate, &config.api_rate_limit);
+  if (key == "api-rate-burst") return parse_count(value, 1, kMaxApiRate, &config.api_rate_burst);
   if (key == "failover-supernodes") return parse_endpoint_list(value, &config.failover_supernodes);
   if (key == "shutdown-grace-seconds")
     return parse_seconds(value, 0, kMaxShutdownGraceSeconds, &config.shutdown_grace_seconds);

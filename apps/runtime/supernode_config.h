@@ -43,6 +43,12 @@ struct SupernodeAppConfig {
   std::string api_token_file;
   std::uint32_t api_max_connections = 16;
   std::uint32_t api_idle_timeout_seconds = 10;
+  std::uint32_t api_max_connections_per_client = 4;
+  // Answers come from a snapshot of the supernode at most this old (apps/runtime/api_service.h).
+  std::uint32_t api_snapshot_max_age_ms = 1000;
+  // Requests per second per client address (0: no limit), and the burst allowed after a pause.
+  std::uint32_t api_rate_limit = 20;
+  std::uint32_t api_rate_burst = 40;
   // Graceful shutdown (SIGTERM): the supernode-leaving push names these supernodes to peers,
   // and the process waits up to shutdown_grace_seconds for the peers' acks.
   std::vector<Endpoint> failover_supernodes;
@@ -63,6 +69,7 @@ class ConfigError : public std::runtime_error {
 // "peer-expiry-seconds", "keepalive-interval-seconds", "stats-interval-seconds", "turn-secret",
 // "turn-realm", "relay-ports", "relay-address", "turn-max-allocations", "turn-user-quota",
 // "api-listen", "api-token-file", "api-max-connections", "api-idle-timeout-seconds",
+// "api-max-connections-per-client", "api-snapshot-max-age-ms", "api-rate-limit", "api-rate-burst",
 // "failover-supernodes", "shutdown-grace-seconds", "seeds" (comma-separated IP:PORT list),
 // "network-secret-file"). Returns an
 // empty string on success, otherwise what is wrong with the value (without location), or

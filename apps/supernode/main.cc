@@ -230,8 +230,7 @@ int run(const SupernodeAppConfig& config) {
     if (!open) runtime.bind(ep);
   }
   const Instant started = now();
-  std::unique_ptr<HttpApiServer> api =
-      start_management_api(io, config, node, runtime, started);
+  std::unique_ptr<ApiService> api = start_management_api(io, config, node, runtime, started);
   runtime.on_activity = [&] { apply_socket_changes(node, runtime); };
   runtime.flush();  // arms the timer if the core already has a deadline
 

@@ -24,6 +24,7 @@ struct ApiRequest {
   std::string target;         // as sent: "/v1/peers?limit=10"
   std::string authorization;  // the Authorization header's value, empty when absent
   bool has_body = false;      // a body (or a Content-Length/Transfer-Encoding) came with it
+  std::string client;         // who asks, for the rate limit (the peer's IP address)
 };
 
 struct ApiResponse {

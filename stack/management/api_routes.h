@@ -1,5 +1,9 @@
 // The management API's routes (index_api.h), one function per endpoint, and the response
 // helpers they share. Internal to stack/management.
+//
+// Two halves: the *_json / supernode_metrics functions read the Supernode and run where the
+// snapshot is taken (the protocol thread, api_snapshot.h); the get_* functions answer a request
+// from a snapshot and run where requests are served.
 #pragma once
 
 #include <initializer_list>
@@ -19,13 +23,25 @@ ApiResponse json_response(int status, const nlohmann::json& body);
 // with free keys, such as meta.KEY, check their own).
 std::optional<ApiResponse> reject_unknown_parameters(const Target& target,
                                                      std::initializer_list<std::string_view> allowed);
+// Milliseconds between the snapshot and the answer (never negative).
+std::int64_t snapshot_age_ms(const ApiSnapshot& snapshot, const ApiContext& context);
 
-ApiResponse get_peers(const Target& target, const Supernode& node, const ApiContext& context);
-ApiResponse get_peer(std::string_view id, const Supernode& node, const ApiContext& context);
-ApiResponse get_supernodes(const Supernode& node, const ApiContext& context);
-ApiResponse get_stats(const Supernode& node, const ApiContext& context);
-ApiResponse get_healthz(const Supernode& node, const ApiContext& context);
-ApiResponse get_metrics(const Supernode& node, const ApiContext& context,
+// Snapshot side: the documents of /v1/supernodes, /v1/stats and /healthz, and the supernode's
+// /metrics families.
+nlohmann::json supernodes_json(const Supernode& node, const ApiContext& context);
+nlohmann::json stats_json(const Supernode& node, const ApiContext& context);
+nlohmann::json healthz_json(const Supernode& node, const ApiContext& context);
+void supernode_metrics(MetricsText& m, const Supernode& node, const ApiContext& context);
+
+// Serving side. valid_peers_query() checks the parameters of GET /v1/peers without data.
+bool valid_peers_query(const Target& target, std::string* error);
+ApiResponse get_peers(const Target& target, const ApiSnapshot& snapshot,
+                      const ApiContext& context);
+ApiResponse get_peer(std::string_view id, const ApiSnapshot& snapshot, const ApiContext& context);
+// A document of the snapshot (supernodes, stats, healthz) with "snapshot_age_ms" added.
+ApiResponse get_document(const nlohmann::json& document, const ApiSnapshot& snapshot,
+                         const ApiContext& context);
+ApiResponse get_metrics(const ApiSnapshot& snapshot, const ApiContext& context,
                         const ApiCounters& api_counters);
 
 }  // namespace qp2p::management

@@ -12,11 +12,19 @@
 //   GET /healthz           {"status":"ok"} (503 "leaving" while shutting down)
 //
 // Every request needs `Authorization: Bearer TOKEN` (401 otherwise, RFC 6750 section 3); other
-// methods get 405, unknown paths 404, bad parameters 400, always as {"error":..,"reason":..}.
+// methods get 405, unknown paths 404, bad parameters 400, a client over its rate limit 429 with
+// Retry-After (RFC 6585 section 4), always as {"error":..,"reason":..}.
+//
+// Answers come from an ApiSnapshot (api_snapshot.h), so a runtime can serve them on another
+// thread than the protocol's: screen() decides what needs no data (rate limit, token, method,
+// path), answer() reads the snapshot. Every answer says how old its snapshot is (the
+// Qp2p-Snapshot-Age-Ms header, and "snapshot_age_ms" in JSON objects other than a single peer);
+// how old it may be is the runtime's policy (qp2p-supernode: api-snapshot-max-age-ms).
 //
 // The answers come from this supernode's own view: the peers logged in here, and itself as the
-// only supernode. Federation extends the views the routes read (Supernode::for_each_online_peer,
-// the member list in network_queries.cc); the request and response formats stay.
+// only supernode. Federation extends the views the snapshot reads (Supernode::
+// for_each_online_peer, the member list in network_queries.cc); the request and response
+// formats stay.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +32,9 @@
 
 #include "stack/core/instant.h"
 #include "stack/management/api_request.h"
+#include "stack/management/api_snapshot.h"
 #include "stack/management/metrics_text.h"
+#include "stack/management/rate_limiter.h"
 #include "stack/supernode/supernode.h"
 
 namespace qp2p::management {
@@ -36,8 +46,11 @@ inline constexpr std::size_t kMaxPageSize = 1000;
 struct ApiContext {
   Instant now;
   Instant started;  // when the supernode started, for uptime
-  // Adds the runtime's own metric families (UDP sockets, the HTTP server) to /metrics.
+  // Adds the runtime's own metric families to /metrics: runtime_metrics where the snapshot is
+  // taken (state of the protocol's thread, such as its UDP sockets), server_metrics where the
+  // request is served (the HTTP server).
   std::function<void(MetricsText&)> runtime_metrics;
+  std::function<void(MetricsText&)> server_metrics;
 };
 
 struct ApiCounters {
@@ -46,20 +59,34 @@ struct ApiCounters {
   std::uint64_t unauthorized = 0;        // 401
   std::uint64_t not_found = 0;           // 404
   std::uint64_t method_not_allowed = 0;  // 405
+  std::uint64_t too_many_requests = 0;   // 429
   std::uint64_t unavailable = 0;         // 503 (/healthz while leaving)
 };
 
 class IndexApi {
  public:
-  explicit IndexApi(BearerToken token) : token_(std::move(token)) {}
+  explicit IndexApi(BearerToken token, RateLimitConfig limits = {})
+      : token_(std::move(token)), limiter_(limits) {}
 
+  // First step, needing no data: the client's rate limit (request.client), the token, method,
+  // path and body. A response when that decides the request, nullopt when it needs answer().
+  std::optional<ApiResponse> screen(const ApiRequest& request, Instant now);
+  // Second step, for a request screen() let through: the answer from `snapshot` (finished).
+  ApiResponse answer(const ApiRequest& request, const ApiSnapshot& snapshot,
+                     const ApiContext& context);
+  // Both steps against a snapshot of `node` taken now: for tests and single-threaded use.
   ApiResponse handle(const ApiRequest& request, const Supernode& node, const ApiContext& context);
+
   const ApiCounters& counters() const { return counters_; }
 
  private:
-  ApiResponse route(const ApiRequest& request, const Supernode& node, const ApiContext& context);
+  std::optional<ApiResponse> check(const ApiRequest& request, Instant now);
+  ApiResponse route(const ApiRequest& request, const ApiSnapshot& snapshot,
+                    const ApiContext& context);
+  ApiResponse counted(ApiResponse response);
 
   BearerToken token_;
+  RateLimiter limiter_;
   ApiCounters counters_;
 };
 

@@ -93,6 +93,12 @@ void MetricsText::histogram(const Labels& labels, const std::vector<double>& bou
   series("_count", labels, std::to_string(count));
 }
 
+void MetricsText::sample_seconds(std::uint64_t microseconds, const Labels& labels) {
+  std::string fraction = std::to_string(microseconds % 1000000);
+  fraction.insert(0, 6 - fraction.size(), '0');
+  series({}, labels, std::to_string(microseconds / 1000000) + "." + fraction);
+}
+
 void MetricsText::series(std::string_view suffix, const Labels& labels, std::string_view value) {
   if (current_.empty()) throw std::logic_error("metric sample before any family");
   text_ += current_;

@@ -28,6 +28,8 @@ class MetricsText {
   // `cumulative` holds one count per bound, non-decreasing and at most `count`.
   void histogram(const Labels& labels, const std::vector<double>& bounds,
                  const std::vector<std::uint64_t>& cumulative, double sum, std::uint64_t count);
+  // A sample in seconds (the base unit promtool wants for time) from whole microseconds.
+  void sample_seconds(std::uint64_t microseconds, const Labels& labels = {});
 
   const std::string& text() const { return text_; }
 

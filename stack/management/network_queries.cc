@@ -1,5 +1,6 @@
 // GET /v1/supernodes, /v1/stats and /healthz of the management API (index_api.h): the network
-// as this supernode sees it, its load, and what its services counted.
+// as this supernode sees it, its load, and what its services counted. Rendered when a snapshot
+// is taken (api_snapshot.h), served from it.
 #include <nlohmann/json.hpp>
 
 #include "stack/management/api_routes.h"
@@ -93,12 +94,11 @@ json reported_paths(const HandshakeStats& stats) {
 
 }  // namespace
 
-ApiResponse get_supernodes(const Supernode& node, const ApiContext& context) {
-  return json_response(200, {{"supernodes", json::array({self_json(node, context)})},
-                             {"view", "local"}});
+json supernodes_json(const Supernode& node, const ApiContext& context) {
+  return {{"supernodes", json::array({self_json(node, context)})}, {"view", "local"}};
 }
 
-ApiResponse get_stats(const Supernode& node, const ApiContext& context) {
+json stats_json(const Supernode& node, const ApiContext& context) {
   const SupernodeCounters& c = node.counters();
   const HandshakeCounters& h = node.handshake_counters();
   const turn::TurnCounters& t = node.turn_counters();
@@ -153,14 +153,14 @@ ApiResponse get_stats(const Supernode& node, const ApiContext& context) {
          "negotiations and planned strategies, and the outcomes the callers reported (setup "
          "percentiles estimated from histogram buckets)"},
         {"by_nat_pair", nat_pairs_json(node.handshake_stats())}}}};
-  return json_response(200, body);
+  return body;
 }
 
-ApiResponse get_healthz(const Supernode& node, const ApiContext& context) {
-  return json_response(200, {{"status", "ok"},
-                             {"supernode", node.identity().id().to_string()},
-                             {"peers_online", node.online_peers()},
-                             {"uptime_seconds", uptime_seconds(context)}});
+json healthz_json(const Supernode& node, const ApiContext& context) {
+  return {{"status", "ok"},
+          {"supernode", node.identity().id().to_string()},
+          {"peers_online", node.online_peers()},
+          {"uptime_seconds", uptime_seconds(context)}};
 }
 
 }  // namespace qp2p::management

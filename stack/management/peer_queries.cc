@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
-#include <queue>
 
 #include "stack/discovery/nat_profile.h"
 #include "stack/management/api_routes.h"
@@ -24,7 +23,7 @@ constexpr std::string_view kMetaPrefix = "meta.";
 
 std::string make_cursor(const PeerId& last) { return std::string(kCursorPrefix) + last.to_string(); }
 
-json nat_json(const OnlinePeerView& peer) {
+json nat_json(const SnapshotPeer& peer) {
   if (!peer.record) return nullptr;
   auto profile = NatProfile::from_meta(peer.record->entries);
   if (!profile) return nullptr;
@@ -39,7 +38,7 @@ json nat_json(const OnlinePeerView& peer) {
   return n;
 }
 
-json peer_json(const OnlinePeerView& peer, Instant now) {
+json peer_json(const SnapshotPeer& peer, Instant now) {
   json meta = json::object();
   if (peer.record)
     for (const auto& [k, v] : peer.record->entries) meta[k] = v;
@@ -124,7 +123,7 @@ std::optional<PeersQuery> read_query(const Target& target, std::string* error) {
   return q;
 }
 
-bool matches(const OnlinePeerView& peer, const PeersQuery& q) {
+bool matches(const SnapshotPeer& peer, const PeersQuery& q) {
   if (q.online && !*q.online) return false;  // every peer seen here is online
   if (q.terms.empty()) return true;
   return peer.record && IndexService::matches(*peer.record, q.terms);
@@ -132,51 +131,42 @@ bool matches(const OnlinePeerView& peer, const PeersQuery& q) {
 
 }  // namespace
 
-ApiResponse get_peers(const Target& target, const Supernode& node, const ApiContext& context) {
+bool valid_peers_query(const Target& target, std::string* error) {
+  return read_query(target, error).has_value();
+}
+
+ApiResponse get_peers(const Target& target, const ApiSnapshot& snapshot,
+                      const ApiContext& context) {
   std::string error;
   auto q = read_query(target, &error);
   if (!q) return error_response(400, error);
-  // One pass over the peers, keeping the `limit + 1` smallest ids after the cursor in a max-heap:
-  // O(peers * log(limit)) time and O(limit) memory whatever the number of peers.
-  std::priority_queue<std::pair<PeerId, OnlinePeerView>,
-                      std::vector<std::pair<PeerId, OnlinePeerView>>,
-                      bool (*)(const std::pair<PeerId, OnlinePeerView>&,
-                               const std::pair<PeerId, OnlinePeerView>&)>
-      page([](const auto& a, const auto& b) { return a.first < b.first; });
+  // The snapshot's peers are in id order: one pass counts the matches and keeps the first
+  // `limit + 1` after the cursor.
+  std::vector<const SnapshotPeer*> page;
   std::size_t total = 0;
-  node.for_each_online_peer([&](const OnlinePeerView& peer) {
-    if (!matches(peer, *q)) return;
+  for (const SnapshotPeer& peer : snapshot.peers) {
+    if (!matches(peer, *q)) continue;
     ++total;
-    if (q->has_cursor && !(q->after < peer.id)) return;
-    if (page.size() <= q->limit) {
-      page.emplace(peer.id, peer);
-    } else if (peer.id < page.top().first) {
-      page.pop();
-      page.emplace(peer.id, peer);
-    }
-  });
-  const bool more = page.size() > q->limit;
-  if (more) page.pop();
-  std::vector<OnlinePeerView> peers;
-  while (!page.empty()) {
-    peers.push_back(page.top().second);
-    page.pop();
+    if (page.size() <= q->limit && (!q->has_cursor || q->after < peer.id)) page.push_back(&peer);
   }
-  std::reverse(peers.begin(), peers.end());
+  const bool more = page.size() > q->limit;
+  if (more) page.pop_back();
   json list = json::array();
-  for (const auto& peer : peers) list.push_back(peer_json(peer, context.now));
+  for (const SnapshotPeer* peer : page) list.push_back(peer_json(*peer, context.now));
   json body = {{"peers", std::move(list)},
                {"total", total},
-               {"next_cursor", more ? json(make_cursor(peers.back().id)) : json(nullptr)}};
+               {"next_cursor", more ? json(make_cursor(page.back()->id)) : json(nullptr)},
+               {"snapshot_age_ms", snapshot_age_ms(snapshot, context)}};
   return json_response(200, body);
 }
 
-ApiResponse get_peer(std::string_view id_text, const Supernode& node, const ApiContext& context) {
+ApiResponse get_peer(std::string_view id_text, const ApiSnapshot& snapshot,
+                     const ApiContext& context) {
   auto id = PeerId::parse(id_text);
   if (!id)
     return error_response(400, "malformed peer id '" + std::string(id_text.substr(0, 80)) +
                                    "' (52 base32 characters expected)");
-  auto peer = node.online_peer(*id);
+  const SnapshotPeer* peer = snapshot.find(*id);
   if (!peer) return error_response(404, "peer " + id->to_string() + " is not online");
   return json_response(200, peer_json(*peer, context.now));
 }

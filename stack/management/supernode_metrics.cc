@@ -1,6 +1,7 @@
 // GET /metrics of the management API (index_api.h): every counter of the supernode's services
 // (checkpoint, index, messages, STUN, handshake, TURN relay) in the Prometheus text format, drops
-// of bad input in one family labelled by reason, then the runtime's own families.
+// of bad input in one family labelled by reason (rendered when a snapshot is taken,
+// api_snapshot.h), then the API's and the runtime's own families (when served).
 #include "stack/management/api_routes.h"
 
 namespace qp2p::management {
@@ -177,15 +178,14 @@ void api(MetricsText& m, const ApiCounters& a) {
            "Management API requests answered, by status code (this scrape not counted yet).");
   const std::pair<const char*, std::uint64_t> codes[] = {
       {"200", a.ok},        {"400", a.bad_request},        {"401", a.unauthorized},
-      {"404", a.not_found}, {"405", a.method_not_allowed}, {"503", a.unavailable}};
+      {"404", a.not_found}, {"405", a.method_not_allowed}, {"429", a.too_many_requests},
+      {"503", a.unavailable}};
   for (const auto& [code, value] : codes) m.sample(value, {{"code", code}});
 }
 
 }  // namespace
 
-ApiResponse get_metrics(const Supernode& node, const ApiContext& context,
-                        const ApiCounters& api_counters) {
-  MetricsText m;
+void supernode_metrics(MetricsText& m, const Supernode& node, const ApiContext& context) {
   gauge(m, "qp2p_uptime_seconds", "Seconds since the supernode started.",
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, to_ms(context.now - context.started) / 1000)));
   checkpoint_and_index(m, node);
@@ -193,11 +193,19 @@ ApiResponse get_metrics(const Supernode& node, const ApiContext& context,
   handshake(m, node);
   outcomes(m, node);
   relay(m, node);
+}
+
+ApiResponse get_metrics(const ApiSnapshot& snapshot, const ApiContext& context,
+                        const ApiCounters& api_counters) {
+  MetricsText m;
   api(m, api_counters);
-  if (context.runtime_metrics) context.runtime_metrics(m);
+  m.family("qp2p_api_snapshot_age_seconds", Type::kGauge,
+           "Age of the snapshot of the supernode this scrape was answered from.");
+  m.sample_seconds(static_cast<std::uint64_t>(snapshot_age_ms(snapshot, context)) * 1000);
+  if (context.server_metrics) context.server_metrics(m);
   ApiResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = m.text();
+  r.body = snapshot.metrics + m.text();
   return r;
 }
 

@@ -8,14 +8,20 @@ namespace qp2p {
 IndexService::PutResult IndexService::put(const wire::SignedRecord& record) {
   if (!record.verify()) return PutResult::kBadSignature;
   auto it = records_.find(record.owner);
-  if (it != records_.end() && it->second.version >= record.version) return PutResult::kStale;
-  records_[record.owner] = record;
+  if (it != records_.end() && it->second->version >= record.version) return PutResult::kStale;
+  // A new object rather than an update in place: readers holding the old one keep it.
+  records_[record.owner] = std::make_shared<const wire::SignedRecord>(record);
   return PutResult::kStored;
 }
 
 const wire::SignedRecord* IndexService::get(const PeerId& id) const {
   auto it = records_.find(id);
-  return it == records_.end() ? nullptr : &it->second;
+  return it == records_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<const wire::SignedRecord> IndexService::shared(const PeerId& id) const {
+  auto it = records_.find(id);
+  return it == records_.end() ? nullptr : it->second;
 }
 
 void IndexService::remove(const PeerId& id) { records_.erase(id); }
@@ -39,7 +45,7 @@ std::vector<PeerId> IndexService::search(const std::vector<wire::SearchTerm>& te
   // measure; an inverted index per key is the next step if searches dominate.
   std::vector<PeerId> found;
   for (const auto& [id, record] : records_)
-    if (matches(record, terms)) found.push_back(id);
+    if (matches(*record, terms)) found.push_back(id);
   std::sort(found.begin(), found.end());
   if (total) *total = found.size();
   if (after != PeerId{})

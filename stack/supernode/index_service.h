@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,9 @@ class IndexService {
   // Stores a record if its signature verifies and its version is above the stored one.
   PutResult put(const wire::SignedRecord& record);
   const wire::SignedRecord* get(const PeerId& id) const;
+  // The same record, shared: stored records are immutable (a newer version replaces the object),
+  // so the management API's snapshots hold them without copying (stack/management/api_snapshot.h).
+  std::shared_ptr<const wire::SignedRecord> shared(const PeerId& id) const;
   void remove(const PeerId& id);
   // Ids of peers whose records match every term, in id order, after `after` (exclusive), at
   // most `limit`; `total` gets the number of all matches (all pages).
@@ -28,7 +32,7 @@ class IndexService {
   static bool matches(const wire::SignedRecord& record, const std::vector<wire::SearchTerm>& terms);
 
  private:
-  std::unordered_map<PeerId, wire::SignedRecord, PeerIdHash> records_;
+  std::unordered_map<PeerId, std::shared_ptr<const wire::SignedRecord>, PeerIdHash> records_;
 };
 
 }  // namespace qp2p

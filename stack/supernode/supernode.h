@@ -83,6 +83,8 @@ struct OnlinePeerView {
   Instant last_seen;  // at another supernode: when its presence record was last written
   const wire::SignedRecord* record = nullptr;  // its published record; valid until the next input
   bool local = true;  // logged in here (false: known from the replicated directory)
+  // The same record when the view can share it (it then outlives the input); null otherwise.
+  std::shared_ptr<const wire::SignedRecord> shared_record;
 };
 
 class SupernodeCore;

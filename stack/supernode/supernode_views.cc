@@ -14,7 +14,8 @@ OnlinePeerView view_of(const SupernodeCore& core, const PeerSessionState& s) {
   v.supernode = core.identity_.id();
   v.mapped = s.remote;
   v.last_seen = s.last_seen;
-  v.record = core.index_.get(s.id);
+  v.shared_record = core.index_.shared(s.id);
+  v.record = v.shared_record.get();
   return v;
 }
 

@@ -21,6 +21,10 @@ TEST(ApiConfigKeys, FileSetsEveryKeyAndApiNeedsAToken) {
                     "api-token-file = /etc/qp2p/api.token\n"
                     "api-max-connections = 4\n"
                     "api-idle-timeout-seconds = 30\n"
+                    "api-max-connections-per-client = 2\n"
+                    "api-snapshot-max-age-ms = 250\n"
+                    "api-rate-limit = 0\n"
+                    "api-rate-burst = 7\n"
                     "failover-supernodes = 192.0.2.20:3478, 198.51.100.7:3478\n"
                     "shutdown-grace-seconds = 5\n",
                     "api.conf");
@@ -29,6 +33,10 @@ TEST(ApiConfigKeys, FileSetsEveryKeyAndApiNeedsAToken) {
   EXPECT_EQ(c.api_token_file, "/etc/qp2p/api.token");
   EXPECT_EQ(c.api_max_connections, 4u);
   EXPECT_EQ(c.api_idle_timeout_seconds, 30u);
+  EXPECT_EQ(c.api_max_connections_per_client, 2u);
+  EXPECT_EQ(c.api_snapshot_max_age_ms, 250u);
+  EXPECT_EQ(c.api_rate_limit, 0u);
+  EXPECT_EQ(c.api_rate_burst, 7u);
   ASSERT_EQ(c.failover_supernodes.size(), 2u);
   EXPECT_EQ(c.failover_supernodes[1].to_string(), "198.51.100.7:3478");
   EXPECT_EQ(c.shutdown_grace_seconds, 5u);
@@ -53,6 +61,8 @@ TEST(ApiConfigKeys, BadValuesNameKeyAndLine) {
       {"failover-supernodes = 192.0.2.1:1, nope\n", "a.conf:1: key 'failover-supernodes'"},
       {"failover-supernodes = 0.0.0.0:3478\n", "a.conf:1: key 'failover-supernodes'"},
       {"shutdown-grace-seconds = 61\n", "a.conf:1: key 'shutdown-grace-seconds'"},
+      {"api-snapshot-max-age-ms = 5\n", "a.conf:1: key 'api-snapshot-max-age-ms'"},
+      {"api-rate-burst = 0\n", "a.conf:1: key 'api-rate-burst'"},
       {"# comment\n\napi-port = 80\n", "a.conf:3: key 'api-port': unknown key"},
   };
   for (const Case& c : cases) {

@@ -23,6 +23,18 @@ TEST(MetricsText, WritesFamiliesWithEscapedLabels) {
             "qp2p_peers 7\n");
 }
 
+TEST(MetricsText, SecondsFromMicroseconds) {
+  MetricsText m;
+  m.family("qp2p_take_seconds_total", MetricsText::Type::kCounter, "Time.");
+  m.sample_seconds(1234567);
+  m.sample_seconds(42, {{"kind", "short"}});
+  EXPECT_EQ(m.text(),
+            "# HELP qp2p_take_seconds_total Time.\n"
+            "# TYPE qp2p_take_seconds_total counter\n"
+            "qp2p_take_seconds_total 1.234567\n"
+            "qp2p_take_seconds_total{kind=\"short\"} 0.000042\n");
+}
+
 TEST(MetricsText, RefusesInvalidNamesAndRepeats) {
   MetricsText m;
   EXPECT_THROW(m.sample(1), std::logic_error);
