@@ -68,6 +68,19 @@ std::string format_turn_counters(const Supernode& node) {
       t.dropped_unexpected_indication, t.dropped_too_large, t.dropped_forbidden_peer);
 }
 
+// The replicated directory (docs/protocol.md section 14.5); part of the federation's line.
+std::string format_directory_counters(const Supernode& node) {
+  const federation::DirectoryNode* d = node.directory();
+  const federation::SyncCounters& s = d->sync_counters();
+  const SupernodeCounters& c = node.counters();
+  return fmt::format(
+      " | directory: peers={} records={} parked={} accepted={} stale={} rejected={} "
+      "sync_in_bytes={} sync_out_bytes={} rounds={} payloads_unsent={} unknown_payloads={}",
+      d->replica().size(), d->replica().record_count(), d->replica().parked(),
+      s.records_accepted, s.records_stale, s.records_rejected, s.received_bytes, s.sent_bytes,
+      d->counters().rounds_started, c.federation_payloads_unsent, c.dropped_federation_payload);
+}
+
 // Empty when federation is off.
 std::string format_federation_counters(const Supernode& node) {
   const federation::Membership* f = node.federation();
@@ -85,7 +98,8 @@ std::string format_federation_counters(const Supernode& node) {
       c.dropped_wrong_network, c.dropped_unauthenticated, c.dropped_malformed,
       c.dropped_bad_signature, c.dropped_replayed,
       c.dropped_too_old, c.dropped_clock_skew, c.dropped_misdirected, c.dropped_from_self,
-      c.dropped_table_full, c.dropped_payload_not_member);
+      c.dropped_table_full, c.dropped_payload_not_member) +
+         format_directory_counters(node);
 }
 
 std::string format_counters(const Supernode& node, const UdpRuntimeCounters& io) {

@@ -99,9 +99,9 @@ void SupernodeCore::on_route_payload(Instant now, const PeerId& from, const Byte
       routed_messages_.insert(key);
       routed_order_.emplace_back(now, key);
       if (next_expiry_check_ == kNever) next_expiry_check_ = now + std::chrono::seconds(1);
-      return push(now, *target, wire::Deliver{m->sender, m->message_id, std::move(m->text)},
-                  PendingPush{PendingPush::Kind::kDeliver, m->target, m->sender, m->message_id,
-                              from});
+      push(now, *target, wire::Deliver{m->sender, m->message_id, std::move(m->text)},
+           PendingPush{PendingPush::Kind::kDeliver, m->target, m->sender, m->message_id, from});
+      return;
     }
     case federation::RouteType::kDelivered: {
       if (!routed_out_.erase(key)) return;  // a repeated report

@@ -1,10 +1,15 @@
 // Federation over real sockets: three qp2p-supernode processes on 127.0.0.1, 127.0.0.2 and
 // 127.0.0.3 sharing a network secret (the second and third given the first as --seed) all
 // report the other two as members; when one is killed, the other two declare it dead; a fourth
-// with another secret is never admitted. Every wait is bounded, every process killed on exit.
+// with another secret is never admitted. Then peers logged into different supernodes find each
+// other by lookup and search (the replicated directory) and message each other with delivery
+// reports (routing between supernodes). Every wait is bounded, every process killed on exit.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
+#include <thread>
 
 #include "tests/apps/federated_supernode.h"
 
@@ -65,6 +70,58 @@ TEST(FederationProcesses, ThreeSupernodesOnThreeLoopbackAddressesSeeEachOther) {
     if (line.find("counters at exit") != std::string::npos && line.find(field) != std::string::npos)
       wrong_network = std::stoull(line.substr(line.find(field) + field.size()));
   EXPECT_GT(wrong_network, 0u) << nodes[0].process->transcript();
+}
+
+TEST(FederationProcesses, PeersOnDifferentSupernodesFindAndMessageEachOther) {
+  TempDir dir("qp2p-federation-peers");
+  const std::string secret = dir.file("network.secret");
+  std::ofstream(secret) << "loopback federation test secret 0123456789\n";
+  FederatedSupernode nodes[3];
+  std::string failure;
+  ASSERT_TRUE(start(nodes[0], dir, "a", "127.0.0.1", secret, {}, &failure)) << failure;
+  for (int i = 1; i < 3; ++i)
+    ASSERT_TRUE(start(nodes[i], dir, std::string(1, static_cast<char>('a' + i)),
+                      "127.0.0." + std::to_string(i + 1), secret, {nodes[0].primary}, &failure))
+        << failure;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(follow(nodes[i], [&] { return nodes[i].up.size() == 2; }, kMembershipTimeout))
+        << nodes[i].process->transcript();
+
+  // One peer at each supernode, all publishing a shared key.
+  PeerProcess a("A", nodes[0].primary, dir.file("pa.key"), {"--meta", "fleet=loopback", "--meta", "name=a"});
+  PeerProcess b("B", nodes[1].primary, dir.file("pb.key"), {"--meta", "fleet=loopback", "--meta", "name=b"});
+  PeerProcess c("C", nodes[2].primary, dir.file("pc.key"), {"--meta", "fleet=loopback", "--meta", "name=c"});
+  for (PeerProcess* p : {&a, &b, &c}) {
+    ASSERT_TRUE(p->await_registered()) << p->transcript();
+    ASSERT_TRUE(p->expect("published")) << p->transcript();
+  }
+  // Pushed at once; a search from C sees all three (bounded retries while pushes travel).
+  std::set<std::string> found;
+  for (int attempt = 0; attempt < 20 && found.size() < 3; ++attempt) {
+    if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(c.command("search fleet=loopback"));
+    auto result = c.expect("search");
+    ASSERT_TRUE(result) << c.transcript();
+    found.clear();
+    for (const auto& p : (*result)["peers"]) found.insert(p["peer_id"].get<std::string>());
+  }
+  EXPECT_EQ(found, std::set<std::string>({a.id(), b.id(), c.id()})) << c.transcript();
+  ASSERT_TRUE(c.command("lookup " + a.id()));
+  auto lookup = c.expect("lookup");
+  ASSERT_TRUE(lookup) << c.transcript();
+  EXPECT_EQ((*lookup)["peer"]["online"], true);
+  EXPECT_EQ((*lookup)["peer"]["mapped"], a.mapped());
+
+  // A message from A (at 127.0.0.1) to C (at 127.0.0.3) with its delivery report.
+  ASSERT_TRUE(a.command("send " + c.id() + " across the federation"));
+  auto received = c.expect("message");
+  ASSERT_TRUE(received) << c.transcript();
+  EXPECT_EQ((*received)["from"], a.id());
+  EXPECT_EQ((*received)["text"], "across the federation");
+  auto delivered = a.expect("delivered");
+  ASSERT_TRUE(delivered) << a.transcript();
+  EXPECT_EQ((*delivered)["to"], c.id());
+  for (auto& n : nodes) n.process->stop();
 }
 
 }  // namespace

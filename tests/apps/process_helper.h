@@ -23,6 +23,10 @@
 
 namespace qp2p::test {
 
+// build/apps/<name>. Defined in process_helper.cc, the one file compiled with the build
+// directory's path, so the other test objects stay identical across checkouts (ccache).
+std::string binary_path(const std::string& name);
+
 class ChildProcess {
  public:
   enum class Stderr {

@@ -25,10 +25,6 @@ namespace qp2p::test {
 // milliseconds per line.
 inline constexpr std::chrono::milliseconds kLineTimeout = std::chrono::seconds(10);
 
-inline std::string binary_path(const std::string& name) {
-  return std::string(QP2P_BINARY_DIR) + "/apps/" + name;
-}
-
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TempDir {
  public:

@@ -26,7 +26,7 @@ using test::ChildProcess;
 constexpr auto kStartTimeout = 10s;
 constexpr auto kClientTimeout = 5s;
 
-std::string supernode_binary() { return std::string(QP2P_BINARY_DIR) + "/apps/qp2p-supernode"; }
+std::string supernode_binary() { return test::binary_path("qp2p-supernode"); }
 
 // The kernel's ephemeral port range, where an unbound client socket gets its port.
 std::pair<int, int> ephemeral_port_range() {
