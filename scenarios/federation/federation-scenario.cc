@@ -181,9 +181,8 @@ int main(int argc, char* argv[]) {
   const bool network = report.visibleEverywhere.All() && report.deliveredCross.All() &&
                        report.digestsEqualAtEnd && report.recordsMissingAtEnd == 0;
   if (!network) {
-    std::cout << "network-wide: not every record visible everywhere / message delivered / "
-                 "digest equal (each supernode shows only its own peers until the replicated "
-                 "directory feeds its views)\n";
+    std::cout << "network-wide: FAILED: not every record visible everywhere, message delivered "
+                 "across supernodes, or digest equal at the end (see the lines above)\n";
   }
   return local && (network || !requireNetwork) ? 0 : 1;
 }

@@ -294,8 +294,4 @@ int ChildProcess::kill() {
   return *status_;
 }
 
-std::string binary_path(const std::string& name) {
-  return std::string(QP2P_BINARY_DIR) + "/apps/" + name;
-}
-
 }  // namespace qp2p::test

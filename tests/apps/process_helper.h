@@ -23,8 +23,7 @@
 
 namespace qp2p::test {
 
-// build/apps/<name>. Defined in process_helper.cc, the one file compiled with the build
-// directory's path, so the other test objects stay identical across checkouts (ccache).
+// build/apps/<name> (binary_path.cc; loopback tests only).
 std::string binary_path(const std::string& name);
 
 class ChildProcess {

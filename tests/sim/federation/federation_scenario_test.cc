@@ -5,8 +5,8 @@
 //   membership converges after the crash and after the heal, every publish is visible at the
 //   supernode it was made at, every message between online peers on one supernode is delivered,
 //   and the same run gives the same report.
-// - FederationScenario.NetworkWideVisibility: issue 5's promise (label federation-pending until
-//   the replicated directory and cross-supernode routing feed the supernode's views): every
+// - FederationScenario.NetworkWideVisibility: issue 5's promise (the replicated directory and
+//   routing between supernodes feed the supernode's views, label sim): every
 //   publish visible at every live supernode, every message between online peers delivered
 //   across supernodes too, and after the heal (and at the end) all live supernodes show the
 //   same directory digest with no record of an online peer missing.

@@ -65,7 +65,7 @@ TEST(ControlDecode, BodyLengthMustMatchTheDatagram) {
 
 TEST(ControlDecode, UnknownType) {
   for (std::uint16_t type :
-       {0x0000, 0x0005, 0x0014, 0x0033, 0x0100, 0x0121, 0x0200, 0x020a, 0x03ff, 0xffff}) {
+       {0x0000, 0x0005, 0x0014, 0x0034, 0x0100, 0x0121, 0x0200, 0x020a, 0x03ff, 0xffff}) {
     EXPECT_EQ(decode_error(raw(type, {})), DecodeError::kUnknownType) << type;
   }
   // decode_header alone does not look at the type.
