@@ -59,7 +59,7 @@ TEST(IndexApiAuth, MethodsPathsAndBodies) {
   with_body.target = "/healthz";
   with_body.authorization = std::string("Bearer ") + kTestToken;
   with_body.has_body = true;
-  EXPECT_EQ(s.api.handle(with_body, s.node, ApiContext{s.sc.net.now(), s.started, {}}).status,
+  EXPECT_EQ(s.api.handle(with_body, s.node, ApiContext{s.sc.net.now(), s.started, {}, {}}).status,
             400);
 
   s.get("/v1/peers%00", 400);
