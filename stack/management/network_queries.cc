@@ -1,6 +1,7 @@
 // GET /v1/supernodes, /v1/stats and /healthz of the management API (index_api.h): the network
 // as this supernode sees it, its load, and what its services counted. Rendered when a snapshot
 // is taken (api_snapshot.h), served from it.
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "stack/management/api_routes.h"
@@ -15,8 +16,7 @@ std::int64_t uptime_seconds(const ApiContext& context) {
   return std::max<std::int64_t>(0, to_ms(context.now - context.started) / 1000);
 }
 
-// This supernode as a member of the network. Federation adds the other members, as their
-// heartbeats describe them.
+// This supernode as a member of the network (the others: member_json).
 json self_json(const Supernode& node, const ApiContext& context) {
   const SupernodeConfig& config = node.config();
   json stun = json::array();
@@ -94,8 +94,32 @@ json reported_paths(const HandshakeStats& stats) {
 
 }  // namespace
 
+// Another member as the membership sees it (SWIM state and incarnation), with the number of
+// online peers the replicated directory places at it.
+json member_json(const federation::Member& m, std::size_t peers_online) {
+  return {{"id", m.entry.id.to_string()},
+          {"self", false},
+          {"state", federation::to_string(m.entry.state)},
+          {"incarnation", m.entry.incarnation},
+          {"control", m.entry.endpoint.to_string()},
+          {"load", {{"peers_online", peers_online}}}};
+}
+
 json supernodes_json(const Supernode& node, const ApiContext& context) {
-  return {{"supernodes", json::array({self_json(node, context)})}, {"view", "local"}};
+  json list = json::array({self_json(node, context)});
+  const federation::Membership* federation = node.federation();
+  if (!federation) return {{"supernodes", std::move(list)}, {"view", "local"}};
+  std::map<PeerId, std::size_t> peers_at;
+  node.for_each_online_peer([&](const OnlinePeerView& p) {
+    if (!p.local) ++peers_at[p.supernode];
+  });
+  // Dead and left members stay listed while the membership remembers them (dead_retention),
+  // so an operator sees which supernode went away and when it comes back.
+  for (const auto& [id, member] : federation->table().others()) {
+    const auto it = peers_at.find(id);
+    list.push_back(member_json(member, it == peers_at.end() ? 0 : it->second));
+  }
+  return {{"supernodes", std::move(list)}, {"view", "network"}};
 }
 
 json stats_json(const Supernode& node, const ApiContext& context) {
