@@ -35,6 +35,17 @@ inline Bytes encoded(const ControlMessage& m) {
   encode(m, out);
   return out;
 }
+// `body` in a message of transaction 7.
+inline Bytes encoded(const Body& body) { return encoded(ControlMessage{7, body}); }
+
+// The header of `datagram` with `body` in place of its own (body length rewritten).
+inline Bytes with_body(Bytes datagram, const Bytes& body) {
+  datagram.resize(kHeaderSize);
+  datagram.insert(datagram.end(), body.begin(), body.end());
+  datagram[6] = static_cast<std::uint8_t>(body.size() >> 8);
+  datagram[7] = static_cast<std::uint8_t>(body.size());
+  return datagram;
+}
 
 // A datagram with a hand-written header: magic, version, type, flags 0, body length, txn.
 inline Bytes raw(std::uint16_t type, const Bytes& body, std::uint64_t txn = 0x0102030405060708) {

@@ -13,20 +13,8 @@ namespace {
 using codec_test::decode_error;
 using test::hex;
 
-Bytes encoded(const Body& body) {
-  Bytes out;
-  encode({7, body}, out);
-  return out;
-}
-
-// The header of `datagram` with `body` in place of its own (body length rewritten).
-Bytes with_body(Bytes datagram, const Bytes& body) {
-  datagram.resize(kHeaderSize);
-  datagram.insert(datagram.end(), body.begin(), body.end());
-  datagram[6] = static_cast<std::uint8_t>(body.size() >> 8);
-  datagram[7] = static_cast<std::uint8_t>(body.size());
-  return datagram;
-}
+using codec_test::encoded;
+using codec_test::with_body;
 
 TEST(TunnelOutcomeCodec, IsByteExact) {
   const Bytes b = encoded(TunnelOutcome{0x0102030405060708ULL, OutcomePath::kRelay, 10250, 41, ""});

@@ -18,20 +18,8 @@ using codec_test::decode_error;
 using codec_test::ep;
 using codec_test::key_of;
 
-Bytes encoded(const Body& body) {
-  Bytes out;
-  encode({7, body}, out);
-  return out;
-}
-
-// Rewrites the body length after a test edited the body.
-Bytes with_body(Bytes datagram, const Bytes& body) {
-  datagram.resize(kHeaderSize);
-  datagram.insert(datagram.end(), body.begin(), body.end());
-  datagram[6] = static_cast<std::uint8_t>(body.size() >> 8);
-  datagram[7] = static_cast<std::uint8_t>(body.size());
-  return datagram;
-}
+using codec_test::encoded;
+using codec_test::with_body;
 
 Bytes body_of(const Bytes& datagram) {
   return Bytes(datagram.begin() + kHeaderSize, datagram.end());
