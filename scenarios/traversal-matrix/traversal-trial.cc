@@ -218,15 +218,23 @@ class Trial {
   void ScheduleData() {
     m_dataScheduled = true;
     m_tunnelDeadline.Cancel();
-    for (uint32_t i = 0; i < m_p.dataMessages; ++i) {
-      Simulator::Schedule(m_p.dataInterval * i, [this, i] {
-        if (m_finished) return;
-        m_a.app->TunnelSend(m_b.id, "a->b " + std::to_string(i));
-        m_b.app->TunnelSend(m_a.id, "b->a " + std::to_string(i));
-      });
+    SendData(0);
+  }
+
+  // One datagram each way every dataInterval: dataMessages of them, then more while a direction
+  // has received none (up to maxDataMessages). Lost datagrams are not resent: what arrived is
+  // judged one second after the last one left.
+  void SendData(uint32_t i) {
+    if (m_finished) return;
+    m_a.app->TunnelSend(m_b.id, "a->b " + std::to_string(i));
+    m_b.app->TunnelSend(m_a.id, "b->a " + std::to_string(i));
+    const bool silentDirection = m_a.received == 0 || m_b.received == 0;
+    if (i + 1 < m_p.dataMessages || (silentDirection && i + 1 < m_p.maxDataMessages)) {
+      Simulator::Schedule(m_p.dataInterval, [this, i] { SendData(i + 1); });
+    } else {
+      m_dataSent = i + 1;
+      Simulator::Schedule(Seconds(1), [this] { Finish(""); });
     }
-    // Lost datagrams are not resent: judge what arrived one second after the last one left.
-    Simulator::Schedule(m_p.dataInterval * m_p.dataMessages + Seconds(1), [this] { Finish(""); });
   }
 
   // A grace for the other side's last events (its TunnelClosed): short once both sides ended;
@@ -259,7 +267,9 @@ class Trial {
       out.setupMs =
           (std::max(*m_a.established, *m_b.established) - m_connectAt).GetSeconds() * 1000.0;
       if (out.dataAtoB == 0 || out.dataBtoA == 0) {
-        out.failure = "tunnel up but no data " + std::string(out.dataAtoB == 0 ? "a->b" : "b->a");
+        out.failure = "tunnel up but no data " +
+                      std::string(out.dataAtoB == 0 ? "a->b" : "b->a") + " (of " +
+                      std::to_string(m_dataSent) + " sent each way)";
         return out;
       }
       out.kind = m_a.path == "direct" && m_b.path == "direct" ? TrialOutcome::Kind::kDirect
@@ -311,6 +321,7 @@ class Trial {
   Side m_b;
   bool m_connectScheduled = false;
   bool m_dataScheduled = false;
+  uint32_t m_dataSent = 0;  // datagrams sent each way when the last one left
   bool m_finishScheduled = false;
   bool m_finished = false;
   std::string m_finishReason;

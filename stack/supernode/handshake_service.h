@@ -44,6 +44,13 @@ inline constexpr Duration kAnsweredMemory = std::chrono::seconds(120);
 // default 7 copies all fail for 1 push in 150. Twelve copies over the same 10.75 s (RTO capped at
 // 1 s: 0, 0.25, 0.75, 1.75, 2.75 ... 9.75 s) fail for 1 in 5,000.
 inline constexpr RetransmitPolicy kTunnelPushPolicy = kUrgentRetransmitPolicy;
+// The offer is copied for the whole life of its negotiation: a callee that missed all twelve
+// copies of kTunnelPushPolicy (at 20% loss on each of a carrier-NAT peer's four links, 1 offer in
+// 600) would otherwise never hear of it and the caller be refused "timeout" at
+// kNegotiationTimeout. Thirty copies, one a second after the first three, the last at 27.75 s and
+// given up at 28.75 s: before the negotiation times out, so an answer to the last copy finds it.
+inline constexpr RetransmitPolicy kTunnelOfferPushPolicy{std::chrono::milliseconds(250),
+                                                         std::chrono::seconds(1), 30, 4};
 
 struct HandshakeCounters {
   std::uint64_t connects = 0;               // offers made

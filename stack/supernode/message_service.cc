@@ -65,7 +65,9 @@ std::uint64_t SupernodeCore::push(Instant now, PeerSessionState& target, wire::B
   // Tunnel pushes are time-critical (both punch-starts must arrive for a tunnel): denser copies
   // over the same span (handshake_service.h).
   std::optional<RetransmitPolicy> policy;
-  if (pending.kind == PendingPush::Kind::kTunnel) policy = kTunnelPushPolicy;
+  if (pending.kind == PendingPush::Kind::kTunnel)
+    policy = std::holds_alternative<wire::TunnelOffer>(body) ? kTunnelOfferPushPolicy
+                                                              : kTunnelPushPolicy;
   auto build = [this, target_id, txn, body = std::move(body)](
                    Instant now, Duration since_first) -> std::optional<Datagram> {
     PeerSessionState* peer = find_session(target_id);

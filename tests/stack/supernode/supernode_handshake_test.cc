@@ -232,6 +232,33 @@ TEST_F(HandshakeFixture, UnansweredOfferTimesOut) {
             404);
 }
 
+TEST_F(HandshakeFixture, OfferIsCopiedForTheLifeOfTheNegotiation) {
+  // Every copy of the offer for 12 s is lost (more than the other tunnel pushes' whole
+  // schedule): the service keeps copying it, and Bob's answer to a late copy still makes the
+  // tunnel.
+  const std::uint64_t attempt = connect();
+  net.advance_keeping_alive(seconds(12), {&alice, &bob, &carol});
+  EXPECT_GT(bob.count<wire::TunnelOffer>(),
+            static_cast<std::size_t>(kTunnelPushPolicy.max_transmissions));
+  while (bob.take<wire::TunnelOffer>()) {
+  }
+  net.advance_keeping_alive(seconds(1), {&alice, &bob, &carol});
+  ASSERT_TRUE(take_push<wire::TunnelOffer>(bob));
+  ASSERT_TRUE(net.request(bob, wire::TunnelAnswer{alice.id(), attempt, true, {}, 20, ""}));
+  EXPECT_TRUE(take_push<wire::PunchStart>(alice));
+  EXPECT_TRUE(take_push<wire::PunchStart>(bob));
+  EXPECT_EQ(net.supernode.handshake_counters().timeouts, 0u);
+  // The schedule ends before the negotiation would time out.
+  Duration last = kTunnelOfferPushPolicy.initial_rto;
+  Duration span{};
+  for (int i = 1; i < kTunnelOfferPushPolicy.max_transmissions; ++i) {
+    span += last;
+    last = std::min(last * 2, kTunnelOfferPushPolicy.max_rto);
+  }
+  EXPECT_LT(span + kTunnelOfferPushPolicy.initial_rto * kTunnelOfferPushPolicy.final_wait_multiplier,
+            kNegotiationTimeout);
+}
+
 TEST_F(HandshakeFixture, CalleeLeavingRefusesAsOffline) {
   connect();
   ASSERT_TRUE(take_push<wire::TunnelOffer>(bob));
