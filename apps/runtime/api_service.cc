@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,17 @@ struct ApiService::State : std::enable_shared_from_this<State> {
   void with_snapshot(std::function<void(const Snapshot&)> use);
   // HTTP thread: asks the protocol thread for a new snapshot unless one is on its way.
   void refresh();
+  // HTTP thread: the stall bound passed with the snapshot still asked for: the requests waiting
+  // for it get 503 (health.h).
+  void arm_stall_timer();
+  void on_stall();
+  // HTTP thread: shutdown and the protocol loop's responsiveness as seen from here.
+  management::HealthInputs health() const;
+  bool stalled() const {
+    return management::decide_health(health(), now()).health == management::Health::kStalled;
+  }
+  // HTTP thread: the context of an answer given now.
+  management::ApiContext context();
   // HTTP thread: the families of the HTTP server and the snapshots.
   void server_metrics(MetricsText& m) const;
 
@@ -65,6 +77,10 @@ struct ApiService::State : std::enable_shared_from_this<State> {
   management::IndexApi api;
   Snapshot current;
   bool refreshing = false;
+  std::optional<Instant> asked;  // when the snapshot on its way was asked for
+  boost::asio::steady_timer stall_timer{http_io};
+  bool stall_reported = false;  // the warning was logged; the recovery will be too
+  bool leaving = false;
   std::vector<std::function<void(const Snapshot&)>> waiting;
   ApiSnapshotCounters counters;
 
@@ -73,20 +89,37 @@ struct ApiService::State : std::enable_shared_from_this<State> {
 
 void ApiService::State::handle(management::ApiRequest request, HttpApiServer::Respond respond) {
   if (auto decided = api.screen(request, now())) return respond(std::move(*decided));
+  // Called with a snapshot young enough, or by on_stall() (then unavailable() answers).
   with_snapshot([self = shared_from_this(), request = std::move(request),
                  respond = std::move(respond)](const Snapshot& snapshot) {
-    management::ApiContext context;
-    context.now = now();
-    context.started = self->started;
-    context.server_metrics = [self](MetricsText& m) { self->server_metrics(m); };
+    const management::ApiContext context = self->context();
+    if (auto refused = self->api.unavailable(context)) return respond(std::move(*refused));
     respond(self->api.answer(request, *snapshot, context));
   });
+}
+
+management::ApiContext ApiService::State::context() {
+  management::ApiContext context;
+  context.now = now();
+  context.started = started;
+  context.server_metrics = [self = shared_from_this()](MetricsText& m) { self->server_metrics(m); };
+  context.health = health();
+  return context;
+}
+
+management::HealthInputs ApiService::State::health() const {
+  management::HealthInputs h;
+  h.leaving = leaving;
+  h.snapshot_asked = asked;
+  h.stall_after = management::stall_bound(options.snapshot_max_age);
+  return h;
 }
 
 void ApiService::State::with_snapshot(std::function<void(const Snapshot&)> use) {
   const Duration age = current ? now() - current->taken : Duration::max();
   if (age > options.snapshot_max_age / 2) refresh();
-  if (age <= options.snapshot_max_age) return use(current);
+  // Stalled: no snapshot is coming, so `use` answers 503 at once rather than wait.
+  if (age <= options.snapshot_max_age || stalled()) return use(current);
   ++counters.requests_waited;
   waiting.push_back(std::move(use));
 }
@@ -94,6 +127,8 @@ void ApiService::State::with_snapshot(std::function<void(const Snapshot&)> use) 
 void ApiService::State::refresh() {
   if (refreshing) return;
   refreshing = true;
+  asked = now();
+  arm_stall_timer();
   boost::asio::post(protocol_io, [self = shared_from_this()] {
     if (self->closed) return;
     management::ApiContext context;
@@ -109,6 +144,13 @@ void ApiService::State::refresh() {
       snapshot->finish();  // the sort, off the protocol thread
       self->current = snapshot;
       self->refreshing = false;
+      if (self->stall_reported) {
+        spdlog::info("api: the protocol loop answered again after {} ms",
+                     to_ms(now() - *self->asked));
+        self->stall_reported = false;
+      }
+      self->asked.reset();
+      self->stall_timer.cancel();
       ApiSnapshotCounters& c = self->counters;
       ++c.taken;
       c.take_us_total += took_us;
@@ -120,6 +162,26 @@ void ApiService::State::refresh() {
       for (auto& use : waiting) use(self->current);
     });
   });
+}
+
+void ApiService::State::arm_stall_timer() {
+  stall_timer.expires_at(to_steady(*asked + health().stall_after));
+  // The timer belongs to this state and runs on http_io, which runs only while the state lives.
+  stall_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) on_stall();
+  });
+}
+
+void ApiService::State::on_stall() {
+  if (!refreshing) return;
+  if (!stalled()) return arm_stall_timer();  // woke early
+  spdlog::warn("api: the protocol loop has not answered a snapshot request for {} ms; answering "
+               "503 until it does",
+               to_ms(now() - *asked));
+  stall_reported = true;
+  auto waiting = std::move(this->waiting);
+  this->waiting.clear();
+  for (auto& use : waiting) use(current);
 }
 
 void ApiService::State::server_metrics(MetricsText& m) const {
@@ -183,11 +245,16 @@ ApiService::~ApiService() { close(); }
 
 Endpoint ApiService::local_endpoint() const { return state_->server->local_endpoint(); }
 
+void ApiService::announce_leaving() {
+  boost::asio::post(state_->http_io, [state = state_.get()] { state->leaving = true; });
+}
+
 void ApiService::close() {
   if (state_->closed) return;
   state_->closed = true;
   boost::asio::post(state_->http_io, [state = state_.get()] {
     state->server->close();
+    state->stall_timer.cancel();
     state->waiting.clear();
     state->http_io.stop();
   });

@@ -12,6 +12,11 @@
 // none while nobody asks, and an answer is never built from a snapshot older than max_age (its
 // age is in the Qp2p-Snapshot-Age-Ms header and "snapshot_age_ms"). The per-client rate limit
 // and connection limit (429) keep one client from monopolising the HTTP thread itself.
+//
+// Health (stack/management/health.h): a snapshot asked for and not come within
+// stall_bound(max_age) means the protocol loop is stalled: the requests waiting for it, and
+// every request until it comes, get 503 "stalled" instead of waiting. After announce_leaving()
+// /healthz answers 503 "leaving" while the rest of the API still serves the shutdown.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +60,9 @@ class ApiService {
   ApiService& operator=(const ApiService&) = delete;
 
   Endpoint local_endpoint() const;
+  // A graceful shutdown started: /healthz answers 503 "leaving" from now on. Call on the
+  // protocol thread.
+  void announce_leaving();
   // Stops the HTTP thread (open connections are closed); no snapshot is taken afterwards.
   void close();
   // Read after close() (or accept a racy read: for reports only).

@@ -273,9 +273,10 @@ int run(const SupernodeAppConfig& config) {
     debug_stats.cancel();
     info_stats.cancel();
   };
-  // The first signal starts a graceful shutdown: the API closes, peers are told to move, and
-  // the process waits for their acks (at most shutdown-grace-seconds). A second signal, or the
-  // end of the grace period, stops at once.
+  // The first signal starts a graceful shutdown: /healthz answers 503 "leaving" (so a load
+  // balancer or orchestrator stops sending new peers here; the rest of the API keeps serving until
+  // the stop), peers are told to move, and the process waits for their acks (at most
+  // shutdown-grace-seconds). A second signal, or the end of the grace period, stops at once.
   Instant leave_deadline = kNever;
   std::function<void()> poll_leaving = [&] {
     if (node.pushes_in_flight() == 0 || now() >= leave_deadline) {
@@ -294,9 +295,9 @@ int run(const SupernodeAppConfig& config) {
           spdlog::info("signal {} received again, stopping now", signal_number);
           return stop();
         }
+        if (api) api->announce_leaving();  // before the log line, which tests wait for
         spdlog::info("signal {} received, leaving: telling {} peers", signal_number,
                      node.online_peers());
-        if (api) api->close();
         node.announce_leaving(now(), config.failover_supernodes);
         runtime.flush();
         leave_deadline = now() + std::chrono::seconds(config.shutdown_grace_seconds);

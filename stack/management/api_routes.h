@@ -25,6 +25,8 @@ std::optional<ApiResponse> reject_unknown_parameters(const Target& target,
                                                      std::initializer_list<std::string_view> allowed);
 // Milliseconds between the snapshot and the answer (never negative).
 std::int64_t snapshot_age_ms(const ApiSnapshot& snapshot, const ApiContext& context);
+// Seconds since context.started (never negative).
+std::int64_t uptime_seconds(const ApiContext& context);
 
 // Snapshot side: the documents of /v1/supernodes, /v1/stats and /healthz, and the supernode's
 // /metrics families.
@@ -38,9 +40,13 @@ bool valid_peers_query(const Target& target, std::string* error);
 ApiResponse get_peers(const Target& target, const ApiSnapshot& snapshot,
                       const ApiContext& context);
 ApiResponse get_peer(std::string_view id, const ApiSnapshot& snapshot, const ApiContext& context);
-// A document of the snapshot (supernodes, stats, healthz) with "snapshot_age_ms" added.
+// A document of the snapshot (supernodes, stats) with "snapshot_age_ms" added.
 ApiResponse get_document(const nlohmann::json& document, const ApiSnapshot& snapshot,
                          const ApiContext& context);
+// /healthz (health.h): the snapshot's document with the verdict on context.health; 200 or 503.
+ApiResponse get_healthz(const ApiSnapshot& snapshot, const ApiContext& context);
+// 503 for any request while context.health says the protocol loop is stalled, else nullopt.
+std::optional<ApiResponse> stalled_response(const ApiContext& context);
 ApiResponse get_metrics(const ApiSnapshot& snapshot, const ApiContext& context,
                         const ApiCounters& api_counters);
 

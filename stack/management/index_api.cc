@@ -80,6 +80,12 @@ std::optional<ApiResponse> IndexApi::screen(const ApiRequest& request, Instant n
   return std::nullopt;
 }
 
+std::optional<ApiResponse> IndexApi::unavailable(const ApiContext& context) {
+  auto refused = stalled_response(context);
+  if (refused) return counted(std::move(*refused));
+  return std::nullopt;
+}
+
 ApiResponse IndexApi::answer(const ApiRequest& request, const ApiSnapshot& snapshot,
                              const ApiContext& context) {
   ApiResponse r = route(request, snapshot, context);
@@ -91,6 +97,7 @@ ApiResponse IndexApi::answer(const ApiRequest& request, const ApiSnapshot& snaps
 ApiResponse IndexApi::handle(const ApiRequest& request, const Supernode& node,
                              const ApiContext& context) {
   if (auto decided = screen(request, context.now)) return *decided;
+  if (auto refused = unavailable(context)) return *refused;
   SnapshotBuilder builder;
   auto snapshot = builder.take(node, context);
   snapshot->finish();
@@ -160,7 +167,7 @@ ApiResponse IndexApi::route(const ApiRequest& request, const ApiSnapshot& snapsh
     return get_peer(std::string_view(path).substr(kPeersPrefix.size()), snapshot, context);
   if (path == "/v1/supernodes") return get_document(snapshot.supernodes, snapshot, context);
   if (path == "/v1/stats") return get_document(snapshot.stats, snapshot, context);
-  if (path == "/healthz") return get_document(snapshot.healthz, snapshot, context);
+  if (path == "/healthz") return get_healthz(snapshot, context);
   return get_metrics(snapshot, context, counters_);
 }
 

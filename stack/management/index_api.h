@@ -9,11 +9,13 @@
 //   GET /v1/supernodes     the supernodes answering for this network, their state and load
 //   GET /v1/stats          logins, messages, index, tunnels by path, handshakes by NAT pair
 //   GET /metrics           the counters in the Prometheus text format
-//   GET /healthz           {"status":"ok"} (503 "leaving" while shutting down)
+//   GET /healthz           {"status":"ok"}; 503 "leaving" while shutting down, "stalled" when
+//                          the protocol loop does not answer (health.h)
 //
 // Every request needs `Authorization: Bearer TOKEN` (401 otherwise, RFC 6750 section 3); other
 // methods get 405, unknown paths 404, bad parameters 400, a client over its rate limit 429 with
-// Retry-After (RFC 6585 section 4), always as {"error":..,"reason":..}.
+// Retry-After (RFC 6585 section 4), always as {"error":..,"reason":..}. While the protocol loop
+// is stalled every request gets 503 (unavailable()): no fresh snapshot can come.
 //
 // Answers come from an ApiSnapshot (api_snapshot.h), so a runtime can serve them on another
 // thread than the protocol's: screen() decides what needs no data (rate limit, token, method,
@@ -33,6 +35,7 @@
 #include "stack/core/instant.h"
 #include "stack/management/api_request.h"
 #include "stack/management/api_snapshot.h"
+#include "stack/management/health.h"
 #include "stack/management/metrics_text.h"
 #include "stack/management/rate_limiter.h"
 #include "stack/supernode/supernode.h"
@@ -51,6 +54,9 @@ struct ApiContext {
   // request is served (the HTTP server).
   std::function<void(MetricsText&)> runtime_metrics;
   std::function<void(MetricsText&)> server_metrics;
+  // Shutdown and the protocol thread's responsiveness as the serving thread sees them, for
+  // /healthz and unavailable() (health.h); the default is healthy.
+  HealthInputs health;
 };
 
 struct ApiCounters {
@@ -60,7 +66,7 @@ struct ApiCounters {
   std::uint64_t not_found = 0;           // 404
   std::uint64_t method_not_allowed = 0;  // 405
   std::uint64_t too_many_requests = 0;   // 429
-  std::uint64_t unavailable = 0;         // 503 (/healthz while leaving)
+  std::uint64_t unavailable = 0;         // 503 (/healthz while leaving; anything while stalled)
 };
 
 class IndexApi {
@@ -71,6 +77,9 @@ class IndexApi {
   // First step, needing no data: the client's rate limit (request.client), the token, method,
   // path and body. A response when that decides the request, nullopt when it needs answer().
   std::optional<ApiResponse> screen(const ApiRequest& request, Instant now);
+  // Between the two, for a request screen() let through: 503 when context.health says the
+  // protocol loop is stalled (so the request must not wait for a snapshot), else nullopt.
+  std::optional<ApiResponse> unavailable(const ApiContext& context);
   // Second step, for a request screen() let through: the answer from `snapshot` (finished).
   ApiResponse answer(const ApiRequest& request, const ApiSnapshot& snapshot,
                      const ApiContext& context);

@@ -1,6 +1,6 @@
-// GET /v1/supernodes, /v1/stats and /healthz of the management API (index_api.h): the network
-// as this supernode sees it, its load, and what its services counted. Rendered when a snapshot
-// is taken (api_snapshot.h), served from it.
+// GET /v1/supernodes and /v1/stats of the management API (index_api.h): the network as this
+// supernode sees it, its load, and what its services counted. Rendered when a snapshot is taken
+// (api_snapshot.h), served from it. (/healthz: health.cc.)
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -8,13 +8,13 @@
 
 namespace qp2p::management {
 
-namespace {
-
 using nlohmann::json;
 
 std::int64_t uptime_seconds(const ApiContext& context) {
   return std::max<std::int64_t>(0, to_ms(context.now - context.started) / 1000);
 }
+
+namespace {
 
 // This supernode as a member of the network (the others: member_json).
 json self_json(const Supernode& node, const ApiContext& context) {
@@ -178,13 +178,6 @@ json stats_json(const Supernode& node, const ApiContext& context) {
          "percentiles estimated from histogram buckets)"},
         {"by_nat_pair", nat_pairs_json(node.handshake_stats())}}}};
   return body;
-}
-
-json healthz_json(const Supernode& node, const ApiContext& context) {
-  return {{"status", "ok"},
-          {"supernode", node.identity().id().to_string()},
-          {"peers_online", node.online_peers()},
-          {"uptime_seconds", uptime_seconds(context)}};
 }
 
 }  // namespace qp2p::management

@@ -16,8 +16,6 @@
 namespace qp2p::test {
 namespace {
 
-constexpr auto kMembershipTimeout = std::chrono::seconds(30);
-
 TEST(FederationProcesses, ThreeSupernodesOnThreeLoopbackAddressesSeeEachOther) {
   TempDir dir("qp2p-federation");
   const std::string secret = dir.file("network.secret"), other = dir.file("other.secret");
@@ -78,14 +76,8 @@ TEST(FederationProcesses, PeersOnDifferentSupernodesFindAndMessageEachOther) {
   std::ofstream(secret) << "loopback federation test secret 0123456789\n";
   FederatedSupernode nodes[3];
   std::string failure;
-  ASSERT_TRUE(start(nodes[0], dir, "a", "127.0.0.1", secret, {}, &failure)) << failure;
-  for (int i = 1; i < 3; ++i)
-    ASSERT_TRUE(start(nodes[i], dir, std::string(1, static_cast<char>('a' + i)),
-                      "127.0.0." + std::to_string(i + 1), secret, {nodes[0].primary}, &failure))
-        << failure;
-  for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(follow(nodes[i], [&] { return nodes[i].up.size() == 2; }, kMembershipTimeout))
-        << nodes[i].process->transcript();
+  ASSERT_TRUE(start_federation(nodes, 3, dir, secret, &failure, nullptr, kMembershipTimeout))
+      << failure;
 
   // One peer at each supernode, all publishing a shared key.
   PeerProcess a("A", nodes[0].primary, dir.file("pa.key"), {"--meta", "fleet=loopback", "--meta", "name=a"});
@@ -96,16 +88,9 @@ TEST(FederationProcesses, PeersOnDifferentSupernodesFindAndMessageEachOther) {
     ASSERT_TRUE(p->expect("published")) << p->transcript();
   }
   // Pushed at once; a search from C sees all three (bounded retries while pushes travel).
-  std::set<std::string> found;
-  for (int attempt = 0; attempt < 20 && found.size() < 3; ++attempt) {
-    if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSERT_TRUE(c.command("search fleet=loopback"));
-    auto result = c.expect("search");
-    ASSERT_TRUE(result) << c.transcript();
-    found.clear();
-    for (const auto& p : (*result)["peers"]) found.insert(p["peer_id"].get<std::string>());
-  }
-  EXPECT_EQ(found, std::set<std::string>({a.id(), b.id(), c.id()})) << c.transcript();
+  EXPECT_EQ(search_until(c, "fleet=loopback", {a.id(), b.id(), c.id()}),
+            std::set<std::string>({a.id(), b.id(), c.id()}))
+      << c.transcript();
   ASSERT_TRUE(c.command("lookup " + a.id()));
   auto lookup = c.expect("lookup");
   ASSERT_TRUE(lookup) << c.transcript();
@@ -113,14 +98,7 @@ TEST(FederationProcesses, PeersOnDifferentSupernodesFindAndMessageEachOther) {
   EXPECT_EQ((*lookup)["peer"]["mapped"], a.mapped());
 
   // A message from A (at 127.0.0.1) to C (at 127.0.0.3) with its delivery report.
-  ASSERT_TRUE(a.command("send " + c.id() + " across the federation"));
-  auto received = c.expect("message");
-  ASSERT_TRUE(received) << c.transcript();
-  EXPECT_EQ((*received)["from"], a.id());
-  EXPECT_EQ((*received)["text"], "across the federation");
-  auto delivered = a.expect("delivered");
-  ASSERT_TRUE(delivered) << a.transcript();
-  EXPECT_EQ((*delivered)["to"], c.id());
+  EXPECT_EQ(message_delivered(a, c, "across the federation"), "");
   for (auto& n : nodes) n.process->stop();
 }
 

@@ -23,6 +23,61 @@ struct HttpReply {
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 
+// An HTTP/1.1 response as received (status line, headers, blank line, body); status 0 when it is
+// not one.
+inline HttpReply parse_http_reply(const std::string& all) {
+  HttpReply r;
+  const auto split = all.find("\r\n\r\n");
+  if (split == std::string::npos || all.compare(0, 5, "HTTP/") != 0) return r;
+  r.headers = all.substr(0, split);
+  r.body = all.substr(split + 4);
+  r.status = std::stoi(all.substr(all.find(' ') + 1, 3));
+  return r;
+}
+
+// "--api ADDRESS:0 --api-token-file FILE" for a supernode's command line, with kApiToken
+// written to FILE in `dir`.
+inline std::vector<std::string> api_args(const TempDir& dir,
+                                         const std::string& address = "127.0.0.1") {
+  std::ofstream(dir.file("api.token")) << kApiToken << "\n";
+  return {"--api", address + ":0", "--api-token-file", dir.file("api.token")};
+}
+
+// "http://IP:PORT" from a supernode's "management API on http://..." log line; "" when none.
+inline std::string api_base(const std::vector<std::string>& log_lines) {
+  const std::string marker = "management API on http://";
+  for (const auto& line : log_lines) {
+    auto at = line.find(marker);
+    if (at == std::string::npos) continue;
+    const std::string rest = line.substr(at + marker.size());
+    return "http://" + rest.substr(0, rest.find(' '));
+  }
+  return {};
+}
+
+// GET `url` with curl, with the token (or `authorization` as the header; "" for none) and extra
+// arguments. Bounded: curl gives up after 5 s.
+inline HttpReply http_get(const std::string& url,
+                          const std::string& authorization = std::string("Bearer ") + kApiToken,
+                          const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {"--silent", "--show-error", "--max-time", "5",
+                                   "--include", "--globoff"};
+  if (!authorization.empty()) args.insert(args.end(), {"-H", "Authorization: " + authorization});
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back(url);
+  ChildProcess::Options options;
+  options.stderr_mode = ChildProcess::Stderr::kInherit;
+  auto curl = ChildProcess::spawn("/usr/bin/curl", args, options);
+  std::string all;
+  for (int i = 0; i < 100000; ++i) {  // bounded; ends at end of output
+    auto line = curl.read_line(std::chrono::seconds(10));
+    if (!line) break;
+    all += *line + "\n";
+  }
+  curl.wait(std::chrono::seconds(5));
+  return parse_http_reply(all);
+}
+
 class ApiSupernode {
  public:
   explicit ApiSupernode(std::vector<std::string> config_lines = {})
@@ -30,56 +85,21 @@ class ApiSupernode {
 
   bool start() {
     if (!supernode_.start()) return false;
-    const std::string marker = "management API on http://";
-    for (const auto& line : supernode_.process().lines()) {
-      auto at = line.find(marker);
-      if (at == std::string::npos) continue;
-      const std::string rest = line.substr(at + marker.size());
-      base_ = "http://" + rest.substr(0, rest.find(' '));
-      return true;
-    }
-    return false;
+    base_ = api_base(supernode_.process().lines());
+    return !base_.empty();
   }
   SupernodeProcess& supernode() { return supernode_; }
   const std::string& base() const { return base_; }
 
   // curl with the token (or `authorization` as the header; "" for none) and extra arguments.
-  HttpReply get(const std::string& path, const std::string& authorization = std::string("Bearer ") +
-                                                                             kApiToken,
-                std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--silent", "--show-error", "--max-time", "5",
-                                     "--include", "--globoff"};
-    if (!authorization.empty()) args.insert(args.end(), {"-H", "Authorization: " + authorization});
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(base_ + path);
-    ChildProcess::Options options;
-    options.stderr_mode = ChildProcess::Stderr::kInherit;
-    auto curl = ChildProcess::spawn("/usr/bin/curl", args, options);
-    std::string all;
-    for (int i = 0; i < 100000; ++i) {  // bounded; ends at end of output
-      auto line = curl.read_line(std::chrono::seconds(10));
-      if (!line) break;
-      all += *line + "\n";
-    }
-    curl.wait(std::chrono::seconds(5));
-    HttpReply r;
-    const auto split = all.find("\r\n\r\n") != std::string::npos ? all.find("\r\n\r\n")
-                                                                  : std::string::npos;
-    if (split == std::string::npos || all.compare(0, 5, "HTTP/") != 0) return r;
-    r.headers = all.substr(0, split);
-    r.body = all.substr(split + 4);
-    r.status = std::stoi(all.substr(all.find(' ') + 1, 3));
-    return r;
+  HttpReply get(const std::string& path,
+                const std::string& authorization = std::string("Bearer ") + kApiToken,
+                const std::vector<std::string>& extra = {}) {
+    return http_get(base_ + path, authorization, extra);
   }
 
  private:
-  std::vector<std::string> args() {
-    {
-      std::ofstream token(dir_.file("api.token"));
-      token << kApiToken << "\n";
-    }
-    return {"--api", "127.0.0.1:0", "--api-token-file", dir_.file("api.token")};
-  }
+  std::vector<std::string> args() { return api_args(dir_); }
 
   TempDir dir_{"qp2p-api"};
   SupernodeProcess supernode_;

@@ -46,8 +46,7 @@ class RawClient {
     const std::string request = "GET " + path +
                                 " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
                                 kApiToken + "\r\nConnection: close\r\n\r\n";
-    HttpReply r;
-    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) < 0) return r;
+    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) < 0) return {};
     std::string all;
     char buf[4096];
     for (int i = 0; i < 10000; ++i) {  // bounded; ends when the server closes
@@ -55,12 +54,7 @@ class RawClient {
       if (n <= 0) break;
       all.append(buf, static_cast<std::size_t>(n));
     }
-    const auto split = all.find("\r\n\r\n");
-    if (split == std::string::npos || all.compare(0, 5, "HTTP/") != 0) return r;
-    r.headers = all.substr(0, split);
-    r.body = all.substr(split + 4);
-    r.status = std::stoi(all.substr(all.find(' ') + 1, 3));
-    return r;
+    return parse_http_reply(all);
   }
 
  private:

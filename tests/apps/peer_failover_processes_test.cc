@@ -19,21 +19,15 @@ namespace {
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-constexpr auto kMembershipTimeout = 30s;
-// Keepalive every second: a dead supernode is noticed within 1 s + the peer's 4 s silence limit.
-constexpr auto kFailoverTimeout = 20s;
-
 struct TwoFederatedSupernodes {
   TempDir dir{"qp2p-peer-failover"};
   FederatedSupernode a, b;
   std::string failure;
 
   bool start_both() {
-    const std::string secret = dir.file("network.secret"), config = dir.file("supernode.conf");
+    const std::string secret = dir.file("network.secret");
     std::ofstream(secret) << "loopback failover test secret 0123456789\n";
-    std::ofstream(config) << "keepalive-interval-seconds = 1\npeer-expiry-seconds = 5\n"
-                          << "shutdown-grace-seconds = 5\n";
-    const std::vector<std::string> args = {"--config", config};
+    const std::vector<std::string> args = {"--config", fast_failover_config(dir)};
     if (!start(a, dir, "a", "127.0.0.1", secret, {}, &failure, args)) return false;
     if (!start(b, dir, "b", "127.0.0.2", secret, {a.primary}, &failure, args)) return false;
     if (!follow(a, [&] { return a.up[b.id]; }, kMembershipTimeout) ||

@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
                                     management::RateLimitConfig{0, 1, 1}};
   if (inline_api) {
     inline_http.emplace(io, options.http, [&](management::ApiRequest r, HttpApiServer::Respond respond) {
-      respond(inline_index.handle(r, node, management::ApiContext{now(), now(), {}, {}}));
+      respond(inline_index.handle(r, node, management::ApiContext{now(), now(), {}, {}, {}}));
     });
   } else {
     api.emplace(io, node, management::BearerToken(kToken), options, now());
@@ -278,7 +278,7 @@ int main(int argc, char** argv) {
   // wall clock, which counts the time the thread waited for a core).
   boost::asio::post(io, [&] {
     management::SnapshotBuilder builder;
-    management::ApiContext context{now(), now(), {}, {}};
+    management::ApiContext context{now(), now(), {}, {}, {}};
     std::vector<double> warm;
     double cold = 0;
     for (int i = 0; i < 21; ++i) {

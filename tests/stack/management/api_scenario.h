@@ -30,7 +30,7 @@ struct ApiScenario {
     r.method = method;
     r.target = target;
     r.authorization = authorization;
-    return api.handle(r, node, ApiContext{sc.net.now(), started, {}, {}});
+    return api.handle(r, node, ApiContext{sc.net.now(), started, {}, {}, {}});
   }
   // GET with the right token; the body parsed as JSON (a discarded value if it is not JSON).
   nlohmann::json get(const std::string& target, int expect_status = 200) {

@@ -59,8 +59,8 @@ TEST(IndexApiAuth, MethodsPathsAndBodies) {
   with_body.target = "/healthz";
   with_body.authorization = std::string("Bearer ") + kTestToken;
   with_body.has_body = true;
-  EXPECT_EQ(s.api.handle(with_body, s.node, ApiContext{s.sc.net.now(), s.started, {}, {}}).status,
-            400);
+  const ApiContext context{s.sc.net.now(), s.started, {}, {}, {}};
+  EXPECT_EQ(s.api.handle(with_body, s.node, context).status, 400);
 
   s.get("/v1/peers%00", 400);
   EXPECT_EQ(s.api.counters().method_not_allowed, 2u);

@@ -37,7 +37,7 @@ struct IndexApiSnapshot : ::testing::Test {
     r.client = client;
     return r;
   }
-  ApiContext context() const { return ApiContext{s.sc.net.now(), s.started, {}, {}}; }
+  ApiContext context() const { return ApiContext{s.sc.net.now(), s.started, {}, {}, {}}; }
   std::shared_ptr<ApiSnapshot> take(SnapshotBuilder& builder) const {
     std::shared_ptr<ApiSnapshot> snap = builder.take(s.node, context());
     snap->finish();

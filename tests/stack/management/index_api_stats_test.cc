@@ -136,7 +136,7 @@ TEST_F(IndexApiStats, MetricsCarryTheCountersDropsByReasonAndRuntimeFamilies) {
   ApiContext context{s.sc.net.now(), s.started, [](MetricsText& m) {
                        m.family("qp2p_udp_datagrams_total", MetricsText::Type::kCounter, "x");
                        m.sample(42, {{"direction", "in"}});
-                     }, {}};
+                     }, {}, {}};
   ApiResponse metrics = s.api.handle(r, s.node, context);
   ASSERT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");

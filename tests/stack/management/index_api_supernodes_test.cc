@@ -19,7 +19,7 @@ nlohmann::json supernodes(IndexApi& api, const Supernode& node, Instant now) {
   r.method = "GET";
   r.target = "/v1/supernodes";
   r.authorization = "Bearer supernodes-test-token-0123456789";
-  ApiResponse answer = api.handle(r, node, ApiContext{now, now, {}, {}});
+  ApiResponse answer = api.handle(r, node, ApiContext{now, now, {}, {}, {}});
   EXPECT_EQ(answer.status, 200) << answer.body;
   return nlohmann::json::parse(answer.body, nullptr, false);
 }
