@@ -49,7 +49,7 @@ MemberTable::Result MemberTable::apply(const Entry& update, Instant now) {
       }
       members_.erase(victim);
     }
-    members_.emplace(update.id, Member{update, now});
+    members_.emplace(update.id, Member{update, now, {}, 0});
     r.outcome = Outcome::kApplied;
     r.is_up = true;
     return r;
@@ -85,6 +85,14 @@ const Entry& MemberTable::refute(std::uint32_t at_least, Instant now) {
 void MemberTable::set_self_state(MemberState state, Instant now) {
   self_.entry.state = state;
   self_.changed = now;
+}
+
+void MemberTable::record_rtt(const PeerId& id, Duration sample) {
+  auto it = members_.find(id);
+  if (it == members_.end() || sample < Duration::zero()) return;
+  Member& m = it->second;
+  m.srtt = m.rtt_samples == 0 ? sample : m.srtt + (sample - m.srtt) / 8;
+  ++m.rtt_samples;
 }
 
 const Member* MemberTable::find(const PeerId& id) const {

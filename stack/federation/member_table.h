@@ -20,6 +20,10 @@ namespace qp2p::federation {
 struct Member {
   Entry entry;
   Instant changed;  // when the state last changed here (suspicion timers run from it)
+  // Round-trip time to the member from our direct probes (ping -> its own ack), smoothed as
+  // RFC 6298 section 2's SRTT (alpha = 1/8); zero before the first sample.
+  Duration srtt{};
+  std::uint64_t rtt_samples = 0;
   bool up() const { return entry.state == MemberState::kAlive || entry.state == MemberState::kSuspect; }
 };
 
@@ -48,6 +52,8 @@ class MemberTable {
   void set_self_state(MemberState state, Instant now);
 
   const Member* find(const PeerId& id) const;
+  // One round-trip sample for member `id` (ignored for an unknown member).
+  void record_rtt(const PeerId& id, Duration sample);
   const std::map<PeerId, Member>& others() const { return members_; }
   std::size_t size() const { return members_.size() + 1; }
   std::size_t up_count() const;  // others alive or suspect

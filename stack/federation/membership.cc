@@ -142,8 +142,12 @@ void Membership::on_message(Instant now, const Endpoint& remote, Message& m) {
   if (const auto* ping = std::get_if<Ping>(&m.body)) {
     send(now, m.from, remote, Ack{ping->seq, table_.self().id});
   } else if (const auto* ack = std::get_if<Ack>(&m.body)) {
+    const Instant pinged = detector_.probe() ? detector_.probe()->started : now;
     if (detector_.on_ack(ack->seq, ack->about)) {
       ++counters_.acks_received;
+      // The target's own ack to our one ping (not one relayed by a ping-req helper): a round
+      // trip. A ping is never sent twice, so the sample is unambiguous (Karn's rule holds).
+      if (m.from == ack->about) table_.record_rtt(m.from, now - pinged);
     } else if (auto relay = detector_.take_relay(ack->seq, ack->about, now)) {
       send(now, relay->origin, relay->origin_endpoint, Ack{relay->origin_seq, ack->about});
     }
@@ -415,6 +419,11 @@ std::vector<PeerId> Membership::up_ids() const {
   for (const auto& [id, m] : table_.others())
     if (m.up()) ids.push_back(id);
   return ids;
+}
+
+Duration Membership::rtt_to(const PeerId& id) const {
+  const Member* m = table_.find(id);
+  return m ? m->srtt : Duration::zero();
 }
 
 std::vector<Entry> Membership::members() const {

@@ -119,6 +119,9 @@ class Membership final : public SansIoEndpoint {
   // Tells every live member this node leaves; afterwards it sends and accepts nothing.
   void leave(Instant now);
 
+  // Smoothed round-trip time to member `id` from the failure detector's direct probes
+  // (MemberTable's Member::srtt); zero when unknown.
+  Duration rtt_to(const PeerId& id) const;
   // Live members (alive or suspect), this node first.
   std::vector<Entry> members() const;
   const MemberTable& table() const { return table_; }

@@ -101,6 +101,16 @@ void handshake(MetricsText& m, const Supernode& node) {
   m.sample(h.outcomes_unknown, {{"reason", "outcome_unknown_attempt"}});
   m.sample(h.outcomes_not_caller, {{"reason", "outcome_not_caller"}});
   m.sample(h.outcomes_duplicate, {{"reason", "outcome_duplicate"}});
+  m.family("qp2p_handshake_routed_total", Type::kCounter,
+           "Tunnel negotiations with a peer on another supernode (section 14.6), by event.");
+  const std::pair<const char*, std::uint64_t> routed[] = {
+      {"offer_sent", h.routed_offers},
+      {"offer_received", h.routed_in},
+      {"gave_up", h.route_gave_up},
+      {"dropped_unknown_attempt", h.route_unknown_attempt},
+      {"dropped_wrong_supernode", h.route_wrong_supernode},
+      {"ack_unmatched", h.route_acks_unmatched}};
+  for (const auto& [event, value] : routed) m.sample(value, {{"event", event}});
   m.family("qp2p_handshake_nat_pair_total", Type::kCounter,
            "Tunnel negotiations by pair of NAT profiles (nat_a <= nat_b) and event; accepted "
            "ones also by planned strategy.");

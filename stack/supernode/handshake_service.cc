@@ -1,5 +1,6 @@
-// The handshake service: tunnel negotiation between two peers of this supernode and the
-// synchronised start of their hole punching (handshake_service.h; docs/protocol.md section 8.5).
+// The handshake service: tunnel negotiation between two peers and the synchronised start of their
+// hole punching (handshake_service.h; docs/protocol.md section 8.5). A callee on another
+// supernode of the federation is reached through handshake_routing.cc (section 14.6).
 #include <spdlog/spdlog.h>
 
 #include "stack/discovery/nat_profile.h"
@@ -39,13 +40,40 @@ void SupernodeCore::push_handshake(Instant now, const PeerId& to, wire::Body bod
   push(now, *target, std::move(body), PendingPush{PendingPush::Kind::kTunnel, to, {}, 0});
 }
 
+void SupernodeCore::release_negotiation_slot(const PeerId& peer) {
+  auto n = negotiations_per_peer_.find(peer);
+  if (n != negotiations_per_peer_.end() && --n->second == 0) negotiations_per_peer_.erase(n);
+}
+
 void SupernodeCore::forget_negotiation(std::map<std::uint64_t, Negotiation>::iterator it) {
-  for (const PeerId& p : {it->second.caller, it->second.callee}) {
-    auto n = negotiations_per_peer_.find(p);
-    if (n != negotiations_per_peer_.end() && --n->second == 0) negotiations_per_peer_.erase(n);
-  }
+  release_negotiation_slot(it->second.caller);
+  release_negotiation_slot(it->second.callee);
+  // Whatever it still sends the callee's supernode (the offer) is moot now.
+  if (it->second.callee_home != PeerId{}) route_outbox_.cancel(it->first);
   negotiation_of_.erase({it->second.caller, it->second.callee});
   negotiations_.erase(it);
+}
+
+tunnel::PunchPeer SupernodeCore::punch_peer(const PeerId& id, std::vector<Endpoint> host,
+                                            const Endpoint& reflexive, Duration rtt) const {
+  tunnel::PunchPeer p;
+  p.id = id;
+  p.profile = nat_profile_of(id);
+  p.host = std::move(host);
+  p.reflexive = reflexive;
+  p.rtt = rtt;
+  return p;
+}
+
+wire::RelayCredentials SupernodeCore::relay_credentials_for(Instant now, const PeerId& who) {
+  wire::RelayCredentials c;
+  if (!turn_.enabled()) return c;
+  turn::TurnCredentials t =
+      turn::make_turn_credentials(turn_.config().secret, who.to_string(), turn_.unix_seconds(now),
+                                  kRelayCredentialsTtlSeconds);
+  c.username = std::move(t.username);
+  c.password = std::move(t.password);
+  return c;
 }
 
 void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
@@ -67,7 +95,10 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
     n.caller_rtt = rtt;
     return reply(peer, transaction, wire::TunnelConnectAccepted{n.attempt});
   }
-  if (!handshake_route(m.to)) {
+  // Not here: with federation, the member supernode the directory places it at.
+  const bool here = handshake_route(m.to) != nullptr;
+  const std::optional<PeerId> home = here ? std::nullopt : routed_home(m.to);
+  if (!here && !home) {
     ++handshake_counters_.connects_unknown_peer;
     return reply(peer, transaction,
                  wire::Error{wire::ErrorCode::kNotFound,
@@ -90,7 +121,8 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   }
   std::uint64_t attempt;
   do attempt = random_.next_u64();
-  while (attempt == 0 || negotiations_.count(attempt) || answered_.count(attempt));
+  while (attempt == 0 || negotiations_.count(attempt) || answered_.count(attempt) ||
+         routed_in_.count(attempt));
   Negotiation n;
   n.attempt = attempt;
   n.caller = peer.id;
@@ -99,6 +131,7 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   n.caller_rtt = rtt;
   n.expires = now + kNegotiationTimeout;
   n.nat_pair = HandshakeStats::pair_of(nat_profile_of(peer.id), nat_profile_of(m.to));
+  n.callee_home = home.value_or(PeerId{});
   handshake_stats_.offered(n.nat_pair);
   negotiations_.emplace(attempt, std::move(n));
   negotiation_of_[{peer.id, m.to}] = attempt;
@@ -114,7 +147,9 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   SPDLOG_DEBUG("handshake {:016x}: {} asks for a tunnel to {}", attempt, short_id(peer.id),
                short_id(m.to));
   const PeerId caller = peer.id;  // `peer` may not outlive a push (sessions are a hash map)
+  const Endpoint caller_mapped = peer.remote;
   reply(peer, transaction, wire::TunnelConnectAccepted{attempt});
+  if (home) return offer_routed(now, negotiations_.at(attempt), caller_mapped);
   push_handshake(now, m.to, wire::TunnelOffer{peer_info(caller), attempt});
 }
 
@@ -125,6 +160,7 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
     // The same answer again (our ack was lost): acknowledge it again.
     if (auto a = answered_.find(m.attempt); a != answered_.end() && a->second.callee == peer.id)
       return reply(peer, transaction, wire::TunnelAnswerAck{m.attempt});
+    if (answer_routed(now, peer, transaction, m)) return;  // a caller on another supernode
     ++handshake_counters_.answers_unexpected;
     SPDLOG_DEBUG("handshake: drop answer from {} to attempt {:016x}: no such offer to it",
                  short_id(peer.id), m.attempt);
@@ -134,34 +170,37 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
   }
   const Negotiation n = it->second;
   forget_negotiation(it);
-  answered_.emplace(n.attempt,
-                    AnsweredAttempt{n.caller, n.callee, m.accept, {}, {}, n.nat_pair, {}});
-  answered_order_.emplace_back(now, n.attempt);
   reply(peer, transaction, wire::TunnelAnswerAck{n.attempt});
+  settle_negotiation(
+      now, n, m.accept ? federation::AnswerVerdict::kAccepted : federation::AnswerVerdict::kRefused,
+      m.reason, punch_peer(peer.id, m.host, peer.remote, std::chrono::milliseconds(m.rtt_ms)));
+}
 
-  if (!m.accept) {
+void SupernodeCore::settle_negotiation(Instant now, const Negotiation& n,
+                                       federation::AnswerVerdict verdict,
+                                       const std::string& reason, const tunnel::PunchPeer& callee) {
+  const bool accepted = verdict == federation::AnswerVerdict::kAccepted;
+  answered_.emplace(n.attempt, AnsweredAttempt{n.caller, n.callee, accepted, {}, {}, n.nat_pair,
+                                               {}, n.callee_home});
+  answered_order_.emplace_back(now, n.attempt);
+  if (verdict == federation::AnswerVerdict::kOffline) {
+    ++handshake_counters_.callee_offline;
+    handshake_stats_.went_offline(n.nat_pair);
+    return push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "offline"});
+  }
+  if (!accepted) {
     ++handshake_counters_.refused;
     handshake_stats_.refused(n.nat_pair);
-    SPDLOG_DEBUG("handshake {:016x}: {} refused: {}", n.attempt, short_id(n.callee), m.reason);
+    SPDLOG_DEBUG("handshake {:016x}: {} refused: {}", n.attempt, short_id(n.callee), reason);
     return push_handshake(
         now, n.caller,
-        wire::TunnelRefused{n.callee, n.attempt, m.reason.empty() ? "refused" : m.reason});
+        wire::TunnelRefused{n.callee, n.attempt, reason.empty() ? "refused" : reason});
   }
   PeerSessionState* caller = handshake_route(n.caller);
-  if (!caller) return;  // cannot happen on one supernode: a leaving caller ends its negotiations
+  if (!caller) return;  // cannot happen: a leaving caller ends its negotiations
 
-  auto punch_peer = [&](const PeerSessionState& s, std::vector<Endpoint> host, Duration rtt) {
-    tunnel::PunchPeer p;
-    p.id = s.id;
-    p.profile = nat_profile_of(s.id);
-    p.host = std::move(host);
-    p.reflexive = s.remote;
-    p.rtt = rtt;
-    return p;
-  };
-  const tunnel::PairPlan plan =
-      tunnel::plan_punch(punch_peer(*caller, n.caller_host, n.caller_rtt),
-                         punch_peer(peer, m.host, std::chrono::milliseconds(m.rtt_ms)));
+  const tunnel::PairPlan plan = tunnel::plan_punch(
+      punch_peer(caller->id, n.caller_host, caller->remote, n.caller_rtt), callee);
   wire::Nonce nonce{};
   random_.fill(nonce.data(), nonce.size());
   ++handshake_counters_.accepted;
@@ -169,25 +208,41 @@ void SupernodeCore::on_tunnel_answer(Instant now, PeerSessionState& peer, std::u
   handshake_stats_.accepted(n.nat_pair, plan);
   SPDLOG_INFO("handshake {:016x}: {} -> {}: {}", n.attempt, short_id(n.caller), short_id(n.callee),
               plan.rationale);
-  // Both pushes leave now, together: the plans' start_after values absorb the difference in
-  // the two one-way delays.
-  // Each side gets its own relay credentials (user = its peer id) with its punch-start.
-  auto relay_for = [&](const PeerId& who) {
-    wire::RelayCredentials c;
-    if (!turn_.enabled()) return c;
-    turn::TurnCredentials t =
-        turn::make_turn_credentials(turn_.config().secret, who.to_string(), turn_.unix_seconds(now),
-                                    kRelayCredentialsTtlSeconds);
-    c.username = std::move(t.username);
-    c.password = std::move(t.password);
-    return c;
-  };
+  // Both leave now, together: the plans' start_after values absorb the difference in the two
+  // one-way delays (for a callee on another supernode, its rtt includes the hop there). Each
+  // side gets its own relay credentials (user = its peer id) with its punch-start, on the
+  // supernode it is logged into.
   push_handshake(now, n.caller,
                  wire::PunchStart{n.callee, n.attempt, nonce, plan.direct_feasible,
-                                  wire::to_fields(plan.a), relay_for(n.caller)});
-  push_handshake(now, n.callee,
-                 wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible,
-                                  wire::to_fields(plan.b), relay_for(n.callee)});
+                                  wire::to_fields(plan.a), relay_credentials_for(now, n.caller)});
+  if (n.callee_home == PeerId{})
+    return push_handshake(now, n.callee,
+                          wire::PunchStart{n.caller, n.attempt, nonce, plan.direct_feasible,
+                                           wire::to_fields(plan.b),
+                                           relay_credentials_for(now, n.callee)});
+  federation::RouteHandshake punch = federation::route_handshake(
+      federation::HandshakeRouteType::kPunch, n.attempt, n.caller, n.callee);
+  punch.nonce = nonce;
+  punch.direct_feasible = plan.direct_feasible;
+  punch.plan = wire::to_fields(plan.b);
+  send_reliably(now, n.callee_home, punch);
+}
+
+bool SupernodeCore::relay_allocated(PeerSessionState& peer, std::uint64_t transaction,
+                                    const wire::TunnelRelay& m) {
+  // Only an address this supernode's relay service allocated for this very peer (its
+  // credentials carry its id) is passed on: otherwise a peer could aim the other side's
+  // connectivity checks at any third party. A peer allocates on the supernode it is logged into
+  // (section 8.6), which is this one.
+  if (turn_.relays_for(m.relayed, peer.id.to_string())) return true;
+  ++handshake_counters_.relays_not_allocated;
+  SPDLOG_INFO("handshake {:016x}: refuse relay {} from {}: not its allocation here", m.attempt,
+              m.relayed.to_string(), short_id(peer.id));
+  reply(peer, transaction,
+        wire::Error{wire::ErrorCode::kBadRequest,
+                    "relayed: " + m.relayed.to_string() +
+                        " is not a relay address this supernode allocated for you"});
+  return false;
 }
 
 void SupernodeCore::on_tunnel_relay(Instant now, PeerSessionState& peer,
@@ -197,6 +252,7 @@ void SupernodeCore::on_tunnel_relay(Instant now, PeerSessionState& peer,
                      ((it->second.caller == peer.id && it->second.callee == m.to) ||
                       (it->second.callee == peer.id && it->second.caller == m.to));
   if (!known) {
+    if (relay_routed(now, peer, transaction, m)) return;  // a caller on another supernode
     ++handshake_counters_.relays_unexpected;
     SPDLOG_DEBUG("handshake: drop relay from {} for attempt {:016x}: no accepted negotiation",
                  short_id(peer.id), m.attempt);
@@ -204,19 +260,7 @@ void SupernodeCore::on_tunnel_relay(Instant now, PeerSessionState& peer,
                  wire::Error{wire::ErrorCode::kNotFound,
                              "no accepted tunnel negotiation with " + m.to.to_string()});
   }
-  // Only an address this supernode's relay service allocated for this very peer (its
-  // credentials carry its id) is passed on: otherwise a peer could aim the other side's
-  // connectivity checks at any third party. The callee allocates on the supernode it is logged
-  // into (section 8.6), which is this one.
-  if (!turn_.relays_for(m.relayed, peer.id.to_string())) {
-    ++handshake_counters_.relays_not_allocated;
-    SPDLOG_INFO("handshake {:016x}: refuse relay {} from {}: not its allocation here", m.attempt,
-                m.relayed.to_string(), short_id(peer.id));
-    return reply(peer, transaction,
-                 wire::Error{wire::ErrorCode::kBadRequest,
-                             "relayed: " + m.relayed.to_string() +
-                                 " is not a relay address this supernode allocated for you"});
-  }
+  if (!relay_allocated(peer, transaction, m)) return;
   AnsweredAttempt& a = it->second;
   std::optional<Endpoint>& announced = a.caller == peer.id ? a.caller_relayed : a.callee_relayed;
   reply(peer, transaction, wire::TunnelRelayAck{m.attempt});
@@ -224,11 +268,18 @@ void SupernodeCore::on_tunnel_relay(Instant now, PeerSessionState& peer,
   // would restart its relayed attempt.
   if (announced == m.relayed) return;
   announced = m.relayed;
-  ++handshake_counters_.relays;
   SPDLOG_INFO("handshake {:016x}: {} relays via {}", m.attempt, short_id(peer.id),
               m.relayed.to_string());
   const PeerId from = peer.id;
-  push_handshake(now, m.to, wire::TunnelRelayed{from, m.attempt, m.relayed});
+  if (a.callee_home == PeerId{}) {
+    ++handshake_counters_.relays;
+    return push_handshake(now, m.to, wire::TunnelRelayed{from, m.attempt, m.relayed});
+  }
+  // The caller's address, for a callee on another supernode (counted where it is pushed).
+  federation::RouteHandshake relayed = federation::route_handshake(
+      federation::HandshakeRouteType::kRelayed, m.attempt, a.caller, a.callee);
+  relayed.relayed = m.relayed;
+  send_reliably(now, a.callee_home, relayed);
 }
 
 void SupernodeCore::on_tunnel_outcome(PeerSessionState& peer, std::uint64_t transaction,
@@ -284,6 +335,7 @@ void SupernodeCore::expire_negotiations(Instant now) {
     connect_transactions_.erase(connect_order_.front().second);
     connect_order_.pop_front();
   }
+  expire_routed(now);
 }
 
 void SupernodeCore::end_negotiations_of(Instant now, const PeerId& peer) {
@@ -302,6 +354,7 @@ void SupernodeCore::end_negotiations_of(Instant now, const PeerId& peer) {
     }
     it = next;
   }
+  end_routed_of(now, peer);
 }
 
 const HandshakeCounters& Supernode::handshake_counters() const {

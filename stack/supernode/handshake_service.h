@@ -7,7 +7,10 @@
 // on its relay service and announces the relayed address (TunnelRelay); the service passes it
 // to the other side (TunnelRelayed) once it checked the address is a relay allocation of that
 // peer's. The caller reports how the attempt ended (TunnelOutcome), counted by pair of NAT
-// profiles in HandshakeStats. docs/protocol.md sections 8.5, 8.6 and 8.9.
+// profiles in HandshakeStats. docs/protocol.md sections 8.5, 8.6 and 8.9. With federation the
+// callee may be logged into another member supernode: the caller's supernode still runs the
+// negotiation and talks to the callee's through routing payloads (handshake_routing.cc,
+// section 14.6).
 #pragma once
 
 #include <cstdint>
@@ -51,6 +54,10 @@ inline constexpr RetransmitPolicy kTunnelPushPolicy = kUrgentRetransmitPolicy;
 // given up at 28.75 s: before the negotiation times out, so an answer to the last copy finds it.
 inline constexpr RetransmitPolicy kTunnelOfferPushPolicy{std::chrono::milliseconds(250),
                                                          std::chrono::seconds(1), 30, 4};
+// Retransmission of negotiation payloads to another supernode (offer, answer, punch, relayed;
+// stack/federation/route_outbox.h): the same dense schedule, for the same reason, and because a
+// punch whose first copy was lost must still arrive before its start moment is long past.
+inline constexpr RetransmitPolicy kRoutedHandshakePolicy = kUrgentRetransmitPolicy;
 
 struct HandshakeCounters {
   std::uint64_t connects = 0;               // offers made
@@ -71,6 +78,13 @@ struct HandshakeCounters {
   std::uint64_t outcomes_unknown = 0;       // for no accepted attempt of that peer (or forgotten)
   std::uint64_t outcomes_not_caller = 0;    // from the callee: only the caller reports
   std::uint64_t outcomes_duplicate = 0;     // a second report of one attempt
+  // Negotiations with a peer on another supernode (section 14.6).
+  std::uint64_t routed_offers = 0;          // offers sent on to the callee's supernode
+  std::uint64_t routed_in = 0;              // offers from another supernode pushed to a callee here
+  std::uint64_t route_unknown_attempt = 0;  // a routing payload for no attempt known here
+  std::uint64_t route_wrong_supernode = 0;  // ... for an attempt of another supernode's
+  std::uint64_t route_gave_up = 0;          // a payload never acknowledged through its retries
+  std::uint64_t route_acks_unmatched = 0;   // an ack of nothing in flight (a late duplicate)
 };
 
 // A negotiation the callee answered, remembered for kAnsweredMemory: a repeated answer is
@@ -85,6 +99,7 @@ struct AnsweredAttempt {
   std::optional<Endpoint> callee_relayed;
   HandshakeStats::Pair nat_pair;  // the pair the plan was made for
   std::optional<std::uint64_t> outcome_transaction;  // of the report counted
+  PeerId callee_home;  // the callee's supernode when it is another member (zero: this one)
 };
 
 // One negotiation, from the caller's connect to the callee's answer.
@@ -96,6 +111,22 @@ struct Negotiation {
   Duration caller_rtt{};
   Instant expires;
   HandshakeStats::Pair nat_pair;  // both NAT profiles at the connect, for HandshakeStats
+  PeerId callee_home;  // the callee's supernode when it is another member (zero: this one)
+};
+
+// At the callee's supernode: a negotiation another member (the caller's supernode) runs for a
+// callee logged in here (section 14.6). Kept until the offer's timeout while unanswered, then
+// kAnsweredMemory after the answer (for repeated answers and the relay fallback).
+struct RoutedAttempt {
+  PeerId origin;  // the caller's supernode
+  PeerId caller;
+  PeerId callee;
+  Instant forget_at;
+  bool answered = false;
+  bool accepted = false;
+  bool punched = false;  // the punch payload came and its punch-start was pushed
+  std::optional<Endpoint> caller_relayed;
+  std::optional<Endpoint> callee_relayed;
 };
 
 }  // namespace qp2p

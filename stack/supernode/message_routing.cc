@@ -20,8 +20,7 @@ constexpr std::size_t kMaxRoutedOut = 4096;
 }  // namespace
 
 void SupernodeCore::send_route(Instant now, const PeerId& to, const federation::RouteMessage& m) {
-  if (!federation_->send_payload(now, to, federation::encode(m)))
-    ++counters_.federation_payloads_unsent;
+  send_federation_payload(now, to, federation::encode(m));
 }
 
 void SupernodeCore::route_message(Instant now, PeerSessionState& peer, std::uint64_t transaction,

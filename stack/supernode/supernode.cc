@@ -223,6 +223,7 @@ void SupernodeCore::handle_timeout(Instant now) {
     SPDLOG_DEBUG("push to {} timed out", p.target.to_string());
     delivery_failed(now, p);
   }
+  if (route_outbox_.poll_timeout() <= now) retry_handshake_routes(now);
   turn_.handle_timeout(now);
   // Directory refreshes, expiry and anti-entropy first, so their payloads go out below.
   if (directory_ && directory_deadline() <= now) directory_->handle_timeout(last_wall_ms_);
@@ -255,6 +256,7 @@ std::optional<Datagram> SupernodeCore::poll_transmit() {
 
 Instant SupernodeCore::poll_timeout() const {
   return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout(),
+                   route_outbox_.poll_timeout(),
                    federation_ ? federation_->poll_timeout() : kNever, directory_deadline()});
 }
 

@@ -2,8 +2,8 @@
 // the index, and the pushes in flight (deliveries, delivery reports, presence). Its methods are
 // split by service: supernode.cc (demultiplexing, timers), checkpoint_service.cc (login,
 // keepalive, logout, expiry, watches), message_service.cc (instant messages, pushes),
-// index requests in index_requests.cc, tunnel negotiation in handshake_service.cc, the
-// federated directory in supernode_directory.cc.
+// index requests in index_requests.cc, tunnel negotiation in handshake_service.cc (with peers
+// on other supernodes: handshake_routing.cc), the federated directory in supernode_directory.cc.
 #pragma once
 
 #include <deque>
@@ -13,11 +13,14 @@
 #include <unordered_set>
 
 #include "stack/federation/directory_node.h"
+#include "stack/federation/route_handshake.h"
 #include "stack/federation/route_messages.h"
+#include "stack/federation/route_outbox.h"
 #include "stack/supernode/handshake_service.h"
 #include "stack/supernode/index_service.h"
 #include "stack/supernode/supernode.h"
 #include "stack/transaction/request_tracker.h"
+#include "stack/tunnel/punch_planner.h"
 #include "stack/wire/session.h"
 
 namespace qp2p {
@@ -107,6 +110,11 @@ class SupernodeCore {
   std::deque<std::pair<Instant, std::pair<PeerId, std::uint64_t>>> connect_order_;
   HandshakeCounters handshake_counters_;
   HandshakeStats handshake_stats_;  // by pair of NAT profiles
+  // Negotiations with peers on other supernodes (handshake_routing.cc): at the callee's
+  // supernode, the attempts other members run for callees here; and the negotiation payloads
+  // in flight to other members.
+  std::map<std::uint64_t, RoutedAttempt> routed_in_;
+  federation::RouteOutbox route_outbox_{kRoutedHandshakePolicy, 4 * kMaxNegotiations};
   bool leaving_ = false;             // announce_leaving() was called: no new logins
   // Federation membership and the replicated directory (both nullptr when off).
   std::unique_ptr<federation::Membership> federation_;
@@ -183,11 +191,51 @@ class SupernodeCore {
   void expire_negotiations(Instant now);
   // A peer left: its offers to others are dropped, offers to it are refused to their callers.
   void end_negotiations_of(Instant now, const PeerId& peer);
-  // Where a handshake message for `peer` goes: its session here, or nullptr. The one place
-  // that decides routing (federation extends it to peers on other supernodes).
+  // Where a handshake message for `peer` goes: its session here, or nullptr (then, with
+  // federation, routed_home() names the member supernode it is logged into).
   PeerSessionState* handshake_route(const PeerId& peer);
   void push_handshake(Instant now, const PeerId& to, wire::Body body);
   void forget_negotiation(std::map<std::uint64_t, Negotiation>::iterator it);
+  // One negotiation fewer for `peer` (negotiations_per_peer_).
+  void release_negotiation_slot(const PeerId& peer);
+  // The callee answered negotiation `n` (here, or at its supernode): remembered as answered;
+  // a refusal or "offline" goes to the caller, an acceptance is planned and both sides get
+  // their punch-start (the callee's through its supernode when it is another member).
+  void settle_negotiation(Instant now, const Negotiation& n, federation::AnswerVerdict verdict,
+                          const std::string& reason, const tunnel::PunchPeer& callee);
+  // A peer as plan_punch sees it: its NAT profile from its record, the rest as given.
+  tunnel::PunchPeer punch_peer(const PeerId& id, std::vector<Endpoint> host,
+                               const Endpoint& reflexive, Duration rtt) const;
+  // The relay credentials a punch-start carries for `who` on this supernode's TURN service
+  // (empty without one).
+  wire::RelayCredentials relay_credentials_for(Instant now, const PeerId& who);
+  // A TunnelRelay's address is a live allocation of the sender's here; otherwise 400, counted.
+  bool relay_allocated(PeerSessionState& peer, std::uint64_t transaction,
+                       const wire::TunnelRelay& m);
+
+  // Negotiations with peers on other supernodes (handshake_routing.cc; docs/protocol.md
+  // section 14.6). The caller's supernode runs them; the callee's pushes and relays.
+  std::optional<PeerId> routed_home(const PeerId& peer) const;
+  void offer_routed(Instant now, const Negotiation& n, const Endpoint& caller_mapped);
+  void on_handshake_route_payload(Instant now, const PeerId& from, const Bytes& payload);
+  void on_routed_offer(Instant now, const PeerId& from, const federation::RouteHandshake& m);
+  void on_routed_answer(Instant now, const PeerId& from, const federation::RouteHandshake& m);
+  void on_routed_punch(Instant now, const PeerId& from, const federation::RouteHandshake& m);
+  void on_routed_relayed(Instant now, const PeerId& from, const federation::RouteHandshake& m);
+  // The callee's answer or relayed address for an attempt another supernode runs: true when
+  // `m` was for one (and has been handled).
+  bool answer_routed(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                     const wire::TunnelAnswer& m);
+  bool relay_routed(Instant now, PeerSessionState& peer, std::uint64_t transaction,
+                    const wire::TunnelRelay& m);
+  // Sends `m` to member `to` and again until acked (route_outbox_).
+  void send_reliably(Instant now, const PeerId& to, const federation::RouteHandshake& m);
+  void send_federation_payload(Instant now, const PeerId& to, Bytes payload);
+  void retry_handshake_routes(Instant now);
+  // Forgets routed attempts past their time (run with expire_negotiations).
+  void expire_routed(Instant now);
+  // The callee left before answering: the caller's supernode is told "offline".
+  void end_routed_of(Instant now, const PeerId& callee);
   // The peer's NAT profile from its published record (nullopt: none published).
   std::optional<NatProfile> nat_profile_of(const PeerId& id) const;
 

@@ -36,6 +36,8 @@ void SupernodeCore::drain_federation_events(Instant now) {
     } else if (auto* p = std::get_if<federation::PayloadReceived>(&*event)) {
       if (federation::is_directory_payload(p->data)) {
         directory_->handle_payload(wall, p->from, p->data);
+      } else if (federation::is_handshake_route_payload(p->data)) {
+        on_handshake_route_payload(now, p->from, p->data);
       } else if (federation::is_route_payload(p->data)) {
         on_route_payload(now, p->from, p->data);
       } else {

@@ -1,6 +1,8 @@
 // Encoding and bounded decoding of qp2p control messages (docs/protocol.md).
 #include "stack/wire/control_message.h"
 
+#include "stack/wire/punch_plan_codec.h"
+
 #include <algorithm>
 #include <type_traits>
 
@@ -98,7 +100,9 @@ std::uint32_t get_rtt(ByteReader& r) {
   return rtt;
 }
 
-void put_plan(ByteWriter& w, const PunchPlanFields& p) {
+}  // namespace
+
+void append_plan(ByteWriter& w, const PunchPlanFields& p) {
   w.u8(static_cast<std::uint8_t>(p.strategy));
   w.u16(p.local_sockets);
   w.u32(p.start_after_ms);
@@ -124,7 +128,7 @@ void put_plan(ByteWriter& w, const PunchPlanFields& p) {
 
 // Every bound HolePunchConfig checks (hole_punch.cc) is checked here too, so a plan that
 // decodes can always configure an attempt.
-void get_plan(ByteReader& r, PunchPlanFields& p) {
+void read_plan(ByteReader& r, PunchPlanFields& p) {
   const std::uint8_t strategy = r.u8();
   if (strategy > static_cast<std::uint8_t>(PlanStrategy::kBirthday)) return r.fail();
   p.strategy = static_cast<PlanStrategy>(strategy);
@@ -162,6 +166,8 @@ void get_plan(ByteReader& r, PunchPlanFields& p) {
     if (p.birthday_probes > p.birthday_port_max - p.birthday_port_min + 1u) return r.fail();
   }
 }
+
+namespace {
 
 struct BodyWriter {
   ByteWriter& w;
@@ -263,7 +269,7 @@ struct BodyWriter {
     w.u64(m.attempt);
     put_array(w, m.nonce);
     w.u8(m.direct_feasible ? 1 : 0);
-    put_plan(w, m.plan);
+    append_plan(w, m.plan);
     w.str16(m.relay.username.substr(0, kMaxRelayUsernameBytes));
     w.str16(m.relay.password.substr(0, kMaxRelayPasswordBytes));
   }
@@ -403,7 +409,7 @@ struct BodyReader {
     m.attempt = r.u64();
     get_array(r, m.nonce);
     m.direct_feasible = read_bool(r);
-    get_plan(r, m.plan);
+    read_plan(r, m.plan);
     m.relay.username = r.str16(kMaxRelayUsernameBytes);
     m.relay.password = r.str16(kMaxRelayPasswordBytes);
     // Both or neither.

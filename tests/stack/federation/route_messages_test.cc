@@ -5,27 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/stack/federation/payload_bytes.h"
+
 namespace qp2p::federation {
 namespace {
 
-PeerId key_of(std::uint8_t byte) {
-  PeerId id;
-  id.key.fill(byte);
-  return id;
-}
-
-Bytes hex(const std::string& text) {
-  Bytes out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-std::string repeat(const std::string& s, int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i) out += s;
-  return out;
-}
+using test::hex;
+using test::key_of;
+using test::repeat;
 
 TEST(RouteMessages, DeliverBytesAreAsDocumented) {
   const RouteMessage m{RouteType::kDeliver, key_of(0xaa), key_of(0xbb), 0x0102030405060708, "hi"};

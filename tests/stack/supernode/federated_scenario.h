@@ -4,6 +4,7 @@
 // them. The wall clock is a fixed epoch plus virtual time, so runs replay exactly.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,9 +32,12 @@ class FederatedScenario {
   PeerScenario sc;
   std::vector<Supernode*> supernodes;
 
-  Supernode& add_supernode(int index, std::string secret = kNetworkSecret) {
-    Supernode& s = sc.add_supernode("S" + std::to_string(index + 1),
-                                    federated_config(index, std::move(secret)));
+  // `adjust` changes the configuration before the supernode is made (e.g. TURN on).
+  Supernode& add_supernode(int index, std::string secret = kNetworkSecret,
+                           const std::function<void(SupernodeConfig&)>& adjust = {}) {
+    SupernodeConfig config = federated_config(index, std::move(secret));
+    if (adjust) adjust(config);
+    Supernode& s = sc.add_supernode("S" + std::to_string(index + 1), std::move(config));
     supernodes.push_back(&s);
     return s;
   }
