@@ -230,6 +230,9 @@ void FederationBed::OnPeerEvent(uint32_t k, const qp2p::PeerEvent& event) {
     }
   } else if (auto* a = std::get_if<ev::MessageAccepted>(&event)) {
     m_messageOfId[{k, a->message_id}] = m_messageOfRequest[{k, a->request}];
+  } else if (auto* f = std::get_if<ev::RequestFailed>(&event)) {
+    auto it = m_messageOfRequest.find({k, f->request});
+    if (it != m_messageOfRequest.end()) m_messages[it->second].refused = f->reason;
   } else if (auto* d = std::get_if<ev::Delivered>(&event)) {
     auto it = m_messageOfId.find({k, d->message_id});
     if (it != m_messageOfId.end()) m_messages[it->second].reported = true;

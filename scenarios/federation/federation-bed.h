@@ -9,8 +9,12 @@
 //   or a tenth of the latency). "Home": the supernode the peer was logged into when it
 //   published. A publish of a peer that leaves for good is withdrawn (not counted).
 // - A message counts when both peers stay logged in at the same supernodes for the message
-//   window after it is sent, neither supernode crashes in it, and no active partition separates
-//   them in it; delivered when the target's session reports it (latency: send to receipt).
+//   window after it is sent, neither supernode crashes in it, and no partition separates them
+//   in it: from the split until membership agreed again after the heal and one second more
+//   for the catch-up round (before, a peer that logged in on the other side meanwhile is
+//   unknown to the sender's supernode, which refuses the message as "unknown or offline");
+//   delivered when the target's session reports it (latency: send to receipt). Undelivered
+//   ones are listed (the first 20) with the refusal reason, if any.
 // - Membership: every 100 ms, each live supernode's live members (alive or suspect) against
 //   the set of live supernodes; converged when all equal it.
 // - Directory: every 500 ms after the crash and the heal until converged, and at the end: every
@@ -83,6 +87,7 @@ class FederationBed {
     bool sameSupernode = false;
     Time received = Time(-1);
     bool reported = false;
+    std::string refused;  // the sender's supernode refused it (its reason), e.g. target unknown
   };
   struct Traffic {
     uint64_t federationIn = 0, federationOut = 0, peersIn = 0, peersOut = 0;
@@ -118,6 +123,8 @@ class FederationBed {
   bool MembershipConverged() const;
   bool MessageCounts(const Message& m) const;
   bool LoggedInThroughout(uint32_t peer, Time from, Time to, int32_t* home) const;
+  // When the session the peer had at `at` began (-1: not logged in then).
+  Time LoginTime(uint32_t peer, Time at) const;
   nlohmann::ordered_json SupernodeJson(FederationReport& report, double seconds) const;
   nlohmann::ordered_json NetworkJson(FederationReport& report) const;
 

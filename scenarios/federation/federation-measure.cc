@@ -24,6 +24,11 @@ constexpr auto Round = qp2p::report::round_to;
 const Time kMinCheck = MilliSeconds(10);
 const Time kMaxCheck = Seconds(1);
 const Time kMessageWindow = Seconds(10);  // as federation-bed.cc
+// After membership agrees again following a heal: time for the catch-up round (a few round
+// trips on the core links) before messages across the former halves count.
+const Time kCatchUpAllowance = Seconds(1);
+// Undelivered messages listed in the JSON (the rest are only counted).
+constexpr size_t kMaxLostListed = 20;
 // Directory sizes are sampled every this many membership checks (100 ms each).
 constexpr uint64_t kSizeSampleEvery = 50;
 
@@ -242,6 +247,13 @@ bool FederationBed::LoggedInThroughout(uint32_t peer, Time from, Time to, int32_
   return false;
 }
 
+Time FederationBed::LoginTime(uint32_t peer, Time at) const {
+  for (const Segment& s : m_peers[peer].segments) {
+    if (s.start <= at && s.end >= at) return s.start;
+  }
+  return Time(-1);
+}
+
 bool FederationBed::MessageCounts(const Message& m) const {
   const Time end = m.sent + kMessageWindow;
   int32_t from = -1, to = -1;
@@ -252,8 +264,13 @@ bool FederationBed::MessageCounts(const Message& m) const {
   if (m_crashTime >= Time(0) && m_crashTime <= end && (from == m_crashed || to == m_crashed)) {
     return false;
   }
+  // The halves stay apart after the heal until their supernodes know each other again:
+  // membership agreed, then the catch-up round that brings the records written on the other
+  // side (a peer that logged in there meanwhile is unknown, and refused as such, until then).
+  const Time rejoined = m_healConverged >= Time(0) ? m_healConverged + kCatchUpAllowance
+                                                   : Time::Max();
   const bool partitionOverlaps = m_partitionTime >= Time(0) && m_partitionTime <= end &&
-                                 (m_healTime < Time(0) || m_healTime >= m.sent);
+                                 (m_healTime < Time(0) || rejoined >= m.sent);
   return !(partitionOverlaps && m_group[from] != m_group[to]);
 }
 
@@ -327,6 +344,7 @@ Json FederationBed::NetworkJson(FederationReport& report) const {
   // Messages.
   std::vector<double> latencyMs;
   uint64_t excluded = 0, reports = 0;
+  Json lost = Json::array();  // counted and not delivered: the first few, to look into
   for (const Message& m : m_messages) {
     if (!MessageCounts(m)) {
       ++excluded;
@@ -336,6 +354,20 @@ Json FederationBed::NetworkJson(FederationReport& report) const {
     ++r.total;
     const bool delivered = m.received >= Time(0);
     r.ok += delivered;
+    if (!delivered && lost.size() < kMaxLostListed) {
+      int32_t from = -1, to = -1;
+      LoggedInThroughout(m.from, m.sent, m.sent, &from);
+      LoggedInThroughout(m.to, m.sent, m.sent, &to);
+      lost.push_back(Json{{"index", &m - m_messages.data()},
+                          {"sent_s", Round(m.sent.GetSeconds(), 3)},
+                          {"from_peer", m.from},
+                          {"to_peer", m.to},
+                          {"from_supernode", from},
+                          {"to_supernode", to},
+                          {"to_logged_in_s", Round(LoginTime(m.to, m.sent).GetSeconds(), 3)},
+                          {"reported", m.reported},
+                          {"refused", m.refused}});
+    }
     reports += m.reported;
     if (delivered) latencyMs.push_back((m.received - m.sent).GetSeconds() * 1e3);
   }
@@ -368,6 +400,7 @@ Json FederationBed::NetworkJson(FederationReport& report) const {
             {"cross_supernode", RatioJson(report.deliveredCross)},
             {"all", RatioJson(all)},
             {"delivery_reports", reports},
+            {"lost", lost},
             {"latency_ms", Latency(latencyMs)}}},
       {"membership",
        Json{{"first_suspicion_s", Optional(Since(m_crashTime, m_crashFirstSuspect))},

@@ -50,11 +50,25 @@ void DirectoryNode::member_up(WallMs now, const PeerId& member) {
   live_.insert(member);
   if (first) next_round_ = now + config_.anti_entropy_interval_ms;
   // What it missed while away (or everything, when it is new) and what we missed from it.
-  sync_.start_round(now, member);
-  ++counters_.rounds_started;
+  if (std::find(catch_up_.begin(), catch_up_.end(), member) == catch_up_.end())
+    catch_up_.push_back(member);
+  catch_up(now);
 }
 
-void DirectoryNode::member_down(const PeerId& member) { live_.erase(member); }
+void DirectoryNode::member_down(const PeerId& member) {
+  live_.erase(member);
+  catch_up_.erase(std::remove(catch_up_.begin(), catch_up_.end(), member), catch_up_.end());
+}
+
+void DirectoryNode::catch_up(WallMs now) {
+  if (catch_up_.empty() || now < next_catch_up_) return;
+  const PeerId member = catch_up_.front();
+  catch_up_.pop_front();
+  sync_.start_round(now, member);
+  ++counters_.rounds_started;
+  ++counters_.catch_up_rounds;
+  next_catch_up_ = now + config_.catch_up_spacing_ms;
+}
 
 void DirectoryNode::handle_payload(WallMs now, const PeerId& from, const Bytes& payload) {
   ++counters_.payloads_in;
@@ -66,6 +80,7 @@ void DirectoryNode::handle_payload(WallMs now, const PeerId& from, const Bytes& 
 void DirectoryNode::handle_timeout(WallMs now) {
   if (writer_.next_refresh() <= now) push_all(writer_.refresh(now));
   if (replica_.next_expiry() <= now) replica_.expire(now);
+  catch_up(now);
   if (!live_.empty() && now >= next_round_) {
     auto it = live_.begin();
     std::advance(it, static_cast<std::ptrdiff_t>(random_.uniform(live_.size())));
@@ -78,6 +93,7 @@ void DirectoryNode::handle_timeout(WallMs now) {
 WallMs DirectoryNode::poll_timeout() const {
   WallMs t = std::min(writer_.next_refresh(), replica_.next_expiry());
   if (!live_.empty()) t = std::min(t, next_round_);
+  if (!catch_up_.empty()) t = std::min(t, next_catch_up_);
   return t;
 }
 

@@ -6,8 +6,11 @@
 // - every record written or accepted from a local peer (login, refresh, logout, expiry,
 //   publish) is pushed at once to every live member;
 // - a member that comes up (joins, returns after a crash or a partition) is authorised and
-//   gets an anti-entropy round, so it receives what it missed; every `anti_entropy_interval_ms`
-//   a round runs with one live member chosen at random;
+//   gets an anti-entropy round, so it receives what it missed; when several come up together
+//   (a partition heals: the other half at once) their rounds start `catch_up_spacing_ms` apart,
+//   in the order they came up, so the first repairs the difference and the next ones find
+//   little left instead of each carrying the whole difference again; every
+//   `anti_entropy_interval_ms` a round runs with one live member chosen at random;
 // - a member that goes down stays authorised: a crash or a partition is not distrust, its
 //   records stop being refreshed and expire everywhere within one lease, and records it wrote
 //   before the split must still be accepted when a third member relays them afterwards;
@@ -19,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <set>
 #include <vector>
@@ -39,6 +43,9 @@ struct DirectoryNodeConfig {
   // A round with a random live member this often: repairs pushes lost to loss or a partition
   // well inside one lease (120 s), at one summary (~540 bytes) per round when nothing differs.
   WallMs anti_entropy_interval_ms = 10'000;
+  // Rounds with members that came up start this far apart (the first at once): a round over
+  // the supernode channel takes a few round trips, so the next starts after it repaired most.
+  WallMs catch_up_spacing_ms = 500;
   // Presence changes kept between two take_changes() (the supernode drains after every input).
   std::size_t max_changes = 4096;
 };
@@ -51,6 +58,7 @@ inline bool is_directory_payload(const Bytes& payload) {
 struct DirectoryNodeCounters {
   std::uint64_t pushes = 0;          // records pushed (one per member)
   std::uint64_t rounds_started = 0;  // anti-entropy rounds this node began
+  std::uint64_t catch_up_rounds = 0;  // of which with a member that came up
   std::uint64_t payloads_in = 0;
 };
 
@@ -86,6 +94,8 @@ class DirectoryNode {
 
  private:
   void push_all(const std::vector<DirectoryRecord>& records);
+  // Starts the next catch-up round when one is due.
+  void catch_up(WallMs now);
 
   const Identity& self_;
   DirectoryNodeConfig config_;
@@ -95,6 +105,9 @@ class DirectoryNode {
   PresenceWriter writer_;
   std::set<PeerId> live_;
   WallMs next_round_ = 0;
+  // Members that came up and still wait for their round, in the order they came up.
+  std::deque<PeerId> catch_up_;
+  WallMs next_catch_up_ = 0;
   DirectoryNodeCounters counters_;
 };
 

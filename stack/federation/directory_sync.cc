@@ -5,12 +5,21 @@
 
 #include <algorithm>
 
+#include "stack/federation/federation_wire.h"
+
 namespace qp2p::federation {
 
 namespace {
 constexpr std::size_t kPushHeaderBytes = 1 + 2;
 constexpr std::size_t kRecordsHeaderBytes = 1 + 2 + 2 + 2;
 constexpr std::size_t kRequestHeaderBytes = 1 + 2 + 32 + 32 + 2;
+// The largest record a replica accepts (kind byte included) crosses in one payload of the
+// supernode channel, in a push or in a records response.
+static_assert(std::max(kPushHeaderBytes, kRecordsHeaderBytes) + 1 + kMaxMetadataRecordBytes <=
+                  kMaxPayload,
+              "a maximum-size metadata record must fit one federation payload");
+static_assert(SyncConfig{}.max_payload_bytes == kMaxPayload,
+              "sync payloads default to the supernode channel's bound");
 
 PeerId predecessor(PeerId id) {
   for (std::size_t i = id.key.size(); i-- > 0;)
@@ -48,15 +57,22 @@ void DirectorySync::send_records(const PeerId& to, bool response, std::uint16_t 
                                  std::vector<PeerId> wants,
                                  const std::vector<DirectoryRecord>& records) {
   std::size_t i = 0;
+  const std::size_t header = response ? kRecordsHeaderBytes : kPushHeaderBytes;
+  // Wants fill at most what the payload bound leaves after the header (at least one).
+  const std::size_t max_wants = std::clamp<std::size_t>(
+      (config_.max_payload_bytes - std::min(config_.max_payload_bytes, header)) / 32, 1,
+      kMaxWants);
   do {
-    const std::size_t n_wants = std::min(wants.size(), kMaxWants);
+    const std::size_t n_wants = std::min(wants.size(), max_wants);
     std::vector<PeerId> these_wants(wants.begin(), wants.begin() + n_wants);
     wants.erase(wants.begin(), wants.begin() + n_wants);
-    std::size_t bytes = (response ? kRecordsHeaderBytes : kPushHeaderBytes) + 32 * n_wants;
+    std::size_t bytes = header + 32 * n_wants;
     std::vector<DirectoryRecord> batch;
     while (i < records.size() && batch.size() < kMaxSyncRecords) {
       const std::size_t size = encoded_size(records[i]);
-      if (!batch.empty() && bytes + size > config_.max_payload_bytes) break;
+      // A record that does not fit goes in the next message; alone only when it alone exceeds
+      // the bound (never with wants it would push over it).
+      if ((!batch.empty() || n_wants > 0) && bytes + size > config_.max_payload_bytes) break;
       bytes += size;
       batch.push_back(records[i++]);
     }

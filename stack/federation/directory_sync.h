@@ -27,8 +27,10 @@ namespace qp2p::federation {
 
 struct SyncConfig {
   // Largest payload the supernode channel carries; messages are split to fit (a single record
-  // larger than this still goes, alone).
-  std::size_t max_payload_bytes = 1150;
+  // larger than this still goes, alone). The default is the supernode channel's bound
+  // (federation_wire.h kMaxPayload, checked in directory_sync.cc), which carries the largest
+  // record a replica accepts.
+  std::size_t max_payload_bytes = 1200;
   // Outgoing payloads waiting to be polled beyond this are dropped (counted); anti-entropy
   // repairs what they would have carried.
   std::size_t max_queued = 65536;

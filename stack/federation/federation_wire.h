@@ -42,9 +42,13 @@
 
 namespace qp2p::federation {
 
-// Largest federation datagram (envelope included): fits a 1280-byte IPv6 minimum-MTU path,
-// as qp2p control messages do.
-inline constexpr std::size_t kMaxDatagram = 1232;
+// Largest federation datagram (envelope included): a 1500-byte (Ethernet) MTU less the IPv6
+// and UDP headers (40 + 8), so it crosses any path of that MTU, IPv4 or IPv6, unfragmented.
+// Larger than qp2p control messages (1232: the 1280-byte IPv6 minimum MTU) because a payload
+// must carry the largest stored metadata record with its sync header (kMaxPayload);
+// supernode-to-supernode links are server links where a 1500-byte MTU is assumed
+// (docs/protocol.md section 14.2).
+inline constexpr std::size_t kMaxDatagram = 1452;
 inline constexpr std::size_t kEnvelopeOverhead = 32 + 16;  // header + Poly1305 tag
 inline constexpr std::size_t kMaxPlaintext = kMaxDatagram - kEnvelopeOverhead;
 inline constexpr std::size_t kSignatureSize = 64;
@@ -52,8 +56,14 @@ inline constexpr std::size_t kSignatureSize = 64;
 inline constexpr std::size_t kMaxMessage = kMaxPlaintext - kSignatureSize;
 // Gossip entries one message carries at most (an IPv6 entry is 56 bytes).
 inline constexpr std::size_t kMaxEntries = 16;
-// Largest opaque payload (a directory sync message must fit this).
-inline constexpr std::size_t kMaxPayload = 1000;
+// Largest opaque payload (a directory sync message must fit this): room for the largest
+// metadata record a supernode stores (1079 bytes, section 10) with the sync message's header.
+inline constexpr std::size_t kMaxPayload = 1200;
+// A Payload message without gossip: to, from, counter, incarnation, an IPv6 endpoint, type,
+// length, the payload, the gossip count.
+inline constexpr std::size_t kPayloadMessageOverhead = 32 + 32 + 8 + 4 + 19 + 1 + 2 + 1;
+static_assert(kPayloadMessageOverhead + kMaxPayload <= kMaxMessage,
+              "a full payload must fit one federation datagram");
 
 enum class MemberState : std::uint8_t { kAlive = 1, kSuspect = 2, kDead = 3, kLeft = 4 };
 const char* to_string(MemberState s);

@@ -67,6 +67,11 @@ bool PresenceRecord::verify() const {
     Bytes t = wire::login_transcript(peer, supernode, proof.nonce, proof.ephemeral);
     if (!verify_signature(peer, t.data(), t.size(), proof.signature)) return false;
   }
+  return verify_writer();
+}
+
+bool PresenceRecord::verify_writer() const {
+  if (!validate().empty()) return false;
   Bytes b = signed_bytes();
   return verify_signature(supernode, b.data(), b.size(), signature);
 }

@@ -36,6 +36,10 @@ struct LoginProof {
   wire::Nonce nonce{};
   wire::X25519Key ephemeral{};
   Signature signature{};
+
+  friend bool operator==(const LoginProof& a, const LoginProof& b) {
+    return a.nonce == b.nonce && a.ephemeral == b.ephemeral && a.signature == b.signature;
+  }
 };
 
 struct PresenceRecord {
@@ -57,6 +61,14 @@ struct PresenceRecord {
   Bytes signed_bytes() const;
   // Supernode signature and, when online, the peer's login signature.
   bool verify() const;
+  // The supernode signature alone, for a record whose login proof is known good: a refresh
+  // carries the proof of the record it replaces (same peer, writer and proof), which was
+  // verified when that record was stored.
+  bool verify_writer() const;
+  // Same writer and login proof as `other` (a record of the same peer), both online.
+  bool same_login(const PresenceRecord& other) const {
+    return online() && other.online() && supernode == other.supernode && proof == other.proof;
+  }
   // Why the fields are out of bounds; empty when they are fine.
   std::string validate() const;
 

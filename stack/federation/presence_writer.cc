@@ -47,13 +47,25 @@ std::optional<DirectoryRecord> PresenceWriter::online(WallMs now, const PeerId& 
   r.nat = p.nat;
   r.proof = p.proof;
   auto out = write(now, std::move(r), config_.lease_ms);
-  if (out) peers_[peer] = {p, now};
+  if (out) track(peer, p, now);
   return out;
+}
+
+void PresenceWriter::track(const PeerId& peer, const PeerPresence& presence, WallMs written) {
+  auto it = peers_.find(peer);
+  if (it != peers_.end()) untrack(it);
+  peers_.emplace(peer, Tracked{presence, written});
+  due_.insert({written + config_.refresh_ms, peer});
+}
+
+void PresenceWriter::untrack(std::map<PeerId, Tracked>::iterator it) {
+  due_.erase({it->second.written + config_.refresh_ms, it->first});
+  peers_.erase(it);
 }
 
 std::optional<DirectoryRecord> PresenceWriter::offline(WallMs now, const PeerId& peer,
                                                        PresenceState why) {
-  peers_.erase(peer);
+  if (auto it = peers_.find(peer); it != peers_.end()) untrack(it);
   if (!ours(peer)) return std::nullopt;
   const DirectoryEntry* e = replica_.find(peer);
   PresenceRecord r;
@@ -64,27 +76,26 @@ std::optional<DirectoryRecord> PresenceWriter::offline(WallMs now, const PeerId&
 }
 
 std::vector<DirectoryRecord> PresenceWriter::refresh(WallMs now) {
-  std::vector<DirectoryRecord> out;
+  // The peers due, in id order (the order their records are pushed in).
   std::vector<PeerId> due;
-  for (auto it = peers_.begin(); it != peers_.end();) {
-    if (!ours(it->first)) {
-      it = peers_.erase(it);  // moved to another supernode (or dropped): not ours to refresh
+  for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it)
+    due.push_back(it->second);
+  std::sort(due.begin(), due.end());
+  std::vector<DirectoryRecord> out;
+  for (const PeerId& peer : due) {
+    auto it = peers_.find(peer);
+    if (!ours(peer)) {
+      untrack(it);  // moved to another supernode (or dropped): not ours to refresh
       continue;
     }
-    if (now >= it->second.written + config_.refresh_ms) due.push_back(it->first);
-    ++it;
-  }
-  for (const PeerId& peer : due) {
-    const PeerPresence p = peers_[peer].presence;
+    const PeerPresence p = it->second.presence;
     if (auto r = online(now, peer, p)) out.push_back(std::move(*r));
   }
   return out;
 }
 
 WallMs PresenceWriter::next_refresh() const {
-  WallMs next = std::numeric_limits<WallMs>::max();
-  for (const auto& [peer, t] : peers_) next = std::min(next, t.written + config_.refresh_ms);
-  return next;
+  return due_.empty() ? std::numeric_limits<WallMs>::max() : due_.begin()->first;
 }
 
 }  // namespace qp2p::federation

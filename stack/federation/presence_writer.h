@@ -8,6 +8,8 @@
 
 #include <map>
 #include <optional>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "stack/federation/directory_replica.h"
@@ -66,6 +68,11 @@ class PresenceWriter {
     WallMs written = 0;
   };
   std::map<PeerId, Tracked> peers_;
+  // (written + refresh_ms, peer) of every tracked peer: next_refresh() and refresh() in
+  // O(log n), not a scan of every peer at each poll_timeout().
+  std::set<std::pair<WallMs, PeerId>> due_;
+  void track(const PeerId& peer, const PeerPresence& presence, WallMs written);
+  void untrack(std::map<PeerId, Tracked>::iterator it);
 };
 
 }  // namespace qp2p::federation

@@ -16,14 +16,17 @@
 
 #include "stack/core/byte_io.h"
 #include "stack/core/datagram.h"
+#include "stack/federation/federation_wire.h"
 #include "stack/identity/identity.h"
 
 namespace qp2p::federation {
 
 enum class RouteType : std::uint8_t { kDeliver = 0x10, kDelivered = 0x11, kUndeliverable = 0x12 };
 
-// 1000-byte payloads (federation_wire.h kMaxPayload) less the 75-byte header of a deliver.
+// A deliver is at most 1000 bytes with its 75-byte header, inside a payload (federation_wire.h
+// kMaxPayload); a longer text is refused at the sender's supernode (docs/protocol.md 14.6).
 inline constexpr std::size_t kMaxRoutedText = 925;
+static_assert(75 + kMaxRoutedText <= kMaxPayload, "a deliver must fit one federation payload");
 
 inline bool is_route_payload(const Bytes& payload) {
   return !payload.empty() && payload[0] >= 0x10 && payload[0] <= 0x1F;

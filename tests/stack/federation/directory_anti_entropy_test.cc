@@ -114,6 +114,49 @@ TEST(DirectoryAntiEntropy, BucketListsSplitAcrossSmallPayloadsStillTileTheBucket
   EXPECT_EQ(mesh.replicas[0]->find(peer(crowd[1]).id())->metadata->version, 1u);
 }
 
+TEST(DirectoryAntiEntropy, WantsAndALargeRecordNeverExceedThePayloadBound) {
+  // Two peers of one bucket, both online at both replicas; the responder holds a large metadata
+  // record of the first, the requester one of the second. The response carries a want and the
+  // large record, which together exceed the bound: the want goes in one message, the record in
+  // the next (it used to go with the want, over the bound, and the channel refused it).
+  std::map<std::uint16_t, std::vector<std::uint32_t>> by_bucket;
+  for (std::uint32_t p = 0; p < 600; ++p) by_bucket[bucket_of(peer(p).id())].push_back(p);
+  auto pair = std::find_if(by_bucket.begin(), by_bucket.end(),
+                           [](const auto& b) { return b.second.size() >= 2; });
+  ASSERT_NE(pair, by_bucket.end());
+  const std::uint32_t a = pair->second[0], b = pair->second[1];
+  const DirectoryRecord large{wire::SignedRecord::make(
+      peer(a), 2, {{"blob", std::string(250, 'x')}, {"more", std::string(250, 'y')}})};
+  SyncConfig config;
+  // A records header (7) and the record, with 16 bytes to spare: no room for a 32-byte want.
+  config.max_payload_bytes = 7 + encoded_size(large) + 16;
+  Mesh mesh(2, config);
+  populate({mesh.replicas[0].get(), mesh.replicas[1].get()}, a, a + 1, 0);
+  populate({mesh.replicas[0].get(), mesh.replicas[1].get()}, b, b + 1, 0);
+  ASSERT_TRUE(mesh.replicas[1]->apply(kNow, large).accepted());
+  ASSERT_TRUE(mesh.replicas[0]->apply(kNow, {metadata(peer(b), 2)}).accepted());
+
+  mesh.syncs[0]->start_round(kNow, supernode(1).id());
+  std::size_t largest = 0;
+  for (int guard = 0; guard < 100; ++guard) {
+    bool any = false;
+    for (std::size_t i = 0; i < 2; ++i) {
+      while (auto t = mesh.syncs[i]->poll_transmit()) {
+        any = true;
+        largest = std::max(largest, t->payload.size());
+        mesh.syncs[1 - i]->handle_message(kNow, supernode(i).id(), t->payload.data(),
+                                          t->payload.size());
+      }
+    }
+    if (!any) break;
+  }
+  EXPECT_LE(largest, config.max_payload_bytes);
+  EXPECT_TRUE(mesh.converged());
+  EXPECT_EQ(mesh.replicas[0]->find(peer(a).id())->metadata->signature,
+            large.metadata()->signature);
+  EXPECT_EQ(mesh.replicas[1]->find(peer(b).id())->metadata->version, 2u);
+}
+
 TEST(DirectoryAntiEntropy, PartitionHealsWithNoRecordLost) {
   const std::size_t n = 6;
   Mesh mesh(n);

@@ -58,6 +58,21 @@ TEST_F(DirectoryForgery, MemberClaimsAPeerWithAnotherSupernodesLoginProof) {
   EXPECT_EQ(r.apply(now, {p}).reason, RejectReason::kBadSignature);
 }
 
+TEST_F(DirectoryForgery, RefreshRepeatingTheStoredProofStillNeedsTheWritersSignature) {
+  // The login proof equals the stored record's, so only the writer's signature is checked (the
+  // proof was checked when stored): an altered refresh must still be refused.
+  PresenceRecord p = *r.find(peer(1).id())->presence;
+  p.hlc += 1;
+  p.sign(supernode(0));
+  p.mapped.port ^= 1;
+  EXPECT_EQ(r.apply(now, {p}).reason, RejectReason::kBadSignature);
+  // Another member re-using that proof has it checked in full (it names the first writer).
+  PresenceRecord q = *r.find(peer(1).id())->presence;
+  q.hlc += 1;
+  q.sign(supernode(1));
+  EXPECT_EQ(r.apply(now, {q}).reason, RejectReason::kBadSignature);
+}
+
 TEST_F(DirectoryForgery, RecordFromTheFuture) {
   const WallMs ahead = now + limits().max_clock_skew_ms + 1;
   EXPECT_EQ(r.apply(now, {online(peer(1), supernode(0), ahead)}).reason, RejectReason::kFromFuture);

@@ -103,8 +103,9 @@ TEST(FederationWire, BadInputIsRejectedByReason) {
   Message big = sample(Payload{});
   Bytes payload;
   encode(big, payload);
-  payload[84] = 0x03;  // payload length 0x03e9 > kMaxPayload (1000)
-  payload[85] = 0xe9;
+  static_assert(kMaxPayload + 1 == 0x04b1);
+  payload[84] = 0x04;  // payload length 0x04b1 > kMaxPayload (1200)
+  payload[85] = 0xb1;
   EXPECT_EQ(reason(payload), DecodeError::kPayloadTooLong);
 }
 
