@@ -4,6 +4,7 @@
 // server on loopback.
 #include "apps/runtime/udp_runtime.h"
 
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ UdpRuntime::UdpRuntime(boost::asio::io_context& io, SansIoEndpoint& core, UdpRun
   tx_msgs_.resize(n);
   tx_iov_.resize(n);
   tx_addr_.resize(n);
+  tx_control_.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     rx_iov_[i] = {rx_buffer_.data() + i * options_.max_datagram_size, options_.max_datagram_size};
     std::memset(&rx_msgs_[i], 0, sizeof(rx_msgs_[i]));
@@ -242,6 +244,25 @@ void UdpRuntime::flush() {
   rearm_timer();
 }
 
+// An IP_TTL (IPv6: IPV6_HOPLIMIT) control message for one datagram of a sendmmsg batch, or
+// none (ttl 0: the socket's default). Linux takes both as ancillary data on send.
+void UdpRuntime::set_ttl_control(msghdr& m, TtlControl& control, bool v4, std::uint8_t ttl) {
+  if (ttl == 0) {
+    m.msg_control = nullptr;
+    m.msg_controllen = 0;
+    return;
+  }
+  std::memset(&control, 0, sizeof(control));
+  m.msg_control = control.buf;
+  m.msg_controllen = sizeof(control.buf);
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+  c->cmsg_type = v4 ? IP_TTL : IPV6_HOPLIMIT;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  const int value = ttl;
+  std::memcpy(CMSG_DATA(c), &value, sizeof(value));
+}
+
 void UdpRuntime::send_queued(Socket& s) {
   while (!s.queue.empty()) {
     const std::size_t n = std::min(s.queue.size(), options_.batch_size);
@@ -250,6 +271,7 @@ void UdpRuntime::send_queued(Socket& s) {
       tx_iov_[i].iov_base = d.payload.data();
       tx_iov_[i].iov_len = d.payload.size();
       tx_msgs_[i].msg_hdr.msg_namelen = to_sockaddr(d.remote, &tx_addr_[i]);
+      set_ttl_control(tx_msgs_[i].msg_hdr, tx_control_[i], s.local.address.is_v4(), d.ttl);
     }
     const int sent = ::sendmmsg(s.fd, tx_msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
     if (sent < 0) {

@@ -115,6 +115,13 @@ class UdpRuntime {
   std::vector<struct mmsghdr> tx_msgs_;
   std::vector<struct iovec> tx_iov_;
   std::vector<sockaddr_storage> tx_addr_;
+  // Per-datagram IP TTL (Datagram::ttl): one control message (IP_TTL or IPV6_HOPLIMIT) each.
+  union TtlControl {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  };
+  std::vector<TtlControl> tx_control_;
+  static void set_ttl_control(msghdr& m, TtlControl& control, bool v4, std::uint8_t ttl);
 
   boost::asio::steady_timer timer_;
   Instant armed_deadline_;              // what timer_ waits for; kNotArmed when idle

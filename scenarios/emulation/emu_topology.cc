@@ -14,6 +14,8 @@ namespace qp2p::emu {
 namespace {
 
 constexpr int kMaxSites = 250;       // 198.18.1.i and 198.19.i.0/24, i in 1..250
+// The core router's address on br0 (attach_to_core), outside every node's range.
+constexpr const char* kCoreRouter = "198.18.255.254";
 constexpr int kMaxHostsPerSite = 8;  // open hosts: 198.18.2.(i*8+j) must stay below 256*8
 constexpr int kMaxSupernodes = 8;
 
@@ -116,11 +118,14 @@ void Topology::attach_to_core(const std::string& netns, const std::string& ifnam
           "netns", netns});
   ip(core_, {"link", "set", core_ifname, "master", "br0", "up"});
   ip(netns, {"link", "set", ifname, "up"});
-  // Everything off this node's own networks goes to the core, as towards an Internet router:
-  // a datagram to another site's private address then leaves through the NAT (taking a
-  // mapping, as a real home router's would) and dies on the core instead of failing to route
-  // in the gateway. Port prediction against a sequential NAT counts on those mappings.
-  ip(netns, {"route", "add", "default", "dev", ifname});
+  // Everything off this node's own networks goes to the core router, as on the Internet: a
+  // datagram to another site's private address then leaves through the NAT (taking a mapping,
+  // as a real home router's would) and dies on the core instead of failing to route in the
+  // gateway (port prediction against a sequential NAT counts on those mappings); and between
+  // two sites there is one router that decrements the TTL, so a hole-punching opening check
+  // (stack/tunnel/hole_punch.h) expires there instead of reaching the far gateway. The node's
+  // own core address is a /32: nothing on the bridge is on-link for it.
+  ip(netns, {"route", "add", "default", "via", kCoreRouter, "dev", ifname, "onlink"});
 }
 
 void Topology::link(const std::string& ns_a, const std::string& if_a, const std::string& ns_b,
@@ -190,12 +195,18 @@ void Topology::build(const TopologySpec& spec) {
   }
 
   add_netns(core_);
-  base_sysctls(core_, false);
+  base_sysctls(core_, true);
   // New namespaces start with bridge-nf-call-iptables = 1 (DESIGN.md): bridged frames would
   // otherwise meet the IP hooks of the core namespace.
   exec(core_, {"sysctl", "-q", "-e", "-w", "net.bridge.bridge-nf-call-iptables=0", "-w",
                "net.bridge.bridge-nf-call-ip6tables=0"});
+  // The core is also the Internet's one router (attach_to_core): it forwards between the nodes
+  // of the bridge, back out of br0, without ICMP redirects (a redirected node would send to
+  // its peer directly and skip the router's TTL decrement).
+  exec(core_, {"sysctl", "-q", "-w", "net.ipv4.conf.all.send_redirects=0", "-w",
+               "net.ipv4.conf.default.send_redirects=0"});
   ip(core_, {"link", "add", "br0", "type", "bridge"});
+  ip(core_, {"addr", "add", std::string(kCoreRouter) + "/16", "dev", "br0"});
   ip(core_, {"link", "set", "br0", "up"});
 
   for (int k = 0; k < spec.supernodes; ++k) {
@@ -206,7 +217,7 @@ void Topology::build(const TopologySpec& spec) {
     add_netns(sn.netns);
     base_sysctls(sn.netns, false);
     attach_to_core(sn.netns, "eth0", "sn" + std::to_string(k));
-    ip(sn.netns, {"addr", "add", sn.primary + "/16", "dev", "eth0"});
+    ip(sn.netns, {"addr", "add", sn.primary + "/32", "dev", "eth0"});
     ip(sn.netns, {"addr", "add", sn.alternate + "/32", "dev", "lo"});
     supernodes_.push_back(sn);
   }
@@ -227,7 +238,7 @@ void Topology::build(const TopologySpec& spec) {
         add_netns(h.netns);
         base_sysctls(h.netns, false);
         attach_to_core(h.netns, "eth0", "h" + is + "-" + std::to_string(j));
-        ip(h.netns, {"addr", "add", h.address + "/16", "dev", "eth0"});
+        ip(h.netns, {"addr", "add", h.address + "/32", "dev", "eth0"});
         site.hosts.push_back(h);
       }
       site.public_address = site.hosts.front().address;
@@ -245,7 +256,7 @@ void Topology::build(const TopologySpec& spec) {
       b.icmp_on_unsolicited = s.hostile;
       add_gateway_netns(outer_ns);
       attach_to_core(outer_ns, "wan", "g" + is);
-      configure_gateway(site, b, outer_ns, wan, wan + "/16", lan_gateway + "/24", "",
+      configure_gateway(site, b, outer_ns, wan, wan + "/32", lan_gateway + "/24", "",
                         spec.loss_percent);
     } else {
       // cgnat: the carrier faces the core, the home gateway sits on the carrier's lan.
@@ -257,7 +268,7 @@ void Topology::build(const TopologySpec& spec) {
       const std::string home_wan = "100.64." + is + ".2";
       add_gateway_netns(outer_ns);
       attach_to_core(outer_ns, "wan", "g" + is);
-      configure_gateway(site, chain.carrier, outer_ns, wan, wan + "/16", carrier_lan + "/24", "",
+      configure_gateway(site, chain.carrier, outer_ns, wan, wan + "/32", carrier_lan + "/24", "",
                         spec.loss_percent);
       add_gateway_netns(home_ns);
       link(home_ns, "wan", outer_ns, "home");
@@ -336,7 +347,8 @@ test::ChildProcess Topology::spawn_in(const std::string& netns, const std::strin
 
 std::string Topology::describe() const {
   std::ostringstream os;
-  os << "emulation " << prefix_ << ": core " << core_ << " (bridge br0, 198.18.0.0/16)\n";
+  os << "emulation " << prefix_ << ": core " << core_ << " (bridge br0, 198.18.0.0/16, router "
+     << kCoreRouter << ")\n";
   for (const auto& sn : supernodes_) {
     os << "  supernode " << sn.netns << "  " << sn.primary << " + " << sn.alternate << "\n";
   }

@@ -2,7 +2,9 @@
 // with `ip` and `nft` (bounded commands, command_runner.h), so the real qp2p-supernode and
 // qp2p-peer binaries run behind real Linux NATs. Addresses from the benchmarking range only:
 //
-//   core namespace      bridge br0, the "Internet": 198.18.0.0/16 on one link
+//   core namespace      bridge br0, the "Internet": 198.18.0.0/16 on one link, and its one
+//                       router 198.18.255.254 (every core node has a /32 and a default route
+//                       via it, so site to site is one routed hop that decrements the TTL)
 //   supernode k         198.18.0.(2k+1) on its veth, 198.18.0.(2k+2) on lo (two public
 //                       addresses for RFC 5780; the bridge answers ARP for both)
 //   site i, "open"      its host(s) directly on the core: 198.18.2.(i*8+j)

@@ -6,8 +6,8 @@
 // a few datagrams each way (traversal-trial.h).
 //
 //   traversal-matrix-scenario [--trials=2] [--loss=0] [--delay=10ms] [--pairs=FILTER]
-//                             [--hostile] [--json=traversal-matrix.json] [--heatmap=PATH.png]
-//                             [--strict] [--RngRun=1] [--RngSeed=1]
+//                             [--hostile] [--opening-checks=true] [--json=traversal-matrix.json]
+//                             [--heatmap=PATH.png] [--strict] [--RngRun=1] [--RngSeed=1]
 //
 // --pairs=ITEM,ITEM...: an item "A:B" keeps the pair of presets A and B ("A:same": both behind
 // one NAT of A), any other item the pairs whose label ("full-cone x symmetric", "cgnat (same
@@ -16,6 +16,8 @@
 // trial its own streams, and a filtered run repeats exactly the trials of the full one.
 // --hostile: the outermost NAT of each site answers unsolicited UDP with ICMP (IcmpOnUnsolicited,
 // with the conntrack side effect of nat-models/nat_table.h), as emu-traversal-matrix --hostile.
+// --opening-checks=false: peers send no TTL-limited opening checks (stack/tunnel/hole_punch.h),
+// the behaviour before them, to compare.
 //
 // Output: the table, one row per pair: trials, direct %, relay %, failed %, setup p50 / p95 in
 // ms and in RTTs (RTT: peer<->supernode plus peer<->peer round trip of the topology,
@@ -151,6 +153,7 @@ int main(int argc, char* argv[]) {
   std::string heatmapPath;
   bool strict = false;
   bool hostile = false;
+  bool openingChecks = true;
   CommandLine cmd(__FILE__);
   cmd.Usage(
       "Every pair of NAT presets (and both peers behind one NAT): N trials of login, NAT "
@@ -168,6 +171,10 @@ int main(int argc, char* argv[]) {
   cmd.AddValue("hostile",
                "Outermost NAT of each site answers unsolicited UDP with ICMP (IcmpOnUnsolicited)",
                hostile);
+  cmd.AddValue("opening-checks",
+               "Peers begin direct attempts with TTL-limited opening checks (stack/tunnel/"
+               "hole_punch.h); false: the behaviour before them, to compare",
+               openingChecks);
   cmd.AddValue("strict", "Count the pairs of kKnownStackBugs as failures too", strict);
   cmd.Parse(argc, argv);
   if (trials < 1 || trials > 1024) {
@@ -181,6 +188,7 @@ int main(int argc, char* argv[]) {
   parameters.coreDelay = delay;
   parameters.loss = loss;
   parameters.hostile = hostile;
+  parameters.openingChecks = openingChecks;
 
   const std::vector<std::string> presets = qp2p::matrix::all_presets();
   const std::vector<PairSpec> pairs = qp2p::matrix::all_pairs();

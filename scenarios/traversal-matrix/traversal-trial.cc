@@ -125,6 +125,7 @@ class Trial {
     supernodes.Install(topology.supernodes[0].node);
     PeerHelper peers(topology.SupernodeEndpoints());
     peers.SetAttribute("DiscoverySockets", UintegerValue(qp2p::kDefaultNatDiscoveryExtraSockets));
+    peers.SetAttribute("OpeningChecks", BooleanValue(m_p.openingChecks));
     m_a.app = DynamicCast<PeerApplication>(peers.Install(hostA).Get(0));
     peers.SetAttribute("AutoAccept", BooleanValue(true));
     m_b.app = DynamicCast<PeerApplication>(peers.Install(hostB).Get(0));

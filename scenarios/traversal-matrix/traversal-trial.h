@@ -45,6 +45,8 @@ struct TrialParameters {
   // Hostile gateways: the outermost NAT of each site answers unsolicited UDP with ICMP port
   // unreachable (NatGateway IcmpOnUnsolicited), as the emulation's --hostile does.
   bool hostile = false;
+  // Peers begin direct attempts with opening checks (PeerApplication OpeningChecks).
+  bool openingChecks = true;
 };
 
 struct TrialOutcome {

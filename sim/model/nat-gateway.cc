@@ -341,6 +341,11 @@ bool NatGateway::RouteInput(Ptr<const Packet> p, const Ipv4Header& header,
     } else {
       Refuse(p, header, v, source, destination);
     }
+  } else if (header.GetTtl() <= 1) {
+    // Its TTL runs out here: Linux drops it in ip_forward, before POSTROUTING's source NAT, so
+    // it takes no mapping. The static routing forwards it and Ipv4L3Protocol::IpForward drops it
+    // with an ICMP time exceeded, as for any router.
+    return pass();
   } else {
     const qp2p::nat::NatCounters before = table.counters();
     const auto external = table.translate_outbound(now, source, destination);

@@ -5,7 +5,9 @@
 // that does every real route lookup, and sees every packet the node receives in RouteInput:
 //
 //   UDP in on an inside interface, routed out of the outside interface
-//        -> translate_outbound: source address and port rewritten, forwarded
+//        -> translate_outbound: source address and port rewritten, forwarded (TTL decremented
+//           by Ipv4L3Protocol); a datagram arriving with TTL 1 takes no mapping and is dropped
+//           with an ICMP time exceeded, as Linux drops it in forwarding before source NAT
 //   UDP in on an inside interface, to one of the NAT's public addresses
 //        -> translate_hairpin: rewritten to the inner target, from the sender's mapping
 //   UDP in on the outside interface, to a public address

@@ -105,6 +105,12 @@ TypeId PeerApplication::GetTypeId() {
                         "Accept every tunnel request at once (as qp2p-peer --auto-accept).",
                         BooleanValue(false), MakeBooleanAccessor(&PeerApplication::m_autoAccept),
                         MakeBooleanChecker())
+          .AddAttribute("OpeningChecks",
+                        "Begin direct tunnel attempts with TTL-limited opening checks once NAT "
+                        "discovery counted the NAT levels (TunnelManagerConfig::opening_checks).",
+                        BooleanValue(true),
+                        MakeBooleanAccessor(&PeerApplication::m_openingChecks),
+                        MakeBooleanChecker())
           .AddTraceSource("Registered", "Logged in: supernode id, supernode, mapped endpoint.",
                           MakeTraceSourceAccessor(&PeerApplication::m_registeredTrace),
                           "ns3::PeerApplication::RegisteredTracedCallback")
@@ -278,6 +284,7 @@ void PeerApplication::StartApplication() {
   config.supernodes = m_supernodes;
   config.local = m_local;
   config.auto_accept_tunnels = m_autoAccept;
+  config.tunnel_limits.opening_checks = m_openingChecks;
   config.keepalive_interval = ToDuration(m_keepaliveInterval);
   config.failover_delay = ToDuration(m_failoverDelay);
   // Simulations start from record version 0 (PeerConfig::record_version_base).

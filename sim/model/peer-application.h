@@ -152,6 +152,7 @@ class PeerApplication : public Application {
   Ipv4Address m_gateway;
   uint64_t m_seed = 0;
   bool m_autoAccept = false;
+  bool m_openingChecks = true;
 
   std::unique_ptr<qp2p::Identity> m_identity;
   std::unique_ptr<qp2p::Random> m_random;

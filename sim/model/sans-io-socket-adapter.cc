@@ -6,6 +6,7 @@
 #include "ns3/inet-socket-address.h"
 #include "ns3/log.h"
 #include "ns3/simulator.h"
+#include "ns3/socket.h"
 #include "ns3/udp-socket-factory.h"
 #include "sim/model/qp2p-sim-utils.h"
 
@@ -178,6 +179,13 @@ void SansIoSocketAdapter::Flush() {
     Ptr<Packet> packet =
         Create<Packet>(datagram->payload.data(), static_cast<uint32_t>(datagram->payload.size()));
     const InetSocketAddress remote = ToInetSocketAddress(datagram->remote);
+    if (datagram->ttl != 0) {
+      // This datagram's IP TTL (an opening check's), as IP_TTL ancillary data does on Linux:
+      // Ipv4L3Protocol::Send takes it from the tag, the socket's own TTL stays as it is.
+      SocketIpTtlTag ttl;
+      ttl.SetTtl(datagram->ttl);
+      packet->AddPacketTag(ttl);
+    }
     if (m_txHook) {
       m_txHook(packet, bound->localAddress, remote);
     }

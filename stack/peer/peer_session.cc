@@ -457,6 +457,7 @@ void PeerSession::drain_discovery(Instant now) {
   while (auto event = discovery_->poll_event()) {
     if (auto* done = std::get_if<nat_discovery_event::Completed>(&*event)) {
       nat_profile_ = done->profile;
+      tunnels_.set_open_ttl(tunnel::opening_check_ttl(done->profile));
       SPDLOG_INFO("peer: NAT profile {}", done->profile.describe());
       events_.push_back(peer_event::NatClassified{done->profile, discovery_->transcript()});
       publish(now, done->profile.to_meta());  // the profile travels with the signed record

@@ -42,6 +42,18 @@ HolePunch::HolePunch(HolePunchConfig config, Random random)
   deadline_ = config_.start + deadline;
   next_send_ = config_.start;
   config_error_ = build_pairs();
+  // The opening round (header comment): every pair but the birthday probes, in pair order. The
+  // side with K sockets for the peer's probes (random ports: no allocation order to keep) opens
+  // only the pairs towards public endpoints, where the probes come from.
+  if (!config_error_ && config_.open_ttl != 0 && !config_.wait_for_peer) {
+    const bool opens_for_probes = config_.locals.size() > 1;
+    for (std::size_t i = 0; i < pairs_.size() && opening_.size() < kMaxOpeningChecks; ++i) {
+      const CandidateKind kind = pairs_[i].kind;
+      if (kind == CandidateKind::kBirthdayProbe) continue;
+      if (opens_for_probes && kind == CandidateKind::kHost) continue;
+      opening_.push_back(i);
+    }
+  }
 }
 
 std::optional<std::string> HolePunch::build_pairs() {
@@ -137,6 +149,7 @@ void HolePunch::trigger(std::size_t pair) {
 }
 
 void HolePunch::clear_schedule() {
+  opening_.clear();
   due_.clear();
   hot_due_.clear();
   due_of_.clear();
@@ -149,22 +162,40 @@ bool HolePunch::controlling() const {
   return config_.remote < config_.identity.id();
 }
 
-void HolePunch::send_check(Instant now, std::size_t index) {
+// The IP TTL of a check on `p` (0: the socket's default): opening checks (header comment).
+std::uint8_t HolePunch::check_ttl(const Pair& p, bool nominate) const {
+  // A pair the peer reached is open on both sides: its checks get through at full TTL.
+  if (config_.open_ttl == 0 || nominate || p.peer_reached ||
+      p.kind == CandidateKind::kBirthdayProbe)
+    return 0;
+  // More than one local: we opened sockets for the peer's birthday probes; they only need
+  // mappings, and a full check would reach the prober's NAT before its probe opened it.
+  const bool opens_for_probes = config_.locals.size() > 1;
+  return !p.opened || opens_for_probes ? config_.open_ttl : 0;
+}
+
+void HolePunch::send_check(Instant now, std::size_t index, bool opening_round) {
   Pair& p = pairs_[index];
   const bool nominate = nominated_ && *nominated_ == index;
   TransactionId txn;
   random_.fill(txn.data(), txn.size());
-  transmits_.push_back(Datagram{p.local, p.remote,
-                                side_.make_check(false, nominate, txn,
-                                                 peer_known_ ? remote_ephemeral_ : X25519Key{})});
-  ++p.checks;
-  ++counters_.checks_sent;
+  Datagram d{p.local, p.remote,
+             side_.make_check(false, nominate, txn, peer_known_ ? remote_ephemeral_ : X25519Key{})};
+  d.ttl = check_ttl(p, nominate);
+  p.opened = true;
+  transmits_.push_back(std::move(d));
   outstanding_[txn] = Outstanding{index, now, nominate};
   outstanding_order_.push_back(txn);
   if (outstanding_order_.size() > kMaxOutstandingChecks) {
     outstanding_.erase(outstanding_order_.front());
     outstanding_order_.pop_front();
   }
+  if (opening_round) {
+    ++counters_.opening_checks_sent;
+    return;  // the pair keeps its place in the ordinary schedule
+  }
+  ++p.checks;
+  ++counters_.checks_sent;
   const bool capped =
       p.kind == CandidateKind::kPeerReflexive && p.checks >= kMaxChecksPerPeerReflexivePair;
   const bool again = nominate || (!nominated_ && !p.succeeded && !capped);
@@ -183,7 +214,19 @@ bool HolePunch::awaiting_nomination(const Pair& p) const {
   return p.succeeded && peer_known_ && !controlling();
 }
 
+// One opening check per kOpeningCheckGap, before and after `start`, on pairs not opened yet.
+void HolePunch::send_opening(Instant now) {
+  if (state_ != State::kWaiting && state_ != State::kRunning) return;
+  if (now < next_open_) return;
+  while (!opening_.empty() && pairs_[opening_.front()].opened) opening_.pop_front();
+  if (opening_.empty()) return;
+  send_check(now, opening_.front(), true);
+  opening_.pop_front();
+  next_open_ = now + kOpeningCheckGap;
+}
+
 void HolePunch::handle_timeout(Instant now) {
+  send_opening(now);
   if (state_ == State::kWaiting) {
     if (now < config_.start) return;
     if (config_error_) {
@@ -224,9 +267,10 @@ void HolePunch::handle_timeout(Instant now) {
 Instant HolePunch::poll_timeout() const {
   switch (state_) {
     case State::kWaiting:
-      return config_.start;
+      return opening_.empty() ? config_.start : std::min(config_.start, next_open_);
     case State::kRunning: {
       Instant t = deadline_;
+      if (!opening_.empty()) t = std::min(t, next_open_);
       if (!triggered_.empty()) t = std::min(t, next_send_);
       if (!due_.empty()) t = std::min(t, std::max(next_send_, due_.begin()->first));
       if (!hot_due_.empty()) t = std::min(t, std::max(next_send_, hot_due_.begin()->first));

@@ -46,6 +46,25 @@
 // before the caller sent to the relay; a hostile gateway refuses them and, on Linux, the refused
 // flow then blocks the caller's own flow to the relay (nat-models/nat_table.h).
 //
+// Opening checks (open_ttl; docs/protocol.md section 8.6): a check that reaches the peer's NAT
+// before the peer has sent towards us is dropped by an ordinary NAT, but a hostile one (Linux
+// whose INPUT chain accepts: ICMP port unreachable) keeps a conntrack entry for the refused flow,
+// and that entry then moves the peer's own mapping towards us to another port (or, where the
+// port is pinned, blocks it; nat-models/nat_table.h): the pair no longer meets. With open_ttl
+// (our NAT levels + 1) the first check on every pair leaves with that IP TTL: it opens each of
+// our NATs on the way (mapping and filter permission) and expires at the first router behind
+// them, before the peer's NAT. They leave from the moment the attempt is built, before `start`,
+// one per kOpeningCheckGap, in pair order (a sequential NAT allocates its mappings in the order
+// the peer predicted); the planner's start margin lets both sides' opening checks out before
+// either side's first full check arrives, so that one finds the other NAT open. Birthday probes
+// are never opening checks (they must reach the peer's NAT). The side that opens several
+// sockets for the peer's birthday probes (more than one local) opens only its pairs towards the
+// peer's public endpoints in the opening round, and sends every check on a pair with open_ttl
+// until the peer reached that pair: its mappings only have to exist for a probe to hit them,
+// while a full check would reach the prober's NAT before the probe opened it there.
+// Without hostile gateways an opening check changes nothing (the first check of a pair is
+// dropped at the peer's NAT either way), and open_ttl 0 (no NAT, or levels unknown) sends none.
+//
 // Outcome events: Established{local, remote, rtt}, then take_tunnel_params() builds the Tunnel;
 // or Failed{reason} at start + deadline (or at start for an invalid config).
 //
@@ -122,6 +141,7 @@ struct HolePunchConfig {
   Duration deadline = kDefaultPunchDeadline;  // measured from start
   PunchPacing pacing;
   bool wait_for_peer = false;  // check only where the peer's checks arrived (see above)
+  std::uint8_t open_ttl = 0;   // IP TTL of opening checks (see above); 0: none
 };
 
 namespace hole_punch_event {
@@ -139,6 +159,7 @@ using HolePunchEvent = std::variant<hole_punch_event::Established, hole_punch_ev
 
 struct HolePunchCounters {
   std::uint64_t checks_sent = 0;  // requests, including nominating ones
+  std::uint64_t opening_checks_sent = 0;  // the opening round's (not in checks_sent)
   std::uint64_t responses_sent = 0;
   std::uint64_t requests_received = 0;  // valid ones
   std::uint64_t responses_received = 0;  // valid and matched
@@ -189,6 +210,7 @@ class HolePunch final : public SansIoEndpoint {
     bool succeeded = false;
     bool nominated_by_peer = false;
     bool peer_reached = false;  // a valid check from the peer arrived on it
+    bool opened = false;        // an opening check left on it (or it needs none)
     int checks = 0;
     Duration rtt{};
   };
@@ -205,7 +227,10 @@ class HolePunch final : public SansIoEndpoint {
   void unschedule(std::size_t pair);
   void trigger(std::size_t pair);
   void clear_schedule();
-  void send_check(Instant now, std::size_t pair);
+  // `opening_round`: from the opening queue (counted apart, not rescheduled).
+  void send_check(Instant now, std::size_t pair, bool opening_round = false);
+  void send_opening(Instant now);
+  std::uint8_t check_ttl(const Pair& p, bool nominate) const;
   void handle_check(Instant now, const Endpoint& local, const Endpoint& remote,
                     const CheckPacket& check);
   void handle_request(Instant now, const Endpoint& local, const Endpoint& remote,
@@ -248,6 +273,10 @@ class HolePunch final : public SansIoEndpoint {
   // nominated pair. Served before any ordinary check, first in first out, no duplicates.
   std::deque<std::size_t> triggered_;
   Instant next_send_{};                            // global pacing slot
+  // Pairs still to get their opening check (open_ttl), in pair order, and its own pacing slot
+  // (the epoch: due at the first call).
+  std::deque<std::size_t> opening_;
+  Instant next_open_{};
   std::map<TransactionId, Outstanding> outstanding_;
   std::deque<TransactionId> outstanding_order_;
   std::optional<std::size_t> nominated_;     // controlling: the pair we nominated

@@ -153,6 +153,16 @@ PairPlan plan_punch(const PunchPeer& a, const PunchPeer& b, const PunchPlannerCo
   return pair;
 }
 
+std::uint8_t opening_check_ttl(const NatProfile& own) {
+  // Discovery reads a chain deeper than two as two: such a check then dies inside our own chain,
+  // having opened only its inner NATs, and the attempt runs as without opening checks.
+  if (own.nat_levels < 1) return 0;
+  // An endpoint-independent filter admits the peer's first check whenever it comes: never
+  // refused, nothing to open (and no extra datagrams queueing ahead of the first checks).
+  if (own.filtering == NatProfile::Behaviour::kEndpointIndependent) return 0;
+  return static_cast<std::uint8_t>(std::min(own.nat_levels, 2) + 1);
+}
+
 HolePunchConfig make_punch_config(const PunchPlan& plan, const Identity& identity,
                                   const AttemptNonce& nonce, std::vector<Endpoint> locals,
                                   Instant start) {

@@ -109,6 +109,13 @@ HolePunchConfig make_punch_config(const PunchPlan& plan, const Identity& identit
                                   const AttemptNonce& nonce, std::vector<Endpoint> locals,
                                   Instant start);
 
+// The IP TTL of a peer's opening checks (hole_punch.h) from its own NAT profile: one hop per NAT
+// level, so the check passes each of our NATs (a router forwards a datagram only while its TTL
+// stays above zero) and expires at the first router behind the outermost one, before it can
+// reach the peer's NAT. 0 (no opening checks) without a NAT, when the levels are not known, or
+// behind an endpoint-independent filter (it admits the peer's first check whenever it comes).
+std::uint8_t opening_check_ttl(const NatProfile& own);
+
 const char* to_string(PunchStrategy strategy);
 
 }  // namespace qp2p::tunnel

@@ -144,6 +144,9 @@ void TunnelManager::launch(Instant now, const PeerId& peer, Attempt& a) {
   // From our relayed address we only answer: the caller's first check through the relay opens
   // its NAT towards the relay (hole_punch.h, "waiting for the peer").
   config.wait_for_peer = a.from_relay_port;
+  // Opening checks only where our own NATs sit between the socket and the peer: a relayed
+  // address has none (its datagrams leave inside TURN messages).
+  if (!a.from_relay_port) config.open_ttl = open_ttl();
   a.punch = std::make_unique<HolePunch>(std::move(config), Random::from_u64(random_.next_u64()));
   by_tunnel_id_[a.punch->tunnel_id()] = peer;
   pump_attempt(now, peer);

@@ -109,6 +109,9 @@ using TunnelManagerEvent =
 struct TunnelManagerConfig {
   std::size_t max_attempts = 32;  // running attempts, including those waiting for sockets
   std::size_t max_tunnels = 256;  // live tunnels
+  // Direct attempts begin with opening checks (hole_punch.h) once set_open_ttl() named a TTL;
+  // false: never (to compare, or where a router behind our NAT would answer them oddly).
+  bool opening_checks = true;
 };
 
 // How long a replaced tunnel still delivers what arrives on it (several relay round trips).
@@ -134,6 +137,11 @@ class TunnelManager final : public SansIoEndpoint {
   // The plan arrived now; `requested_at` is when the application asked (for `setup`). An
   // attempt already running for plan.remote is superseded (AttemptFailed for it first).
   // A plan whose candidate is the peer's relayed address (kind kRelayed) makes a relay path.
+  // The IP TTL of our opening checks (opening_check_ttl() of our own NAT profile, once
+  // discovery classified it; 0: none). Applies to attempts launched from now on.
+  void set_open_ttl(std::uint8_t ttl) { open_ttl_ = ttl; }
+  std::uint8_t open_ttl() const { return config_.opening_checks ? open_ttl_ : 0; }
+
   void start_attempt(Instant now, const PunchPlan& plan, const AttemptNonce& nonce,
                      Instant requested_at);
   // The relay fallback on the allocating side: checks the plan's server-reflexive candidates
@@ -208,6 +216,7 @@ class TunnelManager final : public SansIoEndpoint {
   Random random_;
   TunnelManagerConfig config_;
   RelayPort relay_;
+  std::uint8_t open_ttl_ = 0;
 
   std::map<PeerId, Attempt> attempts_;
   struct LiveTunnel {

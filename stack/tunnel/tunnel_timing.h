@@ -27,6 +27,16 @@ inline constexpr Duration kDefaultCheckMinGap = std::chrono::milliseconds(2);
 // Configs may not go below this: 10,000 checks/s is the hard ceiling.
 inline constexpr Duration kMinCheckGapFloor = std::chrono::microseconds(100);
 
+// Opening checks (hole_punch.h) leave one per this gap, from the moment the attempt is launched:
+// they expire at the first router behind our own NATs, so they load only our own network and
+// NATs (5,000 small datagrams per second, about 8 Mbit/s), never the path or the peer's NAT
+// that kDefaultCheckMinGap protects. Fast enough that an ordinary attempt (a few pairs, or a
+// port-prediction window) is opened within the planner's 5 ms start margin, and the 512 pairs
+// of the side that opens 256 sockets for birthday probing within about 100 ms.
+inline constexpr Duration kOpeningCheckGap = std::chrono::microseconds(200);
+// At most this many opening checks per attempt (one per pair, birthday probes excluded).
+inline constexpr std::size_t kMaxOpeningChecks = 2048;
+
 // An attempt gives up this long after its synchronised start. A working pair succeeds within a
 // few round trips of both sides starting; port prediction within a round of its predicted
 // ports; birthday probing needs a few seconds of rounds (hole_punch.h). Past this, the

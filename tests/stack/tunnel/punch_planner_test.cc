@@ -164,5 +164,18 @@ TEST(PunchPlanner, MakePunchConfigCarriesThePlan) {
   EXPECT_EQ(c.remote_candidates.size(), p.a.remote_candidates.size());
 }
 
+// Opening checks pass every NAT of ours and expire at the first router behind them.
+TEST(PunchPlanner, OpeningCheckTtlIsOneHopPerNatLevelPlusOne) {
+  NatProfile own;
+  own.nat_levels = 0;
+  EXPECT_EQ(opening_check_ttl(own), 0) << "no NAT: nothing to open";
+  own.nat_levels = 1;
+  EXPECT_EQ(opening_check_ttl(own), 2);
+  own.nat_levels = 2;
+  EXPECT_EQ(opening_check_ttl(own), 3) << "cgnat: home NAT, carrier NAT, then a router";
+  own.nat_levels = 7;
+  EXPECT_EQ(opening_check_ttl(own), 3) << "discovery never counts more than two";
+}
+
 }  // namespace
 }  // namespace qp2p::tunnel

@@ -16,6 +16,11 @@
 // sender's NATs (to capture, alter or drop it) and inject() delivers arbitrary datagrams from any
 // Internet source (spoofed replays, forgeries). Everything is ordered and seeded, so a run
 // replays exactly; every loop is bounded.
+//
+// TTL (Datagram::ttl, 0: the default, never runs out here): each NAT a datagram leaves through
+// is a router: it forwards (and translates) only a datagram whose TTL is above 1, decrementing
+// it; the Internet between two NATs' public sides is at least one more router, so a datagram
+// that arrives there with TTL 1 expires (dropped_ttl) before any NAT on the far side sees it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -66,6 +71,7 @@ struct NetworkCounters {
   std::uint64_t dropped_unroutable = 0;  // to a private address of another site, or nowhere
   std::uint64_t dropped_offline = 0;
   std::uint64_t dropped_tap = 0;
+  std::uint64_t dropped_ttl = 0;  // TTL ran out at a NAT or on the Internet
 };
 
 class Network {
@@ -234,6 +240,7 @@ class Network {
         ++counters_.dropped_unroutable;
         return;
       }
+      if (d.ttl != 0 && !hop(d)) return;  // a router drops it before translating
       if (n.table.is_public(d.remote.address)) {  // hairpin: back down this NAT
         auto v = n.table.translate_hairpin(now_, d.local, d.remote);
         if (!v.forwarded()) {
@@ -252,6 +259,8 @@ class Network {
       d.local = *external;
       segment = n.parent;
     }
+    // Onto the Internet towards another site: through at least one router.
+    if (segment == kInternet && d.ttl != 0 && !hop(d)) return;
     if (tap_ && !tap_(now_, from, d)) {
       ++counters_.dropped_tap;
       return;
@@ -261,6 +270,16 @@ class Network {
       return;
     }
     schedule(std::move(d), segment);
+  }
+
+  // One router: forwards while the TTL stays above zero.
+  bool hop(Datagram& d) {
+    if (d.ttl <= 1) {
+      ++counters_.dropped_ttl;
+      return false;
+    }
+    --d.ttl;
+    return true;
   }
 
   void schedule(Datagram d, std::size_t segment) {
@@ -322,6 +341,7 @@ struct PeerSpec {
   int birthday_probes = 0;  // kBirthday: random ports on the other's NAT address
   Duration start_skew{};    // this side starts so much after the common start
   bool wait_for_peer = false;  // HolePunchConfig::wait_for_peer (the relayed side)
+  std::uint8_t open_ttl = 0;   // HolePunchConfig::open_ttl (opening checks)
 };
 
 struct Scenario {
@@ -419,6 +439,7 @@ class PunchLab {
     c.deadline = s_.deadline;
     c.pacing = s_.pacing;
     c.wait_for_peer = mine.wait_for_peer;
+    c.open_ttl = mine.open_ttl;
     return c;
   }
 
