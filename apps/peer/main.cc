@@ -49,6 +49,7 @@ struct Options {
   wire::MetaEntries meta;
   std::string log_level = "warn";
   std::optional<Endpoint> bind;
+  std::optional<Endpoint> gateway;  // NAT-PMP endpoint of the default gateway (port 5351)
   bool nat_discovery = false;
   bool auto_accept = false;
   bool relay_only = false;
@@ -68,6 +69,7 @@ Options parse_options(int argc, char** argv) {
   std::vector<std::string> supernodes{"127.0.0.1:3478"};
   std::vector<std::string> meta;
   std::string bind;
+  std::string gateway;
   Options options;
   app.add_option("--supernode", supernodes, "supernode IP:PORT, repeatable (tried in order)")
       ->capture_default_str()
@@ -83,6 +85,11 @@ Options parse_options(int argc, char** argv) {
                  "local IP:PORT of the peer's socket (default: chosen to match "
                  "the supernodes: 127.0.0.1:0 for loopback ones, else 0.0.0.0:0)")
       ->type_name("IP:PORT");
+  app.add_option("--gateway", gateway,
+                 "the default gateway's IP: with --nat-discovery it is asked over NAT-PMP "
+                 "(RFC 6886) for its external address, which tells a carrier NAT behind it; "
+                 "tunnels then open every NAT level before the peer's checks arrive")
+      ->type_name("IP");
   app.add_flag("--nat-discovery", options.nat_discovery,
                "after login, classify the NAT (RFC 4787/5780) with " +
                    std::to_string(kDiscoverySockets) +
@@ -110,6 +117,11 @@ Options parse_options(int argc, char** argv) {
   if (!bind.empty()) {
     options.bind = Endpoint::parse(bind);
     if (!options.bind) usage_error("--bind: '" + bind + "' is not IP:PORT");
+  }
+  if (!gateway.empty()) {
+    auto ip = IpAddress::parse(gateway);
+    if (!ip) usage_error("--gateway: '" + gateway + "' is not an IP address");
+    options.gateway = Endpoint{*ip, 5351};
   }
   std::map<std::string, std::string> entries;  // a key given twice: the last one wins
   for (const std::string& text : meta) {
@@ -389,6 +401,7 @@ int main(int argc, char** argv) {
   config.supernodes = options.supernodes;
   config.initial_meta = options.meta;
   if (options.bind) config.local = *options.bind;
+  config.gateway = options.gateway;
   if (options.nat_discovery) config.discovery_locals.assign(kDiscoverySockets, Endpoint{});
   config.auto_accept_tunnels = options.auto_accept;
   config.relay_only = options.relay_only;

@@ -113,11 +113,16 @@ Trial run_trial(const emu::Topology& topology, const PairSpec& pair, int t,
   const emu::Host& host_b = pair.same_nat ? sites.at(0).hosts.at(1) : sites.at(1).hosts.at(0);
   const std::string peer = emu::binary_path(bin_dir, "qp2p-peer");
   const std::string tag = std::to_string(t);
-  EmuPeer a(topology, host_a.netns, peer,
-            {"--supernode", server, "--key", dir.file("a" + tag + ".key"), "--nat-discovery"});
-  EmuPeer b(topology, host_b.netns, peer,
-            {"--supernode", server, "--key", dir.file("b" + tag + ".key"), "--nat-discovery",
-             "--auto-accept"});
+  // The gateway lets discovery count NAT levels (cgnat: two), which the opening checks' TTL
+  // needs (docs/protocol.md section 8.5).
+  auto args = [&](const emu::Host& host, const std::string& key, bool accept) {
+    std::vector<std::string> a = {"--supernode", server, "--key", dir.file(key), "--nat-discovery"};
+    if (accept) a.push_back("--auto-accept");
+    if (!host.gateway.empty()) a.insert(a.end(), {"--gateway", host.gateway});
+    return a;
+  };
+  EmuPeer a(topology, host_a.netns, peer, args(host_a, "a" + tag + ".key", false));
+  EmuPeer b(topology, host_b.netns, peer, args(host_b, "b" + tag + ".key", true));
   auto finish = [&](Trial r) {
     a.stop();
     b.stop();

@@ -14,7 +14,8 @@
 //
 // Offer, answer, punch and relayed are retransmitted until acked (route_outbox.h); the
 // receiver acknowledges every copy and acts on the first. A punch's plan is cut to the
-// candidates that fit a payload (kMaxPayload, 1000 bytes): 64 IPv4 or 42 IPv6 ones.
+// candidates that fit 1000 bytes (64 IPv4 or 42 IPv6 ones): within a payload (kMaxPayload),
+// and no more than the callee's punch-start push can carry anyway (docs/protocol.md 5.5).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "stack/core/byte_io.h"
 #include "stack/core/datagram.h"
 #include "stack/core/endpoint.h"
+#include "stack/federation/federation_wire.h"
 #include "stack/identity/identity.h"
 #include "stack/wire/control_message.h"
 
@@ -43,10 +45,12 @@ inline bool is_handshake_route_payload(const Bytes& payload) {
   return !payload.empty() && payload[0] >= 0x13 && payload[0] <= 0x17;
 }
 
-// Bytes of remote candidates a punch payload carries at most: 1000 less the header (73), the
+// Bytes of remote candidates a punch payload carries at most: 1000 (the budget above; a payload
+// may be larger, kMaxPayload) less the header (73), the
 // nonce and flag (33), the plan's fixed fields (12) and its largest strategy fields (27, an
 // IPv6 prediction base).
 inline constexpr std::size_t kRoutedCandidateBudget = 1000 - 73 - 33 - 12 - 27;
+static_assert(1000 <= kMaxPayload, "a punch payload must fit the membership's payload");
 
 // One payload; the fields of other types are ignored by encode and left default by decode.
 struct RouteHandshake {

@@ -52,8 +52,10 @@ std::optional<RouteMessage> decode_route(const Bytes& payload, RouteDecodeError*
     const std::size_t before = r.remaining();
     m.text = r.str16(kMaxRoutedText);
     // str16 fails both on a length above the bound and on truncation: tell them apart.
-    if (!r.ok() && before >= 2 && ((payload[payload.size() - before] << 8) |
-                                   payload[payload.size() - before + 1]) > kMaxRoutedText)
+    const std::size_t length = before >= 2 ? (std::size_t{payload[payload.size() - before]} << 8) |
+                                                 payload[payload.size() - before + 1]
+                                           : 0;
+    if (!r.ok() && length > kMaxRoutedText)
       return fail(RouteDecodeError::kTooLong);
   }
   if (!r.ok()) return fail(RouteDecodeError::kTruncated);

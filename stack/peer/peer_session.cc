@@ -87,7 +87,7 @@ void PeerSession::send_sealed(std::uint64_t txn, wire::Body body) {
 std::uint64_t PeerSession::enqueue(Instant now, std::string command, wire::Body body,
                                    PeerId target, std::uint64_t message_id) {
   const std::uint64_t id = new_transaction();
-  requests_.emplace(id, Pending{std::move(command), std::move(body), target, message_id});
+  requests_.emplace(id, Pending{std::move(command), std::move(body), target, message_id, 0, 0, {}});
   if (state_ == State::kRegistered) issue(now, id);
   else queued_.push_back(id);
   return id;
@@ -130,7 +130,7 @@ std::uint64_t PeerSession::publish(Instant now, const wire::MetaEntries& set) {
   meta_ = std::move(merged);
   auto record = wire::SignedRecord::make(identity_, ++record_version_, meta_);
   published_once_ = true;
-  requests_.emplace(id, Pending{"publish", wire::Publish{std::move(record)}, {}, 0});
+  requests_.emplace(id, Pending{"publish", wire::Publish{std::move(record)}, {}, 0, 0, 0, {}});
   if (state_ == State::kRegistered) issue(now, id);
   else queued_.push_back(id);
   return id;
@@ -148,7 +148,7 @@ std::uint64_t PeerSession::search(Instant now, std::vector<wire::SearchTerm> ter
         id, "search", "a search needs 1 to " + std::to_string(wire::kMaxSearchTerms) + " terms"});
     return id;
   }
-  return enqueue(now, "search", wire::Search{limit, std::move(terms)});
+  return enqueue(now, "search", wire::Search{limit, std::move(terms), {}});
 }
 
 std::uint64_t PeerSession::watch(Instant now, const PeerId& target) {

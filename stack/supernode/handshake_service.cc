@@ -37,7 +37,7 @@ PeerSessionState* SupernodeCore::handshake_route(const PeerId& peer) { return fi
 void SupernodeCore::push_handshake(Instant now, const PeerId& to, wire::Body body) {
   PeerSessionState* target = handshake_route(to);
   if (!target) return;  // gone meanwhile: nothing to tell
-  push(now, *target, std::move(body), PendingPush{PendingPush::Kind::kTunnel, to, {}, 0});
+  push(now, *target, std::move(body), PendingPush{PendingPush::Kind::kTunnel, to, {}, 0, {}});
 }
 
 void SupernodeCore::release_negotiation_slot(const PeerId& peer) {

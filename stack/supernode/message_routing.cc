@@ -106,7 +106,7 @@ void SupernodeCore::on_route_payload(Instant now, const PeerId& from, const Byte
       if (!routed_out_.erase(key)) return;  // a repeated report
       if (PeerSessionState* sender = find_session(m->sender))
         push(now, *sender, wire::DeliveryReport{m->target, m->message_id},
-             PendingPush{PendingPush::Kind::kReport, m->sender, m->target, m->message_id});
+             PendingPush{PendingPush::Kind::kReport, m->sender, m->target, m->message_id, {}});
       return;
     }
     case federation::RouteType::kUndeliverable:

@@ -33,7 +33,7 @@ void SupernodeCore::on_send(Instant now, PeerSessionState& peer, std::uint64_t t
   if (next_expiry_check_ == kNever) next_expiry_check_ = now + std::chrono::seconds(1);
   reply(peer, transaction, wire::SendAccepted{});
   push(now, *target, wire::Deliver{peer.id, m.message_id, m.text},
-       PendingPush{PendingPush::Kind::kDeliver, m.to, peer.id, m.message_id});
+       PendingPush{PendingPush::Kind::kDeliver, m.to, peer.id, m.message_id, {}});
 }
 
 void SupernodeCore::on_push_ack(Instant now, PeerSessionState& peer, std::uint64_t transaction) {
@@ -51,7 +51,7 @@ void SupernodeCore::on_push_ack(Instant now, PeerSessionState& peer, std::uint64
     return report_routed(now, p.origin, p.sender, p.target, p.message_id, true);
   if (PeerSessionState* sender = find_session(p.sender))
     push(now, *sender, wire::DeliveryReport{p.target, p.message_id},
-         PendingPush{PendingPush::Kind::kReport, p.sender, p.target, p.message_id});
+         PendingPush{PendingPush::Kind::kReport, p.sender, p.target, p.message_id, {}});
 }
 
 std::uint64_t SupernodeCore::push(Instant now, PeerSessionState& target, wire::Body body,
@@ -107,7 +107,7 @@ void SupernodeCore::notify_watchers(Instant now, const PeerId& peer, bool online
   for (const PeerId& watcher : it->second) {
     if (PeerSessionState* w = find_session(watcher))
       push(now, *w, wire::Presence{peer, online, reason},
-           PendingPush{PendingPush::Kind::kPresence, watcher, peer, 0});
+           PendingPush{PendingPush::Kind::kPresence, watcher, peer, 0, {}});
   }
 }
 

@@ -26,7 +26,7 @@ void Supernode::announce_leaving(Instant now, std::vector<Endpoint> others) {
   for (const PeerId& id : peers) {
     if (PeerSessionState* target = core.find_session(id))
       core.push(now, *target, wire::SupernodeLeaving{others},
-                PendingPush{PendingPush::Kind::kLeaving, id, {}, 0});
+                PendingPush{PendingPush::Kind::kLeaving, id, {}, 0, {}});
   }
   SPDLOG_INFO("leaving: told {} peers to move ({} other supernodes named)", peers.size(),
               others.size());

@@ -34,7 +34,7 @@ void SupernodeCore::push_supernode_list(Instant now, PeerSessionState& peer,
     pushes_.complete(peer.list_push);
   }
   peer.list_push = push(now, peer, wire::SupernodeList{list},
-                        PendingPush{PendingPush::Kind::kSupernodes, peer.id, {}, 0});
+                        PendingPush{PendingPush::Kind::kSupernodes, peer.id, {}, 0, {}});
 }
 
 void SupernodeCore::announce_supernode_list(Instant now) {

@@ -240,7 +240,7 @@ void run_script(World& w, const std::uint8_t* data, std::size_t size) {
         w.sealed(c, wire::Lookup{pick_target(s, w)});
         break;
       case 5:
-        w.sealed(c, wire::Search{s.u16(), terms(s)});
+        w.sealed(c, wire::Search{s.u16(), terms(s), {}});
         break;
       case 6:
         w.sealed(c, wire::Watch{pick_target(s, w)});

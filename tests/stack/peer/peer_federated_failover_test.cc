@@ -76,8 +76,9 @@ struct FederatedFailover : ::testing::Test {
     // A direct tunnel between them, through S1's handshake service.
     alice.connect(sc.net.now(), bob.id());
     ASSERT_TRUE(sc.wait_for<ev::TunnelEstablished>(alice, seconds(5))) << sc.transcript();
-    if (!sc.find<ev::TunnelEstablished>(bob))
+    if (!sc.find<ev::TunnelEstablished>(bob)) {
       ASSERT_TRUE(sc.wait_for<ev::TunnelEstablished>(bob, seconds(5))) << sc.transcript();
+    }
     ASSERT_TRUE(carried("before"));
   }
 

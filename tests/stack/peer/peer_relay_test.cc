@@ -55,8 +55,9 @@ TEST_P(PeerRelay, DirectFailureFallsBackToTheRelayOrSaysWhyNot) {
 
   auto a = sc.wait_for<ev::TunnelEstablished>(alice, seconds(40));
   ASSERT_TRUE(a) << sc.transcript();
-  if (!sc.find<ev::TunnelEstablished>(bob))
+  if (!sc.find<ev::TunnelEstablished>(bob)) {
     ASSERT_TRUE(sc.wait_for<ev::TunnelEstablished>(bob, seconds(5))) << sc.transcript();
+  }
   const auto b = *sc.find<ev::TunnelEstablished>(bob);
   EXPECT_EQ(a->path, tunnel::Path::kRelay);
   EXPECT_EQ(b.path, tunnel::Path::kRelay);

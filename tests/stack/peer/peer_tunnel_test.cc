@@ -25,8 +25,9 @@ struct PeerTunnel : ::testing::Test, TunnelPair {
     bob.accept(sc.net.now(), alice.id());
     auto a = sc.wait_for<ev::TunnelEstablished>(alice, seconds(5));
     ASSERT_TRUE(a) << sc.transcript();
-    if (!sc.find<ev::TunnelEstablished>(bob))
+    if (!sc.find<ev::TunnelEstablished>(bob)) {
       ASSERT_TRUE(sc.wait_for<ev::TunnelEstablished>(bob, seconds(5))) << sc.transcript();
+    }
     EXPECT_EQ(a->peer, bob.id());
     EXPECT_EQ(a->path, tunnel::Path::kDirect);
     EXPECT_EQ(a->remote, endpoint("198.51.100.20:41000"));
