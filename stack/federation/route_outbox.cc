@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "stack/transaction/retransmit_backoff.h"
+
 namespace qp2p::federation {
 
 Bytes RouteOutbox::copy_at(const Entry& e, Duration since_first) {
@@ -60,10 +62,7 @@ std::vector<RouteOutbox::Expired> RouteOutbox::handle_timeout(Instant now,
     copies.push_back({e.to, copy_at(e, now - e.first_sent)});
     ++e.transmissions;
     ++retransmissions_;
-    e.rto = std::min(e.rto * 2, policy_.max_rto);
-    e.deadline = now + (e.transmissions == policy_.max_transmissions
-                            ? policy_.initial_rto * policy_.final_wait_multiplier
-                            : e.rto);
+    e.deadline = now + next_retransmit_wait(policy_, e.transmissions, e.rto);
     ++it;
   }
   return expired;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "stack/transaction/retransmit_backoff.h"
+
 namespace qp2p {
 
 void RequestTracker::start(Instant now, std::uint64_t transaction, Builder builder) {
@@ -55,10 +57,7 @@ std::vector<std::uint64_t> RequestTracker::handle_timeout(Instant now) {
     queue_.push_back(std::move(*again));
     ++e.transmissions;
     ++retransmissions_;
-    e.rto = std::min(e.rto * 2, p.max_rto);
-    e.deadline = now + (e.transmissions == p.max_transmissions
-                            ? p.initial_rto * p.final_wait_multiplier
-                            : e.rto);
+    e.deadline = now + next_retransmit_wait(p, e.transmissions, e.rto);
     ++it;
   }
   return timed_out;
