@@ -37,6 +37,10 @@
 // address and counts two NAT levels. NatPmp off: requests are delivered to the node like any
 // other packet to it (no socket: ignored), as by a router that does not speak NAT-PMP.
 //
+// Files: nat-gateway.cc (the forwarding path, expiry), nat-gateway-attributes.cc (TypeId and
+// the behaviour the attributes select), nat-gateway-icmp.cc (TTL expiry and ICMP rejects),
+// nat-gateway-nat-pmp.cc (the NAT-PMP responder).
+//
 // UDP checksums: ns-3 computes none unless ChecksumEnabled is set; when it is, the gateway
 // recomputes the UDP checksum of every packet it rewrites (the IPv4 one is rebuilt when the
 // packet is forwarded).
@@ -137,6 +141,12 @@ class NatGateway : public Ipv4RoutingProtocol {
   void DoDispose() override;
 
  private:
+  static constexpr uint8_t kUdpProtocol = 17;
+  // Not a whole datagram: the gateway does not reassemble.
+  static bool IsFragment(const Ipv4Header& header);
+  // Its TTL runs out at this gateway: it takes no mapping (nat-gateway-icmp.cc).
+  static bool ExpiresHere(const Ipv4Header& header);
+
   qp2p::nat::NatTable& Table();
   qp2p::Instant Now() const;
   bool IsLocalAddress(Ipv4Address address) const;
@@ -145,6 +155,7 @@ class NatGateway : public Ipv4RoutingProtocol {
   void Forward(Ptr<const Packet> p, const Ipv4Header& header, const qp2p::Endpoint& newSource,
                const qp2p::Endpoint& newDestination, const std::string& kind,
                UnicastForwardCallback ucb);
+  // Drops a refused datagram; answers it with ICMP port unreachable on a kReject verdict.
   void Refuse(Ptr<const Packet> p, const Ipv4Header& header, const qp2p::nat::InboundVerdict& v,
               const qp2p::Endpoint& source, const qp2p::Endpoint& destination);
   void Drop(const std::string& reason, const qp2p::Endpoint& source,
