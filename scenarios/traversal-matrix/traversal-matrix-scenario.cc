@@ -5,7 +5,7 @@
 // service plans the punch, and the trial checks that a tunnel comes up on both sides and carries
 // a few datagrams each way (traversal-trial.h).
 //
-//   traversal-matrix-scenario [--trials=2] [--loss=0] [--delay=10ms] [--pairs=FILTER]
+//   traversal-matrix-scenario [--trials=2] [--trial=K] [--loss=0] [--delay=10ms] [--pairs=FILTER]
 //                             [--hostile] [--opening-checks=true] [--json=traversal-matrix.json]
 //                             [--heatmap=PATH.png] [--strict] [--RngRun=1] [--RngSeed=1]
 //
@@ -14,6 +14,8 @@
 // NAT)") contains it, e.g. --pairs=symmetric or --pairs=full-cone:cgnat,open:same. Trial t of the
 // pair at index p of the full list runs with RngRun (R * 64 + p) * 1024 + t for --RngRun=R: every
 // trial its own streams, and a filtered run repeats exactly the trials of the full one.
+// --trial=K runs trial K (0-based) of each pair alone, as in a run with more trials: a replay of
+// one trial, e.g. with --Qp2pLogLevel=debug.
 // --hostile: the outermost NAT of each site answers unsolicited UDP with ICMP (IcmpOnUnsolicited,
 // with the conntrack side effect of nat-models/nat_table.h), as emu-traversal-matrix --hostile.
 // --opening-checks=false: peers send no TTL-limited opening checks (stack/tunnel/hole_punch.h),
@@ -146,6 +148,7 @@ std::string Number(double value, int decimals) {
 int main(int argc, char* argv[]) {
   const auto wallStart = std::chrono::steady_clock::now();
   uint32_t trials = 2;
+  int64_t onlyTrial = -1;
   double loss = 0.0;
   Time delay = MilliSeconds(10);
   std::string filter;
@@ -160,6 +163,8 @@ int main(int argc, char* argv[]) {
       "discovery and a tunnel request; prints direct/relay/failed shares and setup times, "
       "writes JSON and optionally a heatmap. Exit status 1 if an expectation fails.");
   cmd.AddValue("trials", "Trials per pair, each with its own RngRun (1..1024)", trials);
+  cmd.AddValue("trial", "Run only trial K (0-based) of each pair, as in a longer run (a replay; -1: all)",
+               onlyTrial);
   cmd.AddValue("loss", "Packet loss probability on every receiving device (core and access)", loss);
   cmd.AddValue("delay", "One-way delay of every core link (access links: 1 ms)", delay);
   cmd.AddValue("pairs",
@@ -181,6 +186,10 @@ int main(int argc, char* argv[]) {
     std::cerr << "traversal-matrix: --trials must be 1..1024\n";
     return 2;
   }
+  if (onlyTrial >= 1024) {
+    std::cerr << "traversal-matrix: --trial must be 0..1023\n";
+    return 2;
+  }
   const uint64_t seed = RngSeedManager::GetSeed();
   const uint64_t baseRun = RngSeedManager::GetRun();
 
@@ -198,7 +207,9 @@ int main(int argc, char* argv[]) {
     if (!qp2p::matrix::selected(pairs[p], filter)) continue;
     PairResult r;
     r.pair = pairs[p];
-    for (uint32_t t = 0; t < trials; ++t) {
+    const auto first = static_cast<uint32_t>(std::max<int64_t>(onlyTrial, 0));
+    const uint32_t end = onlyTrial >= 0 ? first + 1 : trials;
+    for (uint32_t t = first; t < end; ++t) {
       const uint64_t run = (baseRun * 64 + p) * 1024 + t;
       const TrialOutcome o = RunTrial(pairs[p], run, parameters);
       simulated += o.simulatedSeconds;
