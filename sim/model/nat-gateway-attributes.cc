@@ -16,6 +16,24 @@ namespace ns3 {
 
 NS_OBJECT_ENSURE_REGISTERED(NatGateway);
 
+namespace {
+
+// Mapping and Filtering: "preset", or one of RFC 4787's three dependencies.
+Ptr<const AttributeChecker> DependencyChecker() {
+  return MakeEnumChecker(NatGateway::DEPENDENCY_FROM_PRESET, "preset",
+                         NatGateway::ENDPOINT_INDEPENDENT, "endpoint-independent",
+                         NatGateway::ADDRESS_DEPENDENT, "address-dependent",
+                         NatGateway::ADDRESS_AND_PORT_DEPENDENT, "address-and-port-dependent");
+}
+
+// The boolean axes: "preset", "on" or "off".
+Ptr<const AttributeChecker> OverrideChecker() {
+  return MakeEnumChecker(NatGateway::FROM_PRESET, "preset", NatGateway::ON, "on", NatGateway::OFF,
+                         "off");
+}
+
+}  // namespace
+
 TypeId NatGateway::GetTypeId() {
   static TypeId tid =
       TypeId("ns3::NatGateway")
@@ -30,15 +48,11 @@ TypeId NatGateway::GetTypeId() {
           .AddAttribute(
               "Mapping", "RFC 4787 section 4.1 mapping behaviour.",
               EnumValue(DEPENDENCY_FROM_PRESET), MakeEnumAccessor(&NatGateway::m_mapping),
-              MakeEnumChecker(DEPENDENCY_FROM_PRESET, "preset", ENDPOINT_INDEPENDENT,
-                              "endpoint-independent", ADDRESS_DEPENDENT, "address-dependent",
-                              ADDRESS_AND_PORT_DEPENDENT, "address-and-port-dependent"))
+              DependencyChecker())
           .AddAttribute(
               "Filtering", "RFC 4787 section 5 filtering behaviour.",
               EnumValue(DEPENDENCY_FROM_PRESET), MakeEnumAccessor(&NatGateway::m_filtering),
-              MakeEnumChecker(DEPENDENCY_FROM_PRESET, "preset", ENDPOINT_INDEPENDENT,
-                              "endpoint-independent", ADDRESS_DEPENDENT, "address-dependent",
-                              ADDRESS_AND_PORT_DEPENDENT, "address-and-port-dependent"))
+              DependencyChecker())
           .AddAttribute("PortAllocation", "RFC 4787 section 4.2.1 port assignment.",
                         EnumValue(ALLOCATION_FROM_PRESET),
                         MakeEnumAccessor(&NatGateway::m_allocation),
@@ -68,15 +82,15 @@ TypeId NatGateway::GetTypeId() {
                         MakeTimeChecker(Seconds(0)))
           .AddAttribute("InboundRefresh", "Inbound packets refresh a mapping (REQ-6 optional).",
                         EnumValue(FROM_PRESET), MakeEnumAccessor(&NatGateway::m_inboundRefresh),
-                        MakeEnumChecker(FROM_PRESET, "preset", ON, "on", OFF, "off"))
+                        OverrideChecker())
           .AddAttribute("Hairpinning", "RFC 4787 section 6 hairpinning.", EnumValue(FROM_PRESET),
                         MakeEnumAccessor(&NatGateway::m_hairpinning),
-                        MakeEnumChecker(FROM_PRESET, "preset", ON, "on", OFF, "off"))
+                        OverrideChecker())
           .AddAttribute("IcmpOnUnsolicited",
                         "Hostile gateway: answer refused inbound UDP with ICMP port unreachable "
                         "instead of dropping it silently.",
                         EnumValue(FROM_PRESET), MakeEnumAccessor(&NatGateway::m_icmpOnUnsolicited),
-                        MakeEnumChecker(FROM_PRESET, "preset", ON, "on", OFF, "off"))
+                        OverrideChecker())
           .AddAttribute("Seed",
                         "Seed of the port allocator (0: derived from the RngSeedManager seed "
                         "and run and the node id).",
