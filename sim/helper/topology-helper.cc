@@ -2,7 +2,6 @@
 
 #include "nat-models/nat_behaviour.h"
 #include "ns3/arp-cache.h"
-#include "ns3/csma-helper.h"
 #include "ns3/double.h"
 #include "ns3/enum.h"
 #include "ns3/error-model.h"
@@ -13,6 +12,8 @@
 #include "ns3/ipv4.h"
 #include "ns3/point-to-point-helper.h"
 #include "ns3/pointer.h"
+#include "ns3/simple-net-device-helper.h"
+#include "ns3/simple-net-device.h"
 #include "ns3/string.h"
 #include "ns3/type-id.h"
 #include "sim/model/ipv4-hash-routing.h"
@@ -28,6 +29,10 @@ constexpr uint32_t kMaxCoreLinks = 65536 / kCoreLinkSize;
 // 198.19.0.0/16: inside networks.
 constexpr uint32_t kInsideBase = (198u << 24) | (19u << 16);
 constexpr uint32_t kInsideSpace = 65536;
+
+// Ethernet's MTU on home LANs (a SimpleNetDevice's own default is 65535): a host fragments what
+// exceeds it, and the gateway drops fragments, as before.
+constexpr uint16_t kLanMtu = 1500;
 
 Ipv4Mask MaskOfSize(uint32_t size) { return Ipv4Mask(~(size - 1)); }
 
@@ -178,11 +183,18 @@ void TopologyHelper::BuildLan(Ptr<Node> gateway, uint32_t hosts, NatSite& site) 
     site.hosts.Add(host);
     lan.Add(host);
   }
-  CsmaHelper csma;
-  csma.SetChannelAttribute("DataRate", DataRateValue(m_access.rate));
-  csma.SetChannelAttribute("Delay", TimeValue(m_access.delay));
-  NetDeviceContainer devices = csma.Install(lan);
-  m_csmaDevices.Add(devices);
+  // A switched LAN: every port sends its own frames at the access rate, full duplex, and every
+  // frame reaches the other ports one access delay later. A CSMA bus would hold the medium for
+  // the whole propagation delay per frame (one frame per millisecond at 1 ms for the whole LAN,
+  // both directions), so a burst (opening checks, birthday sockets) would queue for tens of ms
+  // behind itself, as no switched home LAN does.
+  SimpleNetDeviceHelper lanHelper;
+  lanHelper.SetDeviceAttribute("DataRate", DataRateValue(m_access.rate));
+  lanHelper.SetChannelAttribute("Delay", TimeValue(m_access.delay));
+  NetDeviceContainer devices = lanHelper.Install(lan);
+  for (uint32_t i = 0; i < devices.GetN(); ++i) {
+    devices.Get(i)->SetMtu(kLanMtu);
+  }
 
   const Ipv4Address gatewayAddress(subnet.Get() + 1);
   AddLoss(devices.Get(0), m_access.loss);
@@ -294,8 +306,6 @@ Topology TopologyHelper::Build() {
     BuildSite(m_sites[i], topology.nats[i]);
   }
   m_nextStream += m_stack.AssignStreams(m_nodes, m_nextStream);
-  CsmaHelper csma;
-  m_nextStream += csma.AssignStreams(m_csmaDevices, m_nextStream);
   return topology;
 }
 

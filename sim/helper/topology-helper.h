@@ -3,8 +3,8 @@
 // with hosts behind them.
 //
 //                          +-- supernode k   (198.18.x.2 and .3 on one device)
-//   core router ---p2p-----+-- NAT gateway ==csma== hosts      (inside 198.19.0.0/16)
-//   (198.18.x.1 per link)  +-- carrier NAT --p2p-- home NAT ==csma== hosts     ("cgnat")
+//   core router ---p2p-----+-- NAT gateway ==lan== hosts      (inside 198.19.0.0/16)
+//   (198.18.x.1 per link)  +-- carrier NAT --p2p-- home NAT ==lan== hosts     ("cgnat")
 //                          +-- open host     (198.18.x.2: "open", directly on the core)
 //
 // Addresses: every core link is a /29 of 198.18.0.0/16 (8192 links); inside networks (home LANs
@@ -17,17 +17,19 @@
 // node has an Ipv4StaticRouting (or a NatGateway wrapping one) with a default route towards the
 // core.
 //
-// Links: point-to-point to the core (SetCoreLink), CSMA for home LANs and point-to-point for
-// carrier access links (SetAccessLink). Loss is a RateErrorModel (per packet) on every
-// receiving device of a link.
+// Links: point-to-point to the core (SetCoreLink); for home LANs a switched LAN (SimpleNetDevice
+// ports on one SimpleChannel: each port sends at the access rate, full duplex, every frame reaches
+// the others one access delay later, ARP and broadcast as on Ethernet, MTU 1500) and
+// point-to-point for carrier access links (SetAccessLink). Loss is a RateErrorModel (per packet)
+// on every receiving device of a link.
 //
-// ARP: every ARP cache the helper creates (CSMA LANs) holds a neighbour that left its requests
+// ARP: every ARP cache the helper creates (home LANs) holds a neighbour that left its requests
 // unanswered "dead" for 1 s, not ns-3's 100 s (see ArpDeadTimeout() in topology-helper.cc), unless
 // the default was changed (Config::SetDefault or --ns3::ArpCache::DeadTimeout=...), which then
 // applies as usual.
 //
 // Random streams: every random variable the topology creates (loss models, ARP request jitter,
-// CSMA backoff, ...) gets a fixed ns-3 stream number, from SetStreamBase() upwards in build
+// ...) gets a fixed ns-3 stream number, from SetStreamBase() upwards in build
 // order, so a seed and run reproduce the same run even when several simulations are built in
 // one process (ns-3's automatic stream numbers keep counting across Simulator::Destroy).
 // NextFreeStream() tells where the caller's own AssignStreams may start.
@@ -92,7 +94,7 @@ class TopologyHelper {
 
   // Links from the core router to supernodes, NAT public sides and open hosts.
   void SetCoreLink(const LinkParameters& link) { m_core = link; }
-  // Inside networks: home LANs (CSMA) and carrier-to-home links (point-to-point).
+  // Inside networks: home LANs (switched) and carrier-to-home links (point-to-point).
   void SetAccessLink(const LinkParameters& link) { m_access = link; }
   // The usual pair at the default rate: core links of `coreDelay`, access links of
   // `accessDelay`, `loss` on every receiving device of both.
@@ -141,7 +143,6 @@ class TopologyHelper {
   int64_t m_streamBase = 0;
   int64_t m_nextStream = 0;
   NodeContainer m_nodes;             // every node built, for AssignStreams
-  NetDeviceContainer m_csmaDevices;  // every CSMA device built, for AssignStreams
   uint32_t m_supernodeCount = 0;
   std::vector<SiteSpec> m_sites;
   NatGatewayHelper m_natHelper;

@@ -50,7 +50,7 @@ TEST(TopologyArp, LanCachesGiveUpOnANeighbourForOneSecond) {
   const ns3::Topology t = BuildOneOfEach();
   int lanCaches = 0;
   for (const ns3::NatSite& site : t.nats) {
-    // Hosts: loopback plus one CSMA interface with a cache.
+    // Hosts: loopback plus one LAN interface with a cache.
     for (uint32_t h = 0; h < site.hosts.GetN(); ++h) {
       const Caches c = ArpCachesOf(site.hosts.Get(h));
       ASSERT_EQ(c.deadTimeouts.size(), 1u);
