@@ -58,7 +58,7 @@ TEST(SupernodeLogout, PeerLeavesTheDirectory) {
   ASSERT_TRUE(net.request(alice, wire::Logout{}));
 
   EXPECT_EQ(error_code(net.request(bob, wire::Lookup{alice.id()})), 404);
-  auto found = net.request(bob, wire::Search{10, {{"app", "x", false}}});
+  auto found = net.request(bob, wire::Search{10, {{"app", "x", false}}, {}});
   ASSERT_TRUE(found && std::holds_alternative<wire::SearchResult>(*found));
   EXPECT_EQ(std::get<wire::SearchResult>(*found).total, 0u);
 }

@@ -115,7 +115,7 @@ TEST(SupernodeLookup, EveryAcceptedRecordCanBeReturnedInOneDatagram) {
   ASSERT_TRUE(r) << "the LookupResult was too large to decode";
   EXPECT_LE(r->datagram.payload.size(), wire::kMaxDatagram);
   // And a search finds it too.
-  auto found = net.request(bob, wire::Search{1, {{"a", "", true}}});
+  auto found = net.request(bob, wire::Search{1, {{"a", "", true}}, {}});
   ASSERT_TRUE(found && std::holds_alternative<wire::SearchResult>(*found));
   EXPECT_EQ(std::get<wire::SearchResult>(*found).peers.size(), 1u);
 }

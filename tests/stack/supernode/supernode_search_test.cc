@@ -30,7 +30,7 @@ struct SearchFixture : ::testing::Test {
                             std::size_t* datagram_size = nullptr) {
     TestClient& asker = *peers.front();
     const std::uint64_t txn = asker.new_txn();
-    net.send(asker, asker.seal(txn, wire::Search{limit, std::move(terms)}));
+    net.send(asker, asker.seal(txn, wire::Search{limit, std::move(terms), {}}));
     auto r = asker.take_response(txn);
     EXPECT_TRUE(r && std::holds_alternative<wire::SearchResult>(r->message.body));
     if (!r || !std::holds_alternative<wire::SearchResult>(r->message.body)) return {};
@@ -121,7 +121,7 @@ TEST_F(SearchFixture, OneDatagramCarriesOnlyAFewPeersWhateverTheLimit) {
 TEST_F(SearchFixture, NoTermsIsABadRequest) {
   add_peer({{"app", "chat"}});
   TestClient& asker = *peers.front();
-  EXPECT_EQ(error_code(net.request(asker, wire::Search{10, {}})), 400);
+  EXPECT_EQ(error_code(net.request(asker, wire::Search{10, {}, {}})), 400);
 }
 
 TEST_F(SearchFixture, LargeResultsAreCutToFitOneDatagram) {

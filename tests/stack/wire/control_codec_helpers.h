@@ -93,7 +93,7 @@ inline std::vector<Body> every_body() {
   all.push_back(Logout{});
   all.push_back(Publish{sample_record()});
   all.push_back(Lookup{key_of(6)});
-  all.push_back(Search{7, {{"app", "chat", false}, {"name", "al", true}, {"empty", "", true}}});
+  all.push_back(Search{7, {{"app", "chat", false}, {"name", "al", true}, {"empty", "", true}}, {}});
   all.push_back(Watch{key_of(8)});
   all.push_back(SendMessage{key_of(9), 0xfedcba9876543210ULL, "hello \xe2\x9c\x93 world"});
   all.push_back(Challenge{key_of(10), pattern<32>(11)});
@@ -120,7 +120,7 @@ inline std::vector<Body> every_body() {
   all.push_back(TunnelAnswerAck{0xb1b2b3b4b5b6b7b8ULL});
   all.push_back(TunnelOffer{sample_info(true, ep("203.0.113.5:5000")), 99});
   all.push_back(TunnelRefused{key_of(19), 100, "busy"});
-  PunchStart start{key_of(20), 101, pattern<32>(21), true, {}};
+  PunchStart start{key_of(20), 101, pattern<32>(21), true, {}, {}};
   start.plan.strategy = PlanStrategy::kPortPrediction;
   start.plan.local_sockets = 3;
   start.plan.start_after_ms = 45;

@@ -120,13 +120,13 @@ TEST(ControlDecode, OverLongStrings) {
             DecodeError::kMalformedBody);
   EXPECT_EQ(decode_error(encoded({1, Error{ErrorCode::kBadRequest, std::string(1001, 'e')}})),
             DecodeError::kMalformedBody);
-  EXPECT_EQ(decode_error(encoded({1, Search{1, {{std::string(kMaxKeyBytes, 'k'), "v", false}}}})),
+  EXPECT_EQ(decode_error(encoded({1, Search{1, {{std::string(kMaxKeyBytes, 'k'), "v", false}}, {}}})),
             DecodeError::kNone);
   EXPECT_EQ(
-      decode_error(encoded({1, Search{1, {{std::string(kMaxKeyBytes + 1, 'k'), "v", false}}}})),
+      decode_error(encoded({1, Search{1, {{std::string(kMaxKeyBytes + 1, 'k'), "v", false}}, {}}})),
       DecodeError::kMalformedBody);
   EXPECT_EQ(
-      decode_error(encoded({1, Search{1, {{"k", std::string(kMaxValueBytes + 1, 'v'), false}}}})),
+      decode_error(encoded({1, Search{1, {{"k", std::string(kMaxValueBytes + 1, 'v'), false}}, {}}})),
       DecodeError::kMalformedBody);
   // A string whose length prefix runs past the body.
   Bytes body = {0x00, 0x05, 'a', 'b'};
@@ -148,7 +148,7 @@ TEST(ControlDecode, BadBooleansAndEnums) {
   EXPECT_EQ(decode_error(raw(0x0113, {1})), DecodeError::kNone);
   EXPECT_EQ(decode_error(raw(0x0113, {2})), DecodeError::kMalformedBody);
   // Search term prefix flag.
-  Bytes search = encoded({1, Search{1, {{"k", "v", true}}}});
+  Bytes search = encoded({1, Search{1, {{"k", "v", true}}, {}}});
   search[kHeaderSize + 35] = 2;  // after limit (2), cursor (32) and count (1)
   EXPECT_EQ(decode_error(search), DecodeError::kMalformedBody);
   // Presence: online flag and reason 1..3.

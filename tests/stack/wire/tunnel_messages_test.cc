@@ -26,7 +26,7 @@ Bytes body_of(const Bytes& datagram) {
 }
 
 PunchStart birthday_start() {
-  PunchStart s{key_of(0x20), 5, {}, true, {}};
+  PunchStart s{key_of(0x20), 5, {}, true, {}, {}};
   for (std::size_t i = 0; i < s.nonce.size(); ++i) s.nonce[i] = static_cast<std::uint8_t>(i);
   s.plan.strategy = PlanStrategy::kBirthday;
   s.plan.local_sockets = 1;
@@ -280,7 +280,7 @@ TEST(PunchPlanFields, OutOfBoundPlansAreClampedIntoWhatDecodes) {
   plan.deadline = std::chrono::minutes(10);
   plan.remote_candidates.assign(tunnel::kMaxRemoteCandidates + 10,
                                 {ep("198.51.100.4:4"), tunnel::CandidateKind::kHost});
-  PunchStart s{key_of(1), 1, {}, true, to_fields(plan)};
+  PunchStart s{key_of(1), 1, {}, true, to_fields(plan), {}};
   EXPECT_EQ(s.plan.local_sockets, tunnel::kMaxLocalEndpoints);
   EXPECT_EQ(s.plan.remote_candidates.size(), tunnel::kMaxRemoteCandidates);
   EXPECT_EQ(s.plan.start_after_ms, kMaxStartAfterMs);
