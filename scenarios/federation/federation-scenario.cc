@@ -125,8 +125,7 @@ void PrintTable(const FederationReport& report) {
   uint64_t listPushes = 0;
   for (const Json& s : j["supernodes"]) listPushes += s["supernode_list_pushes"].get<uint64_t>();
   std::cout << "  supernode-list pushes to peers          " << listPushes << " (logins and "
-            << "membership changes, debounced " << c["list_debounce_ms"] << " ms)
-";
+            << "membership changes, debounced " << c["list_debounce_ms"] << " ms)\n";
   const Json& r = j["run"];
   std::cout << "wall " << r["wall_seconds"] << " s, peak RSS " << r["peak_rss_mb"]
             << " MB, simulated " << r["simulated_seconds"] << " s, " << r["nodes"] << " nodes, "
