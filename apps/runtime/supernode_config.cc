@@ -32,6 +32,8 @@ constexpr std::uint32_t kMaxApiSnapshotAgeMs = 60000;
 constexpr std::uint32_t kMaxApiRate = 100000;
 // A shutdown that waits longer than this for acks holds up restarts; peers fail over anyway.
 constexpr std::uint32_t kMaxShutdownGraceSeconds = 60;
+// Longer than a minute, peers would learn of a dead member later than they can fail over.
+constexpr std::uint32_t kMaxSupernodeListDebounceMs = 60000;
 // Other supernodes named in a supernode-leaving push (docs/protocol.md, 0x0208, section 8.7).
 constexpr std::size_t kMaxFailoverSupernodes = 8;
 constexpr std::size_t kMaxTokenFileBytes = 4096;
@@ -195,6 +197,13 @@ std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
   if (key == "failover-supernodes") return parse_endpoint_list(value, &config.failover_supernodes);
   if (key == "shutdown-grace-seconds")
     return parse_seconds(value, 0, kMaxShutdownGraceSeconds, &config.shutdown_grace_seconds);
+  if (key == "supernode-list-debounce-ms") {
+    std::uint32_t ms = 0;
+    if (auto error = parse_count(value, 0, kMaxSupernodeListDebounceMs, &ms); !error.empty())
+      return error;
+    config.supernode_list_debounce = std::chrono::milliseconds(ms);
+    return {};
+  }
   if (key == "seeds") {
     config.seeds.clear();
     while (!value.empty()) {

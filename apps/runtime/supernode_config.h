@@ -57,6 +57,9 @@ struct SupernodeAppConfig {
   // other supernodes' listen endpoints to join through.
   std::vector<Endpoint> seeds;
   std::string network_secret_file;
+  // Membership changes within this window reach the peers as one supernode-list push
+  // (SupernodeConfig::supernode_list_debounce).
+  Duration supernode_list_debounce = std::chrono::seconds(1);
 };
 
 // A configuration error; what() is one line naming the file and line, or the flag.
@@ -71,7 +74,7 @@ class ConfigError : public std::runtime_error {
 // "api-listen", "api-token-file", "api-max-connections", "api-idle-timeout-seconds",
 // "api-max-connections-per-client", "api-snapshot-max-age-ms", "api-rate-limit", "api-rate-burst",
 // "failover-supernodes", "shutdown-grace-seconds", "seeds" (comma-separated IP:PORT list),
-// "network-secret-file"). Returns an
+// "network-secret-file", "supernode-list-debounce-ms"). Returns an
 // empty string on success, otherwise what is wrong with the value (without location), or
 // "unknown key" for a key not in the list.
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,

@@ -230,6 +230,7 @@ int run(const SupernodeAppConfig& config) {
   if (!config.network_secret_file.empty()) {
     node_config.network_secret = read_network_secret(config.network_secret_file);
     node_config.seeds = config.seeds;
+    node_config.supernode_list_debounce = config.supernode_list_debounce;
   }
   Supernode node(node_config, std::move(identity), random.fork());
 

@@ -87,6 +87,7 @@ void FederationBed::Build() {
 void FederationBed::InstallSupernodes() {
   SupernodeHelper helper;
   helper.SetAttribute("NetworkSecret", StringValue(m_options.networkSecret));
+  helper.SetAttribute("SupernodeListDebounce", TimeValue(m_options.listDebounce));
   // Two seeds, as an operator would configure: every supernode knows the first two.
   std::string seeds;
   for (uint32_t i = 0; i < std::min<uint32_t>(2, m_options.supernodes); ++i) {

@@ -302,6 +302,7 @@ Json FederationBed::SupernodeJson(FederationReport& report, double seconds) cons
         {"records_applied_per_s", Round(double(t.recordsApplied) / seconds, 3)},
         {"records_applied", t.recordsApplied},
         {"online_peers", node ? node->online_peers() : 0},
+        {"supernode_list_pushes", node ? node->counters().supernode_list_pushes : 0},
         {"digest", m_live[s] ? Json(digest) : Json(nullptr)},
         {"members", members}});
   }
@@ -446,6 +447,7 @@ FederationReport FederationBed::Run() {
               {"heal_at_s", Seconds3(m_healTime)},
               {"loss", m_options.loss},
               {"core_delay_ms", m_options.delay.GetMilliSeconds()},
+              {"list_debounce_ms", m_options.listDebounce.GetMilliSeconds()},
               {"seed", RngSeedManager::GetSeed()},
               {"run", RngSeedManager::GetRun()},
               {"view", "Supernode::online_peer / for_each_online_peer"}};

@@ -38,6 +38,8 @@ struct FederationOptions {
   Time delay = MilliSeconds(10);   // one way, every core link (access links: 1 ms)
   std::string networkSecret = "qp2p-federation-scenario-secret";
   bool trace = false;  // print every crash/partition/convergence moment as it happens
+  // Membership changes within this window reach the peers in one supernode-list push.
+  Time listDebounce = Seconds(1);
 };
 
 // A count and how many of them succeeded.

@@ -122,6 +122,10 @@ void PrintTable(const FederationReport& report) {
             << ", after heal " << Sec(d["convergence_after_heal_s"]) << "; at the end digests "
             << (d["digests_equal_at_end"].get<bool>() ? "equal" : "differ") << ", "
             << d["records_missing_at_end"] << " (peer, supernode) records missing\n";
+  uint64_t listPushes = 0;
+  for (const Json& s : j["supernodes"]) listPushes += s["supernode_list_pushes"].get<uint64_t>();
+  std::cout << "  supernode-list pushes to peers          " << listPushes << " (logins and "
+            << "membership changes, debounced " << c["list_debounce_ms"] << " ms)\n";
   const Json& r = j["run"];
   std::cout << "wall " << r["wall_seconds"] << " s, peak RSS " << r["peak_rss_mb"]
             << " MB, simulated " << r["simulated_seconds"] << " s, " << r["nodes"] << " nodes, "
@@ -155,6 +159,9 @@ int main(int argc, char* argv[]) {
   cmd.AddValue("require-network", "Exit 1 also when a network-wide figure falls short",
                requireNetwork);
   cmd.AddValue("trace", "Print crash, partition and convergence moments", o.trace);
+  cmd.AddValue("list-debounce",
+               "Membership changes within this window reach peers in one supernode-list push",
+               o.listDebounce);
   cmd.Parse(argc, argv);
   if (o.supernodes == 0 || o.peers < 2 || o.quiet + Seconds(15) >= o.duration ||
       o.quiet < Seconds(10) ||

@@ -92,6 +92,12 @@ TypeId SupernodeApplication::GetTypeId() {
                         UintegerValue(5),
                         MakeUintegerAccessor(&SupernodeApplication::m_suspicionMultiplier),
                         MakeUintegerChecker<uint32_t>(1))
+          .AddAttribute("SupernodeListDebounce",
+                        "Membership changes within this window reach the peers as one "
+                        "supernode-list push (0: a push after every change).",
+                        TimeValue(Seconds(1)),
+                        MakeTimeAccessor(&SupernodeApplication::m_supernodeListDebounce),
+                        MakeTimeChecker(Seconds(0)))
           .AddTraceSource("OnlinePeers", "Number of peers logged in.",
                           MakeTraceSourceAccessor(&SupernodeApplication::m_onlinePeers),
                           "ns3::TracedValueCallback::Uint32")
@@ -172,6 +178,7 @@ void SupernodeApplication::StartApplication() {
   }
   config.federation.probe_interval = ToDuration(m_probeInterval);
   config.federation.suspicion_multiplier = m_suspicionMultiplier;
+  config.supernode_list_debounce = ToDuration(m_supernodeListDebounce);
 
   qp2p::Random random = qp2p::Random::from_u64(
       DeriveSeed(m_seed, node->GetId(), Qp2pSeedRole::kSupernode, IndexOnNode()));

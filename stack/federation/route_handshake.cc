@@ -10,7 +10,9 @@ namespace qp2p::federation {
 
 namespace {
 
-bool known_type(std::uint8_t t) { return t >= 0x13 && t <= 0x17; }
+bool known_type(std::uint8_t t) { return t >= 0x13 && t <= 0x18; }
+// What an ack may acknowledge: every type but an ack.
+bool ackable_type(std::uint8_t t) { return known_type(t) && t != 0x17; }
 
 std::size_t endpoint_size(const Endpoint& e) { return e.address.is_v4() ? 7 : 19; }
 
@@ -75,6 +77,20 @@ wire::PunchPlanFields fitted(wire::PunchPlanFields plan) {
 }
 
 }  // namespace
+
+const char* to_string(CancelReason reason) {
+  switch (reason) {
+    case CancelReason::kTimeout:
+      return "timeout";
+    case CancelReason::kCallerOffline:
+      return "caller offline";
+    case CancelReason::kGaveUp:
+      return "caller's supernode gave up";
+    case CancelReason::kCalleeOffline:
+      return "callee offline";
+  }
+  return "?";
+}
 
 const char* to_string(HandshakeRouteError error) {
   switch (error) {
@@ -146,6 +162,9 @@ Bytes encode(const RouteHandshake& m) {
       w.u8(static_cast<std::uint8_t>(m.acked));
       if (m.acked == HandshakeRouteType::kRelayed) wire::append(w, m.relayed);
       break;
+    case HandshakeRouteType::kCancel:
+      w.u8(static_cast<std::uint8_t>(m.cancel_reason));
+      break;
   }
   return out;
 }
@@ -199,9 +218,16 @@ std::optional<RouteHandshake> decode_handshake_route(const Bytes& payload,
       break;
     case HandshakeRouteType::kAck: {
       const std::uint8_t acked = r.u8();
-      if (r.ok() && (acked < 0x13 || acked > 0x16)) in.bad(HandshakeRouteError::kBadValue);
+      if (r.ok() && !ackable_type(acked)) in.bad(HandshakeRouteError::kBadValue);
       m.acked = static_cast<HandshakeRouteType>(acked);
       if (in.ok() && m.acked == HandshakeRouteType::kRelayed) m.relayed = in.endpoint();
+      break;
+    }
+    case HandshakeRouteType::kCancel: {
+      const std::uint8_t reason = r.u8();
+      if (r.ok() && reason > static_cast<std::uint8_t>(CancelReason::kCalleeOffline))
+        in.bad(HandshakeRouteError::kBadValue);
+      m.cancel_reason = static_cast<CancelReason>(reason);
       break;
     }
   }

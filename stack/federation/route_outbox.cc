@@ -42,7 +42,13 @@ bool RouteOutbox::acknowledged(const PeerId& from, const RouteHandshake& ack) {
 
 void RouteOutbox::cancel(std::uint64_t attempt) {
   entries_.erase(entries_.lower_bound({attempt, HandshakeRouteType::kOffer}),
-                 entries_.upper_bound({attempt, HandshakeRouteType::kAck}));
+                 entries_.upper_bound({attempt, HandshakeRouteType::kCancel}));
+}
+
+const RouteHandshake* RouteOutbox::in_flight(std::uint64_t attempt, HandshakeRouteType type,
+                                             const PeerId& to) const {
+  auto it = entries_.find({attempt, type});
+  return it == entries_.end() || it->second.to != to ? nullptr : &it->second.message;
 }
 
 std::vector<RouteOutbox::Expired> RouteOutbox::handle_timeout(Instant now,

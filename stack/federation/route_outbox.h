@@ -1,6 +1,6 @@
 // Reliable tunnel-negotiation payloads between member supernodes (docs/protocol.md section
-// 14.6): the membership carries datagrams and may lose them, so each offer, answer, punch and
-// relayed payload (route_handshake.h) is sent again on a retransmission schedule until the other
+// 14.6): the membership carries datagrams and may lose them, so each offer, answer, punch,
+// relayed and cancel payload (route_handshake.h) is sent again on a retransmission schedule until the other
 // supernode's ack for it arrives, then forgotten; after the schedule's last copy and final wait
 // it is given up and handed back. At most one message per (attempt, type) is in flight: a newer
 // one (a second relayed address) replaces it. A punch copy carries what remains of its plan's
@@ -44,6 +44,9 @@ class RouteOutbox {
   bool acknowledged(const PeerId& from, const RouteHandshake& ack);
   // Forgets every message of `attempt`.
   void cancel(std::uint64_t attempt);
+  // The message of `attempt` and `type` in flight to `to`, or nullptr.
+  const RouteHandshake* in_flight(std::uint64_t attempt, HandshakeRouteType type,
+                                  const PeerId& to) const;
 
   // Copies due by `now` go to `copies`; messages past their last copy's wait are returned.
   std::vector<Expired> handle_timeout(Instant now, std::vector<Copy>& copies);

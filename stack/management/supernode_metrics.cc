@@ -107,6 +107,9 @@ void handshake(MetricsText& m, const Supernode& node) {
       {"offer_sent", h.routed_offers},
       {"offer_received", h.routed_in},
       {"gave_up", h.route_gave_up},
+      {"cancel_sent", h.routed_cancels_sent},
+      {"cancel_received", h.routed_cancels},
+      {"cancel_refused_callee", h.routed_cancels_refused},
       {"dropped_unknown_attempt", h.route_unknown_attempt},
       {"dropped_wrong_supernode", h.route_wrong_supernode},
       {"ack_unmatched", h.route_acks_unmatched}};

@@ -108,6 +108,19 @@ void PeerSession::on_tunnel_push(Instant now, wire::Body& body) {
     return;
   }
   if (auto* refused = std::get_if<wire::TunnelRefused>(&body)) {
+    // An offer we accepted, ended before its punch-start: the caller's supernode, another one
+    // than ours, gave the negotiation up while our answer was on its way (docs/protocol.md
+    // 14.6). The accept fails now instead of at negotiation_deadline.
+    if (auto in = incoming_.find(refused->peer);
+        in != incoming_.end() && in->second.accept_request != 0 &&
+        in->second.attempt == refused->attempt) {
+      SPDLOG_INFO("peer: accepted tunnel from {} refused: {}", refused->peer.to_string(),
+                  refused->reason);
+      events_.push_back(peer_event::RequestFailed{in->second.accept_request, "accept",
+                                                  "tunnel refused: " + refused->reason});
+      incoming_.erase(in);
+      return;
+    }
     auto it = outgoing_.find(refused->peer);
     if (it == outgoing_.end() ||
         (it->second.attempt != 0 && it->second.attempt != refused->attempt)) {

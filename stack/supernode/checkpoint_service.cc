@@ -127,7 +127,8 @@ void SupernodeCore::on_login(Instant now, const Endpoint& local, const Endpoint&
   if (next_expiry_check_ == kNever) next_expiry_check_ = now + std::chrono::seconds(1);
   if (!was_online) notify_watchers(now, login.peer, true, wire::PresenceReason::kLogin);
   // Where to go should this supernode die (after the LoginOk: transmits leave before pushes).
-  if (auto list = live_supernodes(); !list.empty()) push_supernode_list(now, peer, list);
+  if (auto list = live_supernodes(); !list.empty())
+    push_supernode_list(now, peer, std::make_shared<const std::vector<Endpoint>>(std::move(list)));
 }
 
 void SupernodeCore::on_watch(Instant now, PeerSessionState& peer, std::uint64_t transaction,

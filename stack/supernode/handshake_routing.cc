@@ -11,6 +11,10 @@
 //                                              own TURN service and pushes the punch-start
 //   relay fallback: a tunnel-relay is checked against the TURN allocations of the sender's own
 //   supernode and its address passed to the other one (relayed), which pushes tunnel-relayed.
+//   A ends the negotiation before the answer (timeout, caller gone, offer given up):
+//   A: cancel {reason}                      -> B forgets the attempt (a later answer is 404, as
+//                                              on one supernode); a callee that had accepted
+//                                              gets tunnel-refused instead of a punch-start
 //
 // The callee's one-way delay from A includes the hop A -> B, so A plans with the callee's rtt
 // plus the membership's smoothed rtt to B (Membership::rtt_to). Every payload but the ack is
@@ -76,11 +80,14 @@ void SupernodeCore::retry_handshake_routes(Instant now) {
     SPDLOG_INFO("handshake {:016x}: supernode {} never acknowledged payload 0x{:02x}",
                 e.message.attempt, short_id(e.to), static_cast<int>(e.message.type));
     if (e.message.type != HandshakeRouteType::kOffer) continue;
-    // The callee's supernode does not answer: to the caller the callee is offline.
+    // The callee's supernode does not answer: to the caller the callee is offline. That
+    // supernode may still have the offer (only its acks were lost): it is told, as after any
+    // end of a negotiation before its answer.
     auto it = negotiations_.find(e.message.attempt);
     if (it == negotiations_.end()) continue;
     const Negotiation n = it->second;
     forget_negotiation(it);
+    cancel_routed(now, n, federation::CancelReason::kGaveUp);
     ++handshake_counters_.callee_offline;
     handshake_stats_.went_offline(n.nat_pair);
     push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "offline"});
@@ -106,6 +113,8 @@ void SupernodeCore::on_handshake_route_payload(Instant now, const PeerId& from,
       return on_routed_punch(now, from, *m);
     case HandshakeRouteType::kRelayed:
       return on_routed_relayed(now, from, *m);
+    case HandshakeRouteType::kCancel:
+      return on_routed_cancel(now, from, *m);
     case HandshakeRouteType::kAck:
       if (!route_outbox_.acknowledged(from, *m)) ++handshake_counters_.route_acks_unmatched;
       return;
@@ -144,9 +153,12 @@ void SupernodeCore::on_routed_offer(Instant now, const PeerId& from, const Route
     return answer(AnswerVerdict::kRefused,
                   "busy: too many tunnel negotiations pending for the peer");
   }
-  routed_in_.emplace(m.attempt, RoutedAttempt{from, m.caller, m.callee,
-                                              now + kNegotiationTimeout, false, false, false,
-                                              std::nullopt, std::nullopt});
+  RoutedAttempt routed;
+  routed.origin = from;
+  routed.caller = m.caller;
+  routed.callee = m.callee;
+  routed.forget_at = now + kNegotiationTimeout;
+  routed_in_.emplace(m.attempt, std::move(routed));
   ++negotiations_per_peer_[m.callee];
   ++handshake_counters_.routed_in;
   if (next_expiry_check_ == kNever) next_expiry_check_ = now + std::chrono::seconds(1);
@@ -168,6 +180,9 @@ bool SupernodeCore::answer_routed(Instant now, PeerSessionState& peer, std::uint
   if (it == routed_in_.end() || it->second.callee != peer.id || it->second.caller != m.to)
     return false;
   RoutedAttempt& r = it->second;
+  // Cancelled before the answer: no offer any more, 404 as on one supernode. (An answer given
+  // before the cancel is acknowledged again below, as any repeated answer.)
+  if (r.cancelled && !r.answered) return false;
   reply(peer, transaction, wire::TunnelAnswerAck{m.attempt});
   if (r.answered) return true;  // the same answer again (our ack was lost)
   r.answered = true;
@@ -186,7 +201,7 @@ bool SupernodeCore::answer_routed(Instant now, PeerSessionState& peer, std::uint
 
 void SupernodeCore::on_routed_punch(Instant now, const PeerId& from, const RouteHandshake& m) {
   auto it = routed_in_.find(m.attempt);
-  if (it == routed_in_.end() || !it->second.accepted) {
+  if (it == routed_in_.end() || !it->second.accepted || it->second.cancelled) {
     ++handshake_counters_.route_unknown_attempt;
     SPDLOG_DEBUG("handshake {:016x}: drop punch from supernode {}: no accepted attempt here",
                  m.attempt, short_id(from));
@@ -209,8 +224,8 @@ void SupernodeCore::on_routed_punch(Instant now, const PeerId& from, const Route
 bool SupernodeCore::relay_routed(Instant now, PeerSessionState& peer, std::uint64_t transaction,
                                  const wire::TunnelRelay& m) {
   auto it = routed_in_.find(m.attempt);
-  if (it == routed_in_.end() || !it->second.accepted || it->second.callee != peer.id ||
-      it->second.caller != m.to)
+  if (it == routed_in_.end() || !it->second.accepted || it->second.cancelled ||
+      it->second.callee != peer.id || it->second.caller != m.to)
     return false;
   if (!relay_allocated(peer, transaction, m)) return true;
   RoutedAttempt& r = it->second;
@@ -232,7 +247,9 @@ void SupernodeCore::expire_routed(Instant now) {
       continue;
     }
     // Unanswered: the caller's supernode refused it "timeout" itself; a late answer is 404.
-    if (!it->second.answered) release_negotiation_slot(it->second.callee);
+    // (A cancelled one gave its slot back when the cancel came.)
+    if (!it->second.answered && !it->second.cancelled)
+      release_negotiation_slot(it->second.callee);
     it = routed_in_.erase(it);
   }
 }
@@ -240,7 +257,7 @@ void SupernodeCore::expire_routed(Instant now) {
 void SupernodeCore::end_routed_of(Instant now, const PeerId& callee) {
   for (auto it = routed_in_.begin(); it != routed_in_.end();) {
     const RoutedAttempt r = it->second;
-    if (r.callee != callee || r.answered) {
+    if (r.callee != callee || r.answered || r.cancelled) {
       ++it;
       continue;
     }
@@ -254,12 +271,67 @@ void SupernodeCore::end_routed_of(Instant now, const PeerId& callee) {
   }
 }
 
+void SupernodeCore::on_routed_cancel(Instant now, const PeerId& from, const RouteHandshake& m) {
+  auto it = routed_in_.find(m.attempt);
+  if (it == routed_in_.end()) {
+    // Never offered here, or forgotten (expired): nothing to end. Acknowledged all the same, so
+    // the caller's supernode stops sending it.
+    ++handshake_counters_.route_unknown_attempt;
+    SPDLOG_DEBUG("handshake {:016x}: cancel from supernode {} for no attempt here", m.attempt,
+                 short_id(from));
+    return send_federation_payload(now, from, federation::encode(ack_of(m)));
+  }
+  RoutedAttempt& r = it->second;
+  if (r.origin != from || r.caller != m.caller || r.callee != m.callee) {
+    ++handshake_counters_.route_wrong_supernode;
+    SPDLOG_DEBUG("handshake {:016x}: drop cancel from supernode {}: not its attempt", m.attempt,
+                 short_id(from));
+    return;
+  }
+  send_federation_payload(now, from, federation::encode(ack_of(m)));
+  // A copy (our ack was lost); or a punch-start is out already, and the tunnel is the peers'.
+  if (r.cancelled || r.punched) return;
+  r.cancelled = true;
+  r.forget_at = std::max(r.forget_at, now + kCancelledMemory);
+  ++handshake_counters_.routed_cancels;
+  route_outbox_.cancel(m.attempt);  // our answer or relayed address for it is moot now
+  SPDLOG_DEBUG("handshake {:016x}: supernode {} ended it ({})", m.attempt, short_id(from),
+               federation::to_string(m.cancel_reason));
+  // Not answered yet: as on one supernode, the negotiation just ends; the callee's answer, if
+  // it comes, is 404 (answer_routed).
+  if (!r.answered) return release_negotiation_slot(r.callee);
+  // Accepted, and the callee waits for a punch-start that will not come: on one supernode the
+  // punch-start leaves with the answer, so there is no such window; it is refused instead.
+  if (!r.accepted) return;
+  ++handshake_counters_.routed_cancels_refused;
+  push_handshake(now, r.callee,
+                 wire::TunnelRefused{r.caller, m.attempt,
+                                     federation::to_string(m.cancel_reason)});
+}
+
 // --- At the caller's supernode (A) ---
+
+void SupernodeCore::cancel_routed(Instant now, const Negotiation& n,
+                                  federation::CancelReason reason) {
+  if (n.callee_home == PeerId{}) return;  // the callee is here: nobody else to tell
+  ++handshake_counters_.routed_cancels_sent;
+  RouteHandshake cancel =
+      route_handshake(HandshakeRouteType::kCancel, n.attempt, n.caller, n.callee);
+  cancel.cancel_reason = reason;
+  send_reliably(now, n.callee_home, cancel);
+}
 
 void SupernodeCore::on_routed_answer(Instant now, const PeerId& from, const RouteHandshake& m) {
   auto it = negotiations_.find(m.attempt);
   if (it == negotiations_.end()) {
     auto a = answered_.find(m.attempt);
+    // Ended here while the answer was on its way: our cancel tells that supernode; the answer
+    // is acknowledged so that it stops sending it, and is not counted as a stray.
+    if (const RouteHandshake* cancel =
+            route_outbox_.in_flight(m.attempt, HandshakeRouteType::kCancel, from);
+        a == answered_.end() && cancel && cancel->caller == m.caller &&
+        cancel->callee == m.callee)
+      return send_federation_payload(now, from, federation::encode(ack_of(m)));
     if (a == answered_.end()) {
       ++handshake_counters_.route_unknown_attempt;  // timed out, or its caller left
       SPDLOG_DEBUG("handshake {:016x}: drop answer from supernode {}: no negotiation", m.attempt,

@@ -320,6 +320,7 @@ void SupernodeCore::expire_negotiations(Instant now) {
     if (it->second.expires <= now) {
       const Negotiation n = it->second;
       forget_negotiation(it);
+      cancel_routed(now, n, federation::CancelReason::kTimeout);
       ++handshake_counters_.timeouts;
       handshake_stats_.timed_out(n.nat_pair);
       SPDLOG_DEBUG("handshake {:016x}: {} did not answer", n.attempt, short_id(n.callee));
@@ -344,10 +345,12 @@ void SupernodeCore::end_negotiations_of(Instant now, const PeerId& peer) {
     const Negotiation n = it->second;
     if (n.caller == peer) {
       forget_negotiation(it);
+      cancel_routed(now, n, federation::CancelReason::kCallerOffline);
       ++handshake_counters_.caller_offline;
       handshake_stats_.went_offline(n.nat_pair);
     } else if (n.callee == peer) {
       forget_negotiation(it);
+      cancel_routed(now, n, federation::CancelReason::kCalleeOffline);
       ++handshake_counters_.callee_offline;
       handshake_stats_.went_offline(n.nat_pair);
       push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "offline"});

@@ -58,6 +58,11 @@ inline constexpr RetransmitPolicy kTunnelOfferPushPolicy{std::chrono::millisecon
 // stack/federation/route_outbox.h): the same dense schedule, for the same reason, and because a
 // punch whose first copy was lost must still arrive before its start moment is long past.
 inline constexpr RetransmitPolicy kRoutedHandshakePolicy = kUrgentRetransmitPolicy;
+// A routed attempt the caller's supernode cancelled is kept this long at the callee's (at
+// least; an answered one keeps its kAnsweredMemory), so copies of the cancel (its ack was lost)
+// are acknowledged without a count and a late copy of the offer does not offer it again: longer
+// than kRoutedHandshakePolicy's whole schedule (10.75 s).
+inline constexpr Duration kCancelledMemory = std::chrono::seconds(15);
 
 struct HandshakeCounters {
   std::uint64_t connects = 0;               // offers made
@@ -85,6 +90,9 @@ struct HandshakeCounters {
   std::uint64_t route_wrong_supernode = 0;  // ... for an attempt of another supernode's
   std::uint64_t route_gave_up = 0;          // a payload never acknowledged through its retries
   std::uint64_t route_acks_unmatched = 0;   // an ack of nothing in flight (a late duplicate)
+  std::uint64_t routed_cancels_sent = 0;    // negotiations ended here before the answer came
+  std::uint64_t routed_cancels = 0;         // ... cancels applied at the callee's supernode
+  std::uint64_t routed_cancels_refused = 0; // ... of which after the callee accepted: refused to it
 };
 
 // A negotiation the callee answered, remembered for kAnsweredMemory: a repeated answer is
@@ -125,6 +133,7 @@ struct RoutedAttempt {
   bool answered = false;
   bool accepted = false;
   bool punched = false;  // the punch payload came and its punch-start was pushed
+  bool cancelled = false;  // the caller's supernode ended it (kept as a tombstone till forget_at)
   std::optional<Endpoint> caller_relayed;
   std::optional<Endpoint> callee_relayed;
 };

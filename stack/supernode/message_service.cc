@@ -95,6 +95,11 @@ std::uint64_t SupernodeCore::push(Instant now, PeerSessionState& target, wire::B
 }
 
 void SupernodeCore::delivery_failed(Instant now, const PendingPush& p) {
+  if (p.kind == PendingPush::Kind::kSupernodes) {
+    // It may not have the list: the next change pushes one even if it is the same.
+    if (PeerSessionState* peer = find_session(p.target)) peer->list_sent.reset();
+    return;
+  }
   if (p.kind != PendingPush::Kind::kDeliver) return;
   ++counters_.messages_undeliverable;
   if (p.origin != PeerId{}) report_routed(now, p.origin, p.sender, p.target, p.message_id, false);

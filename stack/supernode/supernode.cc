@@ -1,5 +1,5 @@
 // Supernode: demultiplexing of datagrams to the services and the timer set
-// (peer expiry, push retransmission). See supernode.h.
+// (peer expiry, push retransmission, the debounced supernode-list push). See supernode.h.
 #include "stack/supernode/supernode.h"
 
 #include <spdlog/spdlog.h>
@@ -231,6 +231,7 @@ void SupernodeCore::handle_timeout(Instant now) {
     federation_->handle_timeout(now);
     drain_federation_events(now);
   }
+  if (list_announce_at_ <= now) announce_supernode_list(now);
   flush_directory(now);
 }
 
@@ -256,7 +257,7 @@ std::optional<Datagram> SupernodeCore::poll_transmit() {
 
 Instant SupernodeCore::poll_timeout() const {
   return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout(),
-                   route_outbox_.poll_timeout(),
+                   route_outbox_.poll_timeout(), list_announce_at_,
                    federation_ ? federation_->poll_timeout() : kNever, directory_deadline()});
 }
 

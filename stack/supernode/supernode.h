@@ -47,6 +47,11 @@ struct SupernodeConfig {
   federation::MembershipConfig federation;
   // The replicated directory of a federated supernode (docs/protocol.md section 14.5).
   federation::DirectoryNodeConfig directory;
+  // Membership changes are told to the peers (the supernode-list push, section 8.8) once this
+  // long after the first of them, in one push of the list as it is then: a healed partition or
+  // many members starting together bring a burst of MemberUp events, one push each otherwise.
+  // A peer's own login is answered with the list at once. 0: a push after every batch.
+  Duration supernode_list_debounce = std::chrono::seconds(1);
 };
 
 // Counters of everything dropped, by reason, and of work done; read by logs and /metrics.
@@ -73,6 +78,8 @@ struct SupernodeCounters {
   // of a type nobody here handles.
   std::uint64_t federation_payloads_unsent = 0;
   std::uint64_t dropped_federation_payload = 0;
+  // Supernode-list pushes (section 8.8) started: at logins and after membership changes.
+  std::uint64_t supernode_list_pushes = 0;
 };
 
 // One logged-in peer as the management API reads it (stack/management/index_api.h).

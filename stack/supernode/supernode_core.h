@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,6 +41,9 @@ struct PeerSessionState {
   Signature login_signature{};  // the login proof a federated presence record carries
   wire::LoginOk login_ok;
   std::uint64_t list_push = 0;  // the supernode-list push in flight to it (0: none)
+  // The supernode list last pushed to it (shared by every peer it went to; null: none, or its
+  // push timed out), so an unchanged list is not pushed again.
+  std::shared_ptr<const std::vector<Endpoint>> list_sent;
 };
 
 // What a push in flight is for, so its ack or timeout can be acted on.
@@ -95,6 +99,7 @@ class SupernodeCore {
   std::map<std::pair<PeerId, std::uint64_t>, federation::RouteType> route_outcomes_;
   std::deque<Datagram> transmits_;
   Instant next_expiry_check_ = kNever;
+  Instant list_announce_at_ = kNever;  // the debounced supernode-list push (supernode_list.cc)
 
   // Handshake service: negotiations by attempt id, the attempt of each (caller, callee) pair,
   // how many each peer is part of, and recently answered attempts (for repeated answers and
@@ -173,8 +178,11 @@ class SupernodeCore {
   // The supernode list for peers (supernode_list.cc, docs/protocol.md section 8.8): the live
   // members' primary endpoints, this one first (empty when federation is off).
   std::vector<Endpoint> live_supernodes() const;
-  void push_supernode_list(Instant now, PeerSessionState& peer, const std::vector<Endpoint>& list);
-  // To every logged-in peer, after a membership change.
+  using SharedList = std::shared_ptr<const std::vector<Endpoint>>;
+  void push_supernode_list(Instant now, PeerSessionState& peer, SharedList list);
+  // A membership change: every logged-in peer whose last list differs gets the current one,
+  // config_.supernode_list_debounce after the first change not yet told (at once when 0).
+  void schedule_supernode_list(Instant now);
   void announce_supernode_list(Instant now);
 
   // Tunnel negotiation (handshake_service.cc).
@@ -222,6 +230,10 @@ class SupernodeCore {
   void on_routed_answer(Instant now, const PeerId& from, const federation::RouteHandshake& m);
   void on_routed_punch(Instant now, const PeerId& from, const federation::RouteHandshake& m);
   void on_routed_relayed(Instant now, const PeerId& from, const federation::RouteHandshake& m);
+  void on_routed_cancel(Instant now, const PeerId& from, const federation::RouteHandshake& m);
+  // Negotiation `n` ended here before its answer: its callee's supernode (when another
+  // member) is told, reliably, so it forgets the attempt.
+  void cancel_routed(Instant now, const Negotiation& n, federation::CancelReason reason);
   // The callee's answer or relayed address for an attempt another supernode runs: true when
   // `m` was for one (and has been handled).
   bool answer_routed(Instant now, PeerSessionState& peer, std::uint64_t transaction,

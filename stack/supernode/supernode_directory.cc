@@ -47,8 +47,8 @@ void SupernodeCore::drain_federation_events(Instant now) {
       }
     }
   }
-  // One list per batch of membership changes, to every peer (supernode_list.cc).
-  if (members_changed) announce_supernode_list(now);
+  // The peers hear of it once the changes of a short window are in (supernode_list.cc).
+  if (members_changed) schedule_supernode_list(now);
   flush_directory(now);
 }
 

@@ -1,5 +1,6 @@
-// qp2p-supernode's federation settings (docs/configuration.md): `seeds` and
-// `network-secret-file`, their errors, and the rule that seeds need a secret.
+// qp2p-supernode's federation settings (docs/configuration.md): `seeds`,
+// `network-secret-file` and `supernode-list-debounce-ms`, their errors, and the rule that seeds
+// need a secret.
 #include <gtest/gtest.h>
 
 #include "apps/runtime/supernode_config.h"
@@ -18,12 +19,14 @@ TEST(FederationConfigKeys, FileSetsSeedsAndSecret) {
   SupernodeAppConfig c;
   apply_config_text(c,
                     "seeds = 127.0.0.2:3478, 127.0.0.3:3478\n"
-                    "network-secret-file = /etc/qp2p/network.secret\n",
+                    "network-secret-file = /etc/qp2p/network.secret\n"
+                    "supernode-list-debounce-ms = 250\n",
                     "test.conf");
   ASSERT_EQ(c.seeds.size(), 2u);
   EXPECT_EQ(c.seeds[0].to_string(), "127.0.0.2:3478");
   EXPECT_EQ(c.seeds[1].to_string(), "127.0.0.3:3478");
   EXPECT_EQ(c.network_secret_file, "/etc/qp2p/network.secret");
+  EXPECT_EQ(c.supernode_list_debounce, std::chrono::milliseconds(250));
   EXPECT_NO_THROW(validate_config(c));
 }
 
@@ -34,6 +37,10 @@ TEST(FederationConfigKeys, BadValuesNameWhatIsWrong) {
   EXPECT_NE(set_config_value(c, "seeds", "0.0.0.0:1").find("specific address"),
             std::string::npos);
   EXPECT_FALSE(set_config_value(c, "network-secret-file", "").empty());
+  EXPECT_FALSE(set_config_value(c, "supernode-list-debounce-ms", "60001").empty());
+  EXPECT_FALSE(set_config_value(c, "supernode-list-debounce-ms", "-1").empty());
+  EXPECT_EQ(set_config_value(c, "supernode-list-debounce-ms", "0"), "");
+  EXPECT_EQ(c.supernode_list_debounce, Duration::zero());
   SupernodeAppConfig seeded;
   ASSERT_EQ(set_config_value(seeded, "seeds", "127.0.0.2:3478"), "");
   try {

@@ -1,5 +1,5 @@
 // Tunnel negotiation payloads between supernodes (stack/federation/route_handshake.h,
-// docs/protocol.md section 14.6): the documented bytes of an offer, round trips of every type,
+// docs/protocol.md section 14.6): the documented bytes of an offer and a cancel, round trips of every type,
 // the largest punch fitting a payload, and malformed payloads (every truncation, values out of
 // range, trailing bytes, random bytes) refused with their reason, never a crash.
 #include "stack/federation/route_handshake.h"
@@ -67,6 +67,23 @@ TEST(RouteHandshake, OfferBytesAreAsDocumented) {
   EXPECT_EQ(back->caller, key_of(0xaa));
   EXPECT_EQ(back->callee, key_of(0xbb));
   EXPECT_EQ(back->caller_mapped, ep("203.0.113.9:61000"));
+}
+
+TEST(RouteHandshake, CancelAndItsAckBytesAreAsDocumented) {
+  RouteHandshake m = header(HandshakeRouteType::kCancel);
+  m.cancel_reason = CancelReason::kCallerOffline;
+  const std::string head = "0102030405060708" + repeat("aa", 32) + repeat("bb", 32);
+  const Bytes expected = hex("18" + head + "01");
+  EXPECT_EQ(encode(m), expected);
+  auto back = decode_handshake_route(expected, nullptr);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->type, HandshakeRouteType::kCancel);
+  EXPECT_EQ(back->cancel_reason, CancelReason::kCallerOffline);
+  EXPECT_EQ(encode(ack_of(m)), hex("17" + head + "18"));
+  back = decode_handshake_route(encode(ack_of(m)), nullptr);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->acked, HandshakeRouteType::kCancel);
+  EXPECT_STREQ(to_string(CancelReason::kTimeout), "timeout");
 }
 
 TEST(RouteHandshake, EveryTypeRoundTrips) {
@@ -151,7 +168,7 @@ TEST(RouteHandshake, MalformedPayloadsAreRefusedWithTheirReason) {
     EXPECT_EQ(reason(trailing), HandshakeRouteError::kTrailing);
   }
   Bytes unknown = encode(answer());
-  for (std::uint8_t t : {0x10, 0x12, 0x18, 0x01}) {  // messages' and directory's types
+  for (std::uint8_t t : {0x10, 0x12, 0x19, 0x01}) {  // messages', reserved and directory's
     unknown[0] = t;
     EXPECT_EQ(reason(unknown), HandshakeRouteError::kUnknownType) << int(t);
   }
@@ -178,6 +195,11 @@ TEST(RouteHandshake, MalformedPayloadsAreRefusedWithTheirReason) {
   Bytes acked = encode(ack_of(answer()));
   acked[kBody] = 0x17;  // an ack of an ack
   EXPECT_EQ(reason(acked), HandshakeRouteError::kBadValue);
+  Bytes cancel = encode(header(HandshakeRouteType::kCancel));
+  cancel[kBody] = 4;  // no such reason
+  EXPECT_EQ(reason(cancel), HandshakeRouteError::kBadValue);
+  cancel.pop_back();
+  EXPECT_EQ(reason(cancel), HandshakeRouteError::kTruncated);
 }
 
 TEST(RouteHandshake, RandomBytesNeverCrash) {
@@ -186,7 +208,8 @@ TEST(RouteHandshake, RandomBytesNeverCrash) {
   Random random = Random::from_u64(1406);
   const std::vector<Bytes> seeds = {encode(answer()), encode(punch(5, true)),
                                     encode(ack_of(header(HandshakeRouteType::kRelayed))),
-                                    encode(header(HandshakeRouteType::kOffer))};
+                                    encode(header(HandshakeRouteType::kOffer)),
+                                    encode(header(HandshakeRouteType::kCancel))};
   std::size_t decoded = 0;
   for (int i = 0; i < 20000; ++i) {
     Bytes b = seeds[random.uniform(seeds.size())];

@@ -109,8 +109,11 @@ TEST(RouteOutbox, BoundedAndCancelledByAttempt) {
   EXPECT_FALSE(box.start(at_ms(0), kB, message(HandshakeRouteType::kOffer, 2))) << "full";
   EXPECT_TRUE(box.start(at_ms(5), kB, message(HandshakeRouteType::kOffer, 1)))
       << "replacing one in flight needs no room";
+  EXPECT_TRUE(box.in_flight(1, HandshakeRouteType::kPunch, kB));
+  EXPECT_FALSE(box.in_flight(1, HandshakeRouteType::kCancel, kB));
   box.cancel(1);
   EXPECT_EQ(box.size(), 0u);
+  EXPECT_FALSE(box.in_flight(1, HandshakeRouteType::kPunch, kB));
   EXPECT_TRUE(box.start(at_ms(5), kB, message(HandshakeRouteType::kOffer, 2)));
 }
 

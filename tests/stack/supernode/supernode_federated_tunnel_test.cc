@@ -1,94 +1,13 @@
 // Tunnels between peers on different supernodes (issue 5, "Routing": the handshake for a pair
 // whose peers sit on different supernodes works the same as on one; docs/protocol.md section
-// 14.6). alice is logged into S1 (10 ms away), carol into S2 (30 ms away), S1 and S2 are 25 ms
-// apart, and all serve TURN; S3 is a third member (so the membership can probe indirectly). S1
-// runs the negotiation; S2 pushes to carol and relays.
-#include <gtest/gtest.h>
-
+// 14.6), on the federated_tunnel.h fixture: direct and relayed tunnels, refusal, timeout, the
+// callee leaving, forged payloads, loss between the supernodes, a late punch copy.
 #include <string>
 
-#include "stack/federation/route_handshake.h"
-#include "tests/stack/supernode/federated_scenario.h"
+#include "tests/stack/supernode/federated_tunnel.h"
 
 namespace qp2p::scenario {
 namespace {
-
-namespace ev = peer_event;
-
-void with_turn(SupernodeConfig& c) {
-  c.turn.secret = "federated relay secret";
-  c.turn.min_port = 50000;
-  c.turn.max_port = 50099;
-}
-
-Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
-
-struct FederatedTunnel : ::testing::Test {
-  FederatedScenario f{909};
-  Supernode* s1 = &f.add_supernode(0, kNetworkSecret, with_turn);
-  Supernode* s2 = &f.add_supernode(1, kNetworkSecret, with_turn);
-  Supernode* s3 = &f.add_supernode(2, kNetworkSecret, with_turn);
-  PeerSession& alice = f.add_peer("alice", 0, 0);
-  PeerSession& carol = f.add_peer("carol", 1, 2);
-
-  void SetUp() override {
-    auto& net = f.sc.net;
-    net.set_link(f.sc.node("alice"), f.sc.node("S1"), {milliseconds(10), 0.0});
-    net.set_link(f.sc.node("carol"), f.sc.node("S2"), {milliseconds(30), 0.0});
-    net.set_link(f.sc.node("S1"), f.sc.node("S2"), {milliseconds(25), 0.0});
-    net.set_link(f.sc.node("alice"), f.sc.node("carol"), {milliseconds(20), 0.0});
-    ASSERT_TRUE(f.run_until([&] { return f.members_converged(f.supernodes); }, seconds(20)));
-    alice.start(net.now());
-    carol.start(net.now());
-    // Each side's directory places the other peer, and S1 has measured its way to S2.
-    ASSERT_TRUE(f.run_until(
-        [&] {
-          return s1->home_supernode_of(carol.id()) && s2->home_supernode_of(alice.id()) &&
-                 s1->federation()->rtt_to(s2->identity().id()) > Duration::zero();
-        },
-        seconds(5)));
-  }
-
-  Instant now() const { return f.sc.net.now(); }
-
-  // Sends `text` through the tunnel and runs until the other side has it (at most 2 s).
-  bool carried(PeerSession& from, PeerSession& to, const std::string& text) {
-    if (!from.tunnel_send(now(), to.id(), bytes_of(text).data(), text.size())) return false;
-    return f.sc
-        .wait_for<ev::TunnelData>(to, seconds(2),
-                                  [&](const ev::TunnelData& d) {
-                                    return d.bytes == bytes_of(text) && d.peer == from.id();
-                                  })
-        .has_value();
-  }
-
-  // alice connects, carol is offered the tunnel and accepts; both report it established.
-  std::optional<ev::TunnelEstablished> open_tunnel(Duration max) {
-    alice.connect(now(), carol.id());
-    if (!f.sc.wait_for<ev::TunnelRequested>(carol, seconds(5))) return std::nullopt;
-    carol.accept(now(), alice.id());
-    auto a = f.sc.wait_for<ev::TunnelEstablished>(alice, max);
-    if (a && !f.sc.find<ev::TunnelEstablished>(carol) &&
-        !f.sc.wait_for<ev::TunnelEstablished>(carol, seconds(5)))
-      return std::nullopt;
-    return a;
-  }
-
-  NatPairCounters outcomes_at(const Supernode& s) const {
-    const auto& pairs = s.handshake_stats().by_pair();
-    auto it = pairs.find({"unknown", "unknown"});
-    return it == pairs.end() ? NatPairCounters{} : it->second;
-  }
-
-  void expect_no_routing_drops() {
-    for (Supernode* s : {s1, s2}) {
-      EXPECT_EQ(s->handshake_counters().route_unknown_attempt, 0u);
-      EXPECT_EQ(s->handshake_counters().route_wrong_supernode, 0u);
-      EXPECT_EQ(s->handshake_counters().route_gave_up, 0u);
-      EXPECT_EQ(s->counters().dropped_federation_payload, 0u);
-    }
-  }
-};
 
 TEST_F(FederatedTunnel, DirectTunnelAcrossSupernodesStartsBothSidesTogether) {
   alice.connect(now(), carol.id());
@@ -215,24 +134,8 @@ TEST_F(FederatedTunnel, RelayFallbackUsesTheCalleesOwnSupernode) {
 }
 
 TEST_F(FederatedTunnel, ForgedOrStrayPayloadsAreDroppedAndCounted) {
-  // A member of the network (it has the secret) that is neither supernode of the negotiation.
-  Random random = Random::from_u64(4711);
-  const Identity rogue_identity = Identity::generate(random);
-  federation::MembershipConfig mc;
-  mc.local = endpoint("192.0.2.9:3478");
-  mc.seeds = {federated_config(0).primary};
-  mc.unix_offset_us = kEpochUs;
-  std::string error;
-  auto key = federation::NetworkKey::from_secret(kNetworkSecret, &error);
-  ASSERT_TRUE(key) << error;
-  federation::Membership rogue(mc, rogue_identity, *key, random.fork());
-  f.sc.net.add_node("rogue", rogue, {mc.local});
-  ASSERT_TRUE(f.run_until(
-      [&] {
-        return s1->federation()->members().size() == 4 &&
-               s2->federation()->members().size() == 4 && rogue.members().size() == 4;
-      },
-      seconds(20)));
+  federation::Membership* rogue = add_rogue();
+  ASSERT_TRUE(rogue);
   const PeerId s1_id = s1->identity().id();
   const PeerId s2_id = s2->identity().id();
   using federation::HandshakeRouteType;
@@ -244,21 +147,21 @@ TEST_F(FederatedTunnel, ForgedOrStrayPayloadsAreDroppedAndCounted) {
 
   // Not a payload at all; a punch for no attempt; an acceptance of alice's attempt from a
   // supernode carol is not at; a second offer of it from there.
-  ASSERT_TRUE(rogue.send_payload(now(), s1_id, Bytes{0x15, 0x00}));
+  ASSERT_TRUE(rogue->send_payload(now(), s1_id, Bytes{0x15, 0x00}));
   auto punch = federation::route_handshake(HandshakeRouteType::kPunch, 12345, alice.id(),
                                            carol.id());
   punch.plan.local_sockets = 1;
   punch.plan.deadline_ms = 10000;
-  ASSERT_TRUE(rogue.send_payload(now(), s2_id, federation::encode(punch)));
+  ASSERT_TRUE(rogue->send_payload(now(), s2_id, federation::encode(punch)));
   auto answer = federation::route_handshake(HandshakeRouteType::kAnswer, attempt, alice.id(),
                                             carol.id());
   answer.verdict = federation::AnswerVerdict::kAccepted;
   answer.reflexive = endpoint("198.51.100.66:6666");
-  ASSERT_TRUE(rogue.send_payload(now(), s1_id, federation::encode(answer)));
+  ASSERT_TRUE(rogue->send_payload(now(), s1_id, federation::encode(answer)));
   auto offer_again = federation::route_handshake(HandshakeRouteType::kOffer, attempt, alice.id(),
                                                  carol.id());
   offer_again.caller_mapped = endpoint("198.51.100.66:6666");
-  ASSERT_TRUE(rogue.send_payload(now(), s2_id, federation::encode(offer_again)));
+  ASSERT_TRUE(rogue->send_payload(now(), s2_id, federation::encode(offer_again)));
   f.sc.run_for(seconds(1));
   EXPECT_EQ(s1->counters().dropped_federation_payload, 1u);
   EXPECT_EQ(s2->handshake_counters().route_unknown_attempt, 1u);
@@ -276,7 +179,7 @@ TEST_F(FederatedTunnel, ForgedOrStrayPayloadsAreDroppedAndCounted) {
   auto relayed = federation::route_handshake(HandshakeRouteType::kRelayed, attempt, alice.id(),
                                              carol.id());
   relayed.relayed = endpoint("198.51.100.66:6666");
-  ASSERT_TRUE(rogue.send_payload(now(), s2_id, federation::encode(relayed)));
+  ASSERT_TRUE(rogue->send_payload(now(), s2_id, federation::encode(relayed)));
   f.sc.run_for(seconds(1));
   EXPECT_EQ(s2->handshake_counters().route_wrong_supernode, 2u);
   EXPECT_EQ(s2->handshake_counters().relays, 0u);
@@ -307,18 +210,13 @@ TEST_F(FederatedTunnel, LossBetweenSupernodesIsSurvived) {
 // remains of the start delay (nothing: the moment has passed), so carol starts at once, and
 // alice's attempt, already running, meets hers.
 TEST_F(FederatedTunnel, LatePunchCopyStartsAtOnce) {
-  const auto s1_node = f.sc.node("S1");
-  const Endpoint s2_primary = federated_config(1).primary;
-  std::optional<Instant> drop_from;
-  f.sc.net.add_rewriter([&](Instant at, std::size_t from, Endpoint&, Endpoint& to) {
-    // S1 -> S2 in the instant it got carol's answer: the answer's ack and the punch.
-    return !(drop_from && from == s1_node && to == s2_primary && at >= *drop_from &&
-             at < *drop_from + milliseconds(1));
-  });
+  // S1 -> S2 in the instant it got carol's answer: the answer's ack and the punch.
+  lose_s1_to_s2();
   alice.connect(now(), carol.id());
   ASSERT_TRUE(f.sc.wait_for<ev::TunnelRequested>(carol, seconds(2))) << f.sc.transcript();
   carol.accept(now(), alice.id());
-  drop_from = now() + milliseconds(30 + 25);  // carol -> S2 -> S1
+  lose_from = now() + milliseconds(30 + 25);  // carol -> S2 -> S1
+  lose_until = *lose_from + milliseconds(1);
   auto a = f.sc.wait_for<ev::TunnelEstablished>(alice, seconds(5));
   ASSERT_TRUE(a) << f.sc.transcript();
   const auto pa = f.sc.find<ev::PunchStarted>(alice);
