@@ -57,6 +57,8 @@ SupernodeCore::SupernodeCore(SupernodeConfig config, Identity identity, Random r
     federation_ = make_federation(config_, identity_, random_.fork());
     directory_ = std::make_unique<federation::DirectoryNode>(identity_, config_.directory,
                                                              random_.fork());
+    stats_reporter_ = StatsReporter(config_.stats_report);
+    next_stats_round_ = Instant{};  // the first handle_timeout schedules the rounds
   }
 }
 
@@ -231,6 +233,7 @@ void SupernodeCore::handle_timeout(Instant now) {
     federation_->handle_timeout(now);
     drain_federation_events(now);
   }
+  if (federation_ && next_stats_round_ <= now) send_stats_round(now);
   flush_directory(now);
 }
 
@@ -256,7 +259,7 @@ std::optional<Datagram> SupernodeCore::poll_transmit() {
 
 Instant SupernodeCore::poll_timeout() const {
   return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout(),
-                   route_outbox_.poll_timeout(),
+                   route_outbox_.poll_timeout(), next_stats_round_,
                    federation_ ? federation_->poll_timeout() : kNever, directory_deadline()});
 }
 
