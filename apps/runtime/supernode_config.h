@@ -57,6 +57,9 @@ struct SupernodeAppConfig {
   // other supernodes' listen endpoints to join through.
   std::vector<Endpoint> seeds;
   std::string network_secret_file;
+  // Period of the stats reports sent to the other members (the network view of /v1/stats,
+  // docs/protocol.md section 14.7); federation only.
+  std::uint32_t federation_stats_interval_seconds = 10;
 };
 
 // A configuration error; what() is one line naming the file and line, or the flag.
@@ -71,7 +74,7 @@ class ConfigError : public std::runtime_error {
 // "api-listen", "api-token-file", "api-max-connections", "api-idle-timeout-seconds",
 // "api-max-connections-per-client", "api-snapshot-max-age-ms", "api-rate-limit", "api-rate-burst",
 // "failover-supernodes", "shutdown-grace-seconds", "seeds" (comma-separated IP:PORT list),
-// "network-secret-file"). Returns an
+// "network-secret-file", "federation-stats-interval-seconds"). Returns an
 // empty string on success, otherwise what is wrong with the value (without location), or
 // "unknown key" for a key not in the list.
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
