@@ -17,6 +17,8 @@ namespace {
 // Bounds that catch typos (minutes typed as seconds, a stray zero) rather than express policy.
 constexpr std::uint32_t kMaxExpirySeconds = 24 * 3600;
 constexpr std::uint32_t kMaxStatsIntervalSeconds = 7 * 24 * 3600;
+// Stats reports between members: beyond an hour the network view is too old to be worth it.
+constexpr std::uint32_t kMaxFederationStatsIntervalSeconds = 3600;
 // A config file is a handful of lines; refuse to read something that clearly is not one.
 constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
 constexpr std::size_t kMaxRealmBytes = 127;
@@ -219,6 +221,9 @@ std::string set_config_value(SupernodeAppConfig& config, std::string_view key,
     if (config.seeds.empty()) return "expected IP:PORT[, IP:PORT...]";
     return {};
   }
+  if (key == "federation-stats-interval-seconds")
+    return parse_seconds(value, 1, kMaxFederationStatsIntervalSeconds,
+                         &config.federation_stats_interval_seconds);
   if (key == "network-secret-file") {
     if (value.empty()) return "expected a file name";
     config.network_secret_file = std::string(value);

@@ -60,6 +60,9 @@ struct SupernodeAppConfig {
   // Membership changes within this window reach the peers as one supernode-list push
   // (SupernodeConfig::supernode_list_debounce).
   Duration supernode_list_debounce = std::chrono::seconds(1);
+  // Period of the stats reports sent to the other members (the network view of /v1/stats,
+  // docs/protocol.md section 14.7); federation only.
+  std::uint32_t federation_stats_interval_seconds = 10;
 };
 
 // A configuration error; what() is one line naming the file and line, or the flag.
@@ -74,7 +77,8 @@ class ConfigError : public std::runtime_error {
 // "api-listen", "api-token-file", "api-max-connections", "api-idle-timeout-seconds",
 // "api-max-connections-per-client", "api-snapshot-max-age-ms", "api-rate-limit", "api-rate-burst",
 // "failover-supernodes", "shutdown-grace-seconds", "seeds" (comma-separated IP:PORT list),
-// "network-secret-file", "supernode-list-debounce-ms"). Returns an
+// "network-secret-file", "supernode-list-debounce-ms", "federation-stats-interval-seconds").
+// Returns an
 // empty string on success, otherwise what is wrong with the value (without location), or
 // "unknown key" for a key not in the list.
 std::string set_config_value(SupernodeAppConfig& config, std::string_view key,

@@ -231,6 +231,8 @@ int run(const SupernodeAppConfig& config) {
     node_config.network_secret = read_network_secret(config.network_secret_file);
     node_config.seeds = config.seeds;
     node_config.supernode_list_debounce = config.supernode_list_debounce;
+    node_config.stats_report.interval =
+        std::chrono::seconds(config.federation_stats_interval_seconds);
   }
   Supernode node(node_config, std::move(identity), random.fork());
 

@@ -32,11 +32,18 @@ std::int64_t uptime_seconds(const ApiContext& context);
 // /metrics families.
 nlohmann::json supernodes_json(const Supernode& node, const ApiContext& context);
 nlohmann::json stats_json(const Supernode& node, const ApiContext& context);
+NetworkStatsCopy network_stats_copy(const Supernode& node);
 nlohmann::json healthz_json(const Supernode& node, const ApiContext& context);
 void supernode_metrics(MetricsText& m, const Supernode& node, const ApiContext& context);
 
 // Serving side. valid_peers_query() checks the parameters of GET /v1/peers without data.
 bool valid_peers_query(const Target& target, std::string* error);
+// Checks GET /v1/stats' parameters (view=local|network) without data.
+bool valid_stats_query(const Target& target, std::string* error);
+// /v1/stats: the network view with federation (summed here), else or with view=local the
+// snapshot's local document.
+ApiResponse get_stats(const Target& target, const ApiSnapshot& snapshot,
+                      const ApiContext& context);
 ApiResponse get_peers(const Target& target, const ApiSnapshot& snapshot,
                       const ApiContext& context);
 ApiResponse get_peer(std::string_view id, const ApiSnapshot& snapshot, const ApiContext& context);

@@ -64,6 +64,7 @@ std::unique_ptr<ApiSnapshot> SnapshotBuilder::take(const Supernode& node,
   }
   snap->supernodes = supernodes_json(node, context);
   snap->stats = stats_json(node, context);
+  snap->network_stats = network_stats_copy(node);
   snap->healthz = healthz_json(node, context);
   MetricsText m;
   supernode_metrics(m, node, context);

@@ -10,7 +10,8 @@
 // them). So a snapshot of N peers is O(N) small copies, with no allocation per peer. The documents of /v1/supernodes, /v1/stats,
 // /healthz and the supernode's /metrics families are small and rendered here from the same view
 // functions as before, so views that grow (federation, handshake outcomes) flow through. Sorting
-// the peers by id (finish()) is left to the thread that serves.
+// the peers by id (finish()) and summing the network's statistics are left to the thread that
+// serves.
 #pragma once
 
 #include <memory>
@@ -35,11 +36,29 @@ struct SnapshotPeer {
   std::shared_ptr<const wire::SignedRecord> record;  // null when the peer published none
 };
 
+// What the network view of /v1/stats is made of (stats_queries.cc), copied on the protocol
+// thread: this supernode's figures (a few hundred counters) and the members' reports, shared,
+// not copied (NetworkStats keeps them copy-on-write). The summing over members happens where the
+// request is served, so a network of 512 members costs the protocol thread 512 pointer copies.
+struct NetworkStatsCopy {
+  bool federated = false;
+  StatsFigures local;
+  Duration stale_after{};  // a report older than this is stale (as is any of a member down)
+  struct Member {
+    PeerId id;
+    std::string state;  // SWIM state, or "gone" once the membership forgot the member
+    bool up = false;
+    std::shared_ptr<const MemberReport> report;  // null: no report yet
+  };
+  std::vector<Member> members;  // by id
+};
+
 struct ApiSnapshot {
   Instant taken;                    // when it was taken (the protocol thread's clock)
   std::vector<SnapshotPeer> peers;  // sorted by id once finish() ran
   nlohmann::json supernodes;        // body of /v1/supernodes
-  nlohmann::json stats;             // body of /v1/stats
+  nlohmann::json stats;             // body of /v1/stats?view=local
+  NetworkStatsCopy network_stats;   // the network view of /v1/stats (with federation)
   nlohmann::json healthz;           // body of /healthz
   std::string metrics;              // the supernode's and runtime's /metrics families
 

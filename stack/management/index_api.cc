@@ -150,6 +150,10 @@ std::optional<ApiResponse> IndexApi::check(const ApiRequest& request, Instant no
     if (!valid_peers_query(*target, &error)) return error_response(400, error);
     return std::nullopt;
   }
+  if (path == "/v1/stats") {
+    if (!valid_stats_query(*target, &error)) return error_response(400, error);
+    return std::nullopt;
+  }
   if (auto bad = reject_unknown_parameters(*target, {})) return *bad;
   if (one_peer && path.size() == kPeersPrefix.size())
     return error_response(400, "missing peer id after /v1/peers/");
@@ -166,7 +170,7 @@ ApiResponse IndexApi::route(const ApiRequest& request, const ApiSnapshot& snapsh
   if (path.compare(0, kPeersPrefix.size(), kPeersPrefix) == 0)
     return get_peer(std::string_view(path).substr(kPeersPrefix.size()), snapshot, context);
   if (path == "/v1/supernodes") return get_document(snapshot.supernodes, snapshot, context);
-  if (path == "/v1/stats") return get_document(snapshot.stats, snapshot, context);
+  if (path == "/v1/stats") return get_stats(*target, snapshot, context);
   if (path == "/healthz") return get_healthz(snapshot, context);
   return get_metrics(snapshot, context, counters_);
 }

@@ -7,7 +7,9 @@
 //                          the opaque cursor of the previous page's next_cursor
 //   GET /v1/peers/{id}     one peer (400 malformed id, 404 not online here)
 //   GET /v1/supernodes     the supernodes answering for this network, their state and load
-//   GET /v1/stats          logins, messages, index, tunnels by path, handshakes by NAT pair
+//   GET /v1/stats          logins, messages, index, tunnels by path, handshakes by NAT pair; with
+//                          federation for the whole network (stats_queries.cc), view=local for
+//                          this supernode's own (view=network|local, anything else 400)
 //   GET /metrics           the counters in the Prometheus text format
 //   GET /healthz           {"status":"ok"}; 503 "leaving" while shutting down, "stalled" when
 //                          the protocol loop does not answer (health.h)
@@ -23,10 +25,10 @@
 // Qp2p-Snapshot-Age-Ms header, and "snapshot_age_ms" in JSON objects other than a single peer);
 // how old it may be is the runtime's policy (qp2p-supernode: api-snapshot-max-age-ms).
 //
-// The answers come from this supernode's own view: the peers logged in here, and itself as the
-// only supernode. Federation extends the views the snapshot reads (Supernode::
-// for_each_online_peer, the member list in network_queries.cc); the request and response
-// formats stay.
+// Without federation the answers come from this supernode's own view: the peers logged in here,
+// and itself as the only supernode. Federation extends the views the snapshot reads (Supernode::
+// for_each_online_peer, the member list in network_queries.cc, the members' stats reports in
+// stats_queries.cc); the request and response formats stay.
 #pragma once
 
 #include <cstdint>

@@ -186,6 +186,28 @@ void relay(MetricsText& m, const Supernode& node) {
   m.sample(t.channel_data_out, {{"kind", "channel_data_out"}});
 }
 
+// Stats reports between members (docs/protocol.md section 14.7), federation only. /metrics stays
+// per instance: Prometheus sums instances itself, and a network-wide figure in every instance
+// would be counted once per member by sum().
+void stats_reports(MetricsText& m, const Supernode& node) {
+  const NetworkStats* network = node.network_stats();
+  if (!network) return;
+  const StatsReportCounters& c = network->counters();
+  m.family("qp2p_stats_reports_total", Type::kCounter,
+           "Stats report parts between member supernodes, by event.");
+  const std::pair<const char*, std::uint64_t> events[] = {
+      {"sent", c.sent},
+      {"unsent", c.unsent},
+      {"received", c.received},
+      {"dropped_malformed", c.dropped_malformed},
+      {"dropped_stale", c.dropped_stale},
+      {"member_restarted", c.restarts},
+      {"evicted", c.evicted}};
+  for (const auto& [event, value] : events) m.sample(value, {{"event", event}});
+  gauge(m, "qp2p_stats_reports_members", "Members whose stats report this supernode holds.",
+        network->size());
+}
+
 void api(MetricsText& m, const ApiCounters& a) {
   m.family("qp2p_api_requests_total", Type::kCounter,
            "Management API requests answered, by status code (this scrape not counted yet).");
@@ -206,6 +228,7 @@ void supernode_metrics(MetricsText& m, const Supernode& node, const ApiContext& 
   handshake(m, node);
   outcomes(m, node);
   relay(m, node);
+  stats_reports(m, node);
 }
 
 ApiResponse get_metrics(const ApiSnapshot& snapshot, const ApiContext& context,

@@ -57,6 +57,8 @@ SupernodeCore::SupernodeCore(SupernodeConfig config, Identity identity, Random r
     federation_ = make_federation(config_, identity_, random_.fork());
     directory_ = std::make_unique<federation::DirectoryNode>(identity_, config_.directory,
                                                              random_.fork());
+    stats_reporter_ = StatsReporter(config_.stats_report);
+    next_stats_round_ = Instant{};  // the first handle_timeout schedules the rounds
   }
 }
 
@@ -232,6 +234,7 @@ void SupernodeCore::handle_timeout(Instant now) {
     drain_federation_events(now);
   }
   if (list_announce_at_ <= now) announce_supernode_list(now);
+  if (federation_ && next_stats_round_ <= now) send_stats_round(now);
   flush_directory(now);
 }
 
@@ -257,7 +260,7 @@ std::optional<Datagram> SupernodeCore::poll_transmit() {
 
 Instant SupernodeCore::poll_timeout() const {
   return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout(),
-                   route_outbox_.poll_timeout(), list_announce_at_,
+                   route_outbox_.poll_timeout(), list_announce_at_, next_stats_round_,
                    federation_ ? federation_->poll_timeout() : kNever, directory_deadline()});
 }
 

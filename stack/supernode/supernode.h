@@ -20,6 +20,8 @@
 #include "stack/identity/identity.h"
 #include "stack/relay/turn_server.h"
 #include "stack/supernode/handshake_service.h"
+#include "stack/supernode/network_stats.h"
+#include "stack/supernode/stats_reporter.h"
 #include "stack/supernode/stun_service.h"
 #include "stack/wire/records.h"
 
@@ -52,6 +54,9 @@ struct SupernodeConfig {
   // many members starting together bring a burst of MemberUp events, one push each otherwise.
   // A peer's own login is answered with the list at once. 0: a push after every batch.
   Duration supernode_list_debounce = std::chrono::seconds(1);
+  // Stats reports to the other members, for the network view of /v1/stats (docs/protocol.md
+  // section 14.7); federation only.
+  StatsReportConfig stats_report;
 };
 
 // Counters of everything dropped, by reason, and of work done; read by logs and /metrics.
@@ -139,6 +144,10 @@ class Supernode final : public SansIoEndpoint {
   const HandshakeStats& handshake_stats() const;
   std::size_t negotiations_in_flight() const;
   std::size_t pushes_in_flight() const;
+  // What /v1/stats shows of this supernode (supernode_stats.cc), and the latest stats reports
+  // of the other members (nullptr when federation is off).
+  StatsFigures stats_figures() const;
+  const NetworkStats* network_stats() const;
 
   // Graceful shutdown (supernode_leaving.cc, docs/protocol.md 0x0208): pushes supernode-leaving
   // naming `others` (at most wire::kMaxLeavingAlternatives) to every logged-in peer and refuses

@@ -3,7 +3,8 @@
 // split by service: supernode.cc (demultiplexing, timers), checkpoint_service.cc (login,
 // keepalive, logout, expiry, watches), message_service.cc (instant messages, pushes),
 // index requests in index_requests.cc, tunnel negotiation in handshake_service.cc (with peers
-// on other supernodes: handshake_routing.cc), the federated directory in supernode_directory.cc.
+// on other supernodes: handshake_routing.cc), the federated directory in supernode_directory.cc,
+// stats reports between members in supernode_stats.cc.
 #pragma once
 
 #include <deque>
@@ -19,6 +20,8 @@
 #include "stack/federation/route_outbox.h"
 #include "stack/supernode/handshake_service.h"
 #include "stack/supernode/index_service.h"
+#include "stack/supernode/network_stats.h"
+#include "stack/supernode/stats_reporter.h"
 #include "stack/supernode/supernode.h"
 #include "stack/transaction/request_tracker.h"
 #include "stack/tunnel/punch_planner.h"
@@ -126,6 +129,11 @@ class SupernodeCore {
   std::unique_ptr<federation::DirectoryNode> directory_;
   // The network's wall clock at the latest input (for the const queries of the replica).
   federation::WallMs last_wall_ms_ = 0;
+  // Stats reports (supernode_stats.cc): this supernode's, sent every stats_report.interval
+  // (kNever without federation), and the latest of every member.
+  StatsReporter stats_reporter_;
+  NetworkStats network_stats_;
+  Instant next_stats_round_ = kNever;
 
  private:
   void handle_stun(Instant now, const Endpoint& local, const Endpoint& remote, const std::uint8_t* data,
@@ -267,6 +275,16 @@ class SupernodeCore {
   std::optional<PeerId> home_supernode_of(const PeerId& peer) const;
   // The peer is online at another supernode (federation only).
   bool online_elsewhere(const PeerId& peer) const;
+
+  // Statistics for the whole network (supernode_stats.cc; docs/protocol.md section 14.7).
+  // This supernode's figures, as /v1/stats shows them.
+  StatsFigures stats_figures() const;
+  // A round of stats reports to every live member (the changed parts; all of them now and
+  // then), and the next round's time.
+  void send_stats_round(Instant now);
+  // Every part to a member that just came up.
+  void send_stats_to(Instant now, const PeerId& member);
+  void send_stats_payloads(Instant now, const PeerId& to, const std::vector<Bytes>& payloads);
 
   // Replies.
   void reply(PeerSessionState& peer, std::uint64_t transaction, wire::Body body);

@@ -29,6 +29,7 @@ void SupernodeCore::drain_federation_events(Instant now) {
   while (auto event = federation_->poll_event()) {
     if (auto* up = std::get_if<federation::MemberUp>(&*event)) {
       directory_->member_up(wall, up->id);
+      send_stats_to(now, up->id);  // its network view gets our figures at once
       members_changed = true;
     } else if (auto* down = std::get_if<federation::MemberDown>(&*event)) {
       directory_->member_down(down->id);
@@ -40,6 +41,8 @@ void SupernodeCore::drain_federation_events(Instant now) {
         on_handshake_route_payload(now, p->from, p->data);
       } else if (federation::is_route_payload(p->data)) {
         on_route_payload(now, p->from, p->data);
+      } else if (federation::is_operations_payload(p->data)) {
+        network_stats_.handle_payload(now, p->from, p->data);  // stats reports (section 14.7)
       } else {
         ++counters_.dropped_federation_payload;
         SPDLOG_DEBUG("federation: drop {}-byte payload of unknown type from {}", p->data.size(),

@@ -1,6 +1,6 @@
 // qp2p-supernode's federation settings (docs/configuration.md): `seeds`,
-// `network-secret-file` and `supernode-list-debounce-ms`, their errors, and the rule that seeds
-// need a secret.
+// `network-secret-file`, `supernode-list-debounce-ms` and `federation-stats-interval-seconds`,
+// their errors, and the rule that seeds need a secret.
 #include <gtest/gtest.h>
 
 #include "apps/runtime/supernode_config.h"
@@ -12,7 +12,21 @@ TEST(FederationConfigKeys, DefaultsLeaveFederationOff) {
   SupernodeAppConfig c;
   EXPECT_TRUE(c.seeds.empty());
   EXPECT_TRUE(c.network_secret_file.empty());
+  EXPECT_EQ(c.federation_stats_interval_seconds, 10u);
   EXPECT_NO_THROW(validate_config(c));
+}
+
+TEST(FederationConfigKeys, StatsReportIntervalIsBounded) {
+  SupernodeAppConfig c;
+  EXPECT_EQ(set_config_value(c, "federation-stats-interval-seconds", "2"), "");
+  EXPECT_EQ(c.federation_stats_interval_seconds, 2u);
+  EXPECT_NE(set_config_value(c, "federation-stats-interval-seconds", "0").find("between 1 and 3600"),
+            std::string::npos);
+  EXPECT_NE(set_config_value(c, "federation-stats-interval-seconds", "3601").find("3600"),
+            std::string::npos);
+  EXPECT_NE(set_config_value(c, "federation-stats-interval-seconds", "ten").find("whole number"),
+            std::string::npos);
+  EXPECT_EQ(c.federation_stats_interval_seconds, 2u);
 }
 
 TEST(FederationConfigKeys, FileSetsSeedsAndSecret) {

@@ -7,7 +7,9 @@
 // (same key, address, port and network secret, with --seed): it rejoins, catches up with the
 // directory (a peer logging into it finds the others by search and lookup and messages them),
 // and its /v1/peers lists the same peers as the others'. Every wait is bounded; every process is
-// killed on exit.
+// killed on exit. Along the way, /v1/stats at the third answers for the whole network (stats
+// reports, section 14.7): the logins at the other two, the killed one's kept (stale), and its
+// restart noticed.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -44,6 +46,8 @@ struct ThreeSupernodes {
   }
   bool start_all() {
     std::ofstream(secret) << "loopback federation failover secret 0123456789\n";
+    // Stats reports every second, so the network view of /v1/stats follows within the polls.
+    std::ofstream(config, std::ios::app) << "federation-stats-interval-seconds = 1\n";
     if (!start_federation(
             nodes, 3, dir, secret, &failure, [&](int i) { return args(i); }, kMembershipTimeout))
       return false;
@@ -89,6 +93,19 @@ bool eventually(const std::function<bool()>& done) {
   return done();
 }
 
+// GET /v1/stats at `base` (with `query`), parsed; a discarded value when the request failed.
+Json stats_at(const std::string& base, const std::string& query = "") {
+  return http_get(base + "/v1/stats" + query).json();
+}
+
+// The entry of supernode `id` in a network /v1/stats' "supernodes"; null when not listed.
+Json stats_entry(const Json& stats, const std::string& id) {
+  if (stats.is_object())
+    for (const Json& e : stats["supernodes"])
+      if (e.value("id", "") == id) return e;
+  return nullptr;
+}
+
 // The supernode /v1/peers/{id} at `base` places the peer at; "" when it does not list it.
 std::string home_of(const std::string& base, const std::string& peer) {
   const Json p = http_get(base + "/v1/peers/" + peer).json();
@@ -113,6 +130,22 @@ TEST(FederationFailoverProcesses, KilledSupernodesPeersStayReachableAndARestartC
       << p.transcript();
   const std::set<std::string> all = {p.id(), q.id(), r.id()};
   ASSERT_EQ(search_until(r, "fleet=failover", all), all) << r.transcript();
+
+  // The third's /v1/stats counts the logins at all three; ?view=local only its own.
+  Json stats;
+  EXPECT_TRUE(eventually([&] {
+    stats = stats_at(net.api[2]);
+    return stats.is_object() && stats["logins"]["accepted"].get<int>() >= 3 &&
+           stats["peers_online"] == 3;
+  })) << stats.dump();
+  EXPECT_EQ(stats["view"], "network");
+  EXPECT_EQ(stats["supernodes"].size(), 3u);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(stats_entry(stats, nodes[i].id)["reported"], true);
+  const Json local = stats_at(net.api[2], "?view=local");
+  EXPECT_EQ(local["view"], "local");
+  EXPECT_GE(local["logins"]["accepted"].get<int>(), 1);
+  EXPECT_LT(local["logins"]["accepted"], stats["logins"]["accepted"]);
+  EXPECT_EQ(http_get(net.api[2] + "/v1/stats?view=everything").status, 400);
 
   // SIGKILL the first: P moves to the second or the third.
   nodes[0].process->kill();
@@ -158,6 +191,17 @@ TEST(FederationFailoverProcesses, KilledSupernodesPeersStayReachableAndARestartC
     EXPECT_EQ(health.json()["status"], "ok");
     EXPECT_EQ(health.json()["federation"]["alive"], 2);
   }
+  // The dead one's report stays in the third's sums (P's first login with it, the second at
+  // its new supernode), marked stale; its peers no longer count online.
+  EXPECT_TRUE(eventually([&] {
+    stats = stats_at(net.api[2]);
+    return stats.is_object() && stats["logins"]["accepted"].get<int>() >= 4 &&
+           stats["peers_online"] == 3;
+  })) << stats.dump();
+  const Json dead = stats_entry(stats, nodes[0].id);
+  EXPECT_EQ(dead["state"], "dead") << stats.dump();
+  EXPECT_EQ(dead["reported"], true);
+  EXPECT_EQ(dead["stale"], true);
 
   // Restart the first: it rejoins and catches up; a peer logging into it finds everyone.
   ASSERT_TRUE(net.restart_first()) << net.failure;
@@ -189,6 +233,19 @@ TEST(FederationFailoverProcesses, KilledSupernodesPeersStayReachableAndARestartC
       << listed[0].size() << ", " << listed[1].size() << ", " << listed[2].size();
   EXPECT_EQ(home_of(net.api[0], p.id()), nodes[home].id);
   EXPECT_EQ(home_of(net.api[0], s.id()), nodes[0].id);
+  // The third took the restarted one's new report in place of the old (its counters began
+  // again), and holds it fresh.
+  HttpReply metrics;
+  EXPECT_TRUE(eventually([&] {
+    metrics = http_get(net.api[2] + "/metrics");
+    const Json e = stats_entry(stats_at(net.api[2]), nodes[0].id);
+    return metrics.body.find("qp2p_stats_reports_total{event=\"member_restarted\"} 1") !=
+               std::string::npos &&
+           e.is_object() && e["stale"] == false;
+  })) << metrics.body;
+  // A federated supernode's /metrics, report counters included, passes promtool too.
+  EXPECT_NE(metrics.body.find("qp2p_stats_reports_members 2"), std::string::npos) << metrics.body;
+  if (auto findings = promtool_findings(metrics.body)) EXPECT_EQ(*findings, "");
   // And every membership is whole again, as /healthz reports it.
   for (int i = 0; i < 3; ++i) {
     HttpReply health;

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,5 +106,23 @@ class ApiSupernode {
   SupernodeProcess supernode_;
   std::string base_;
 };
+
+// `promtool check metrics` (Debian's prometheus package) over a /metrics body: nullopt when
+// promtool is not installed; otherwise "" when it accepts the text without lint findings, else
+// what it said (or that it did not finish within 20 s).
+inline std::optional<std::string> promtool_findings(const std::string& metrics) {
+  auto promtool = find_program("promtool");
+  if (!promtool) return std::nullopt;
+  auto check = ChildProcess::spawn(*promtool, {"check", "metrics"});
+  check.write_line(metrics);
+  check.close_stdin();
+  auto status = check.wait(std::chrono::seconds(20));
+  while (check.read_line(std::chrono::milliseconds(200))) {
+  }
+  if (!status) return std::string("promtool did not finish");
+  if (*status != 0 || !check.lines().empty())
+    return "promtool exit " + std::to_string(*status) + ":\n" + check.transcript();
+  return std::string();
+}
 
 }  // namespace qp2p::test

@@ -167,17 +167,9 @@ TEST_F(ManagementApiCurl, PromtoolAcceptsTheMetrics) {
   EXPECT_NE(metrics.headers.find("text/plain; version=0.0.4"), std::string::npos);
   EXPECT_NE(metrics.body.find("qp2p_logins_total 3"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("qp2p_udp_datagrams_total{direction=\"in\"}"), std::string::npos);
-  auto promtool = find_program("promtool");
-  if (!promtool) GTEST_SKIP() << "promtool not installed (Debian package 'prometheus'): skipped";
-  auto check = ChildProcess::spawn(*promtool, {"check", "metrics"});
-  check.write_line(metrics.body);
-  check.close_stdin();
-  auto status = check.wait(std::chrono::seconds(20));
-  while (check.read_line(std::chrono::milliseconds(200))) {
-  }
-  ASSERT_TRUE(status) << "promtool did not finish";
-  EXPECT_EQ(*status, 0) << check.transcript();
-  EXPECT_TRUE(check.lines().empty()) << "promtool lint findings:\n" << check.transcript();
+  auto findings = promtool_findings(metrics.body);
+  if (!findings) GTEST_SKIP() << "promtool not installed (Debian package 'prometheus'): skipped";
+  EXPECT_EQ(*findings, "");
 }
 
 }  // namespace

@@ -128,6 +128,25 @@ bool has_line(const std::string& text, const std::string& line) {
   return false;
 }
 
+TEST_F(IndexApiStats, WithoutFederationEveryViewIsTheLocalOneAndUnknownViewsAre400) {
+  auto plain = s.get("/v1/stats");
+  auto local = s.get("/v1/stats?view=local");
+  auto network = s.get("/v1/stats?view=network");  // a lone supernode is the whole network
+  for (auto* body : {&plain, &local, &network}) {
+    EXPECT_EQ((*body)["view"], "local");
+    EXPECT_FALSE(body->contains("supernodes"));
+    body->erase("snapshot_age_ms");
+  }
+  EXPECT_EQ(local, plain);
+  EXPECT_EQ(network, plain);
+  auto bad = s.get("/v1/stats?view=global", 400);
+  EXPECT_EQ(bad["error"], "bad_request");
+  EXPECT_EQ(bad["reason"], "view must be 'local' or 'network', got 'global'");
+  EXPECT_EQ(s.get("/v1/stats?verbose=1", 400)["reason"], "unknown query parameter 'verbose'");
+  // No stats-report families without federation.
+  EXPECT_EQ(s.request("GET", "/metrics").body.find("qp2p_stats_reports"), std::string::npos);
+}
+
 TEST_F(IndexApiStats, MetricsCarryTheCountersDropsByReasonAndRuntimeFamilies) {
   ApiRequest r;
   r.method = "GET";
