@@ -92,6 +92,12 @@ TypeId SupernodeApplication::GetTypeId() {
                         UintegerValue(5),
                         MakeUintegerAccessor(&SupernodeApplication::m_suspicionMultiplier),
                         MakeUintegerChecker<uint32_t>(1))
+          .AddAttribute("PushInterval",
+                        "Directory push batching: at most one non-full push payload per member "
+                        "this often (0: every record in its own payload).",
+                        TimeValue(MilliSeconds(50)),
+                        MakeTimeAccessor(&SupernodeApplication::m_pushInterval),
+                        MakeTimeChecker(Time(0)))
           .AddTraceSource("OnlinePeers", "Number of peers logged in.",
                           MakeTraceSourceAccessor(&SupernodeApplication::m_onlinePeers),
                           "ns3::TracedValueCallback::Uint32")
@@ -172,6 +178,8 @@ void SupernodeApplication::StartApplication() {
   }
   config.federation.probe_interval = ToDuration(m_probeInterval);
   config.federation.suspicion_multiplier = m_suspicionMultiplier;
+  config.directory.push.interval_ms = static_cast<qp2p::federation::WallMs>(
+      m_pushInterval.GetMilliSeconds());
 
   qp2p::Random random = qp2p::Random::from_u64(
       DeriveSeed(m_seed, node->GetId(), Qp2pSeedRole::kSupernode, IndexOnNode()));

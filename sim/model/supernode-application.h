@@ -93,6 +93,7 @@ class SupernodeApplication : public Application {
   std::string m_seedsText;
   Time m_probeInterval;
   uint32_t m_suspicionMultiplier = 5;
+  Time m_pushInterval;
 
   Ipv4Address m_boundPrimary;
   Ipv4Address m_boundAlternate;
