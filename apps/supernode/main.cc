@@ -75,10 +75,12 @@ std::string format_directory_counters(const Supernode& node) {
   const SupernodeCounters& c = node.counters();
   return fmt::format(
       " | directory: peers={} records={} parked={} accepted={} stale={} rejected={} "
-      "sync_in_bytes={} sync_out_bytes={} rounds={} payloads_unsent={} unknown_payloads={}",
+      "sync_in_bytes={} sync_out_bytes={} rounds={} pushed={} push_payloads={} queue_full={} "
+      "payloads_unsent={} unknown_payloads={}",
       d->replica().size(), d->replica().record_count(), d->replica().parked(),
       s.records_accepted, s.records_stale, s.records_rejected, s.received_bytes, s.sent_bytes,
-      d->counters().rounds_started, c.federation_payloads_unsent, c.dropped_federation_payload);
+      d->counters().rounds_started, d->counters().pushes, d->counters().push_batches,
+      s.dropped_queue_full, c.federation_payloads_unsent, c.dropped_federation_payload);
 }
 
 // Empty when federation is off.

@@ -23,8 +23,6 @@ namespace {
 const Time kWarmup = Seconds(5);
 // Messages are sent only this long before the quiet end, and judged over this window.
 const Time kMessageWindow = Seconds(10);
-// Logins of the initial peers are spread over this.
-const Time kLoginSpread = Seconds(5);
 
 void OnSupernodeRx(FederationBed* bed, uint32_t index, Ptr<const Packet> p, const Address& from,
                    const Address& to);
@@ -88,6 +86,7 @@ void FederationBed::InstallSupernodes() {
   SupernodeHelper helper;
   helper.SetAttribute("NetworkSecret", StringValue(m_options.networkSecret));
   helper.SetAttribute("SupernodeListDebounce", TimeValue(m_options.listDebounce));
+  helper.SetAttribute("PushInterval", TimeValue(m_options.pushInterval));
   // Two seeds, as an operator would configure: every supernode knows the first two.
   std::string seeds;
   for (uint32_t i = 0; i < std::min<uint32_t>(2, m_options.supernodes); ++i) {
@@ -144,7 +143,7 @@ void FederationBed::InstallPeers() {
       peer.id = *qp2p::PeerId::parse(peer.app->GetPeerId());
       m_peerOfId[peer.id] = k;
       peer.app->SetStartTime(peer.lateJoin ? randomTime()
-                                           : Seconds(1) + kLoginSpread * (double(k) / p));
+                                           : Seconds(1) + m_options.loginSpread * (double(k) / p));
       if (peer.leaves) {
         const Time at = randomTime();
         peer.app->SetStopTime(at);

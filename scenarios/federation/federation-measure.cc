@@ -54,6 +54,42 @@ Json Optional(const std::optional<double>& v) {
   return v ? Json(Round(*v, 3)) : Json(nullptr);
 }
 
+// What a supernode dropped in its federation layers, by reason (the counters /metrics shows):
+// the membership's datagram drops, the directory sync's refused payloads and full queue, the
+// replica's lost presence changes; and the push batching at work. Empty when it has none.
+Json FederationCounters(const qp2p::Supernode* node) {
+  Json j = Json::object();
+  if (!node || !node->federation() || !node->directory()) return j;
+  const qp2p::federation::MembershipCounters& m = node->federation()->counters();
+  j["datagrams_in"] = m.datagrams_in;
+  j["dropped_rate_limited"] = m.dropped_rate_limited;
+  j["dropped_truncated"] = m.dropped_truncated;
+  j["dropped_bad_version"] = m.dropped_bad_version;
+  j["dropped_wrong_network"] = m.dropped_wrong_network;
+  j["dropped_unauthenticated"] = m.dropped_unauthenticated;
+  j["dropped_malformed"] = m.dropped_malformed;
+  j["dropped_replayed"] = m.dropped_replayed;
+  j["dropped_too_old"] = m.dropped_too_old;
+  j["dropped_clock_skew"] = m.dropped_clock_skew;
+  j["dropped_misdirected"] = m.dropped_misdirected;
+  j["dropped_from_self"] = m.dropped_from_self;
+  j["dropped_bad_signature"] = m.dropped_bad_signature;
+  j["dropped_table_full"] = m.dropped_table_full;
+  j["dropped_payload_not_member"] = m.dropped_payload_not_member;
+  j["payloads_unsent"] = node->counters().federation_payloads_unsent;
+  const qp2p::federation::SyncCounters& sync = node->directory()->sync_counters();
+  uint64_t malformed = 0;
+  for (uint64_t c : sync.malformed) malformed += c;
+  j["sync_malformed"] = malformed;
+  j["sync_dropped_queue_full"] = sync.dropped_queue_full;
+  j["records_rejected"] = sync.records_rejected;
+  j["changes_dropped"] = node->directory()->replica().counters().changes_dropped;
+  const qp2p::federation::DirectoryNodeCounters& d = node->directory()->counters();
+  j["records_pushed"] = d.pushes;
+  j["push_payloads"] = d.push_batches;
+  return j;
+}
+
 double PeakRssMb() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
@@ -304,6 +340,7 @@ Json FederationBed::SupernodeJson(FederationReport& report, double seconds) cons
         {"online_peers", node ? node->online_peers() : 0},
         {"supernode_list_pushes", node ? node->counters().supernode_list_pushes : 0},
         {"digest", m_live[s] ? Json(digest) : Json(nullptr)},
+        {"federation_counters", FederationCounters(node)},
         {"members", members}});
   }
   (void)report;
@@ -381,6 +418,19 @@ Json FederationBed::NetworkJson(FederationReport& report) const {
   report.directoryAfterCrash = Since(m_crashTime, m_directoryAfterCrash);
   report.directoryAfterHeal = Since(m_healTime, m_directoryAfterHeal);
 
+  // Federation counters over the supernodes: sum and the largest at one supernode.
+  Json counters = Json::object();
+  for (uint32_t s = 0; s < m_supernodes.size(); ++s) {
+    const Json one = FederationCounters(m_supernodes[s]->GetSupernode());
+    for (const auto& [name, value] : one.items()) {
+      Json& c = counters[name];
+      if (c.is_null()) c = Json{{"sum", 0}, {"max", 0}};
+      const uint64_t v = value.get<uint64_t>();
+      c["sum"] = c["sum"].get<uint64_t>() + v;
+      c["max"] = std::max(c["max"].get<uint64_t>(), v);
+    }
+  }
+
   return Json{
       {"publishes",
        Json{{"tracked", tracked},
@@ -416,7 +466,8 @@ Json FederationBed::NetworkJson(FederationReport& report) const {
        Json{{"convergence_after_crash_s", Optional(report.directoryAfterCrash)},
             {"convergence_after_heal_s", Optional(report.directoryAfterHeal)},
             {"records_missing_at_end", report.recordsMissingAtEnd},
-            {"digests_equal_at_end", report.digestsEqualAtEnd}}}};
+            {"digests_equal_at_end", report.digestsEqualAtEnd}}},
+      {"federation_counters", counters}};
 }
 
 FederationReport FederationBed::Run() {
@@ -439,6 +490,8 @@ FederationReport FederationBed::Run() {
               {"nat_sites", m_topology.nats.size()},
               {"churn", m_options.churn},
               {"publishes_per_peer", m_options.publishesPerPeer},
+              {"login_spread_s", m_options.loginSpread.GetSeconds()},
+              {"push_interval_ms", m_options.pushInterval.GetMilliSeconds()},
               {"duration_s", m_options.duration.GetSeconds()},
               {"quiet_s", m_options.quiet.GetSeconds()},
               {"crash_at_s", m_crashTime < Time(0) ? Json(nullptr) : Json(m_crashTime.GetSeconds())},

@@ -28,6 +28,12 @@ struct FederationOptions {
   double churn = 0.1;
   uint32_t publishesPerPeer = 2;  // updates of its record, at random times
   uint32_t messages = 0;          // instant messages in all (0: one per peer)
+  // The initial peers (all but the late joiners) log in evenly over this, from 1 s: the login
+  // wave whose records every supernode receives (peers / loginSpread a second network-wide).
+  Time loginSpread = Seconds(5);
+  // Directory push batching at every supernode (DirectoryNodeConfig::push.interval_ms; 0: one
+  // record per payload, as before batching).
+  Time pushInterval = MilliSeconds(50);
   Time duration = Seconds(100);
   // No churn, publish or message starts in the last `quiet`: the end state is checked.
   Time quiet = Seconds(20);

@@ -4,7 +4,8 @@
 // has the run, federation-bed.h the measurement rules).
 //
 //   federation-scenario [--supernodes=4] [--peers=48] [--hosts-per-nat=2] [--churn=0.1]
-//                       [--publishes=2] [--messages=0] [--duration=100s] [--quiet=20s]
+//                       [--publishes=2] [--messages=0] [--login-spread=5s]
+//                       [--push-interval=50ms] [--duration=100s] [--quiet=20s]
 //                       [--crash-at=20s] [--partition-at=45s] [--heal-at=60s] [--loss=0]
 //                       [--delay=10ms] [--json=federation.json] [--require-network]
 //                       [--trace] [--RngRun=1] [--RngSeed=1]
@@ -126,6 +127,35 @@ void PrintTable(const FederationReport& report) {
   for (const Json& s : j["supernodes"]) listPushes += s["supernode_list_pushes"].get<uint64_t>();
   std::cout << "  supernode-list pushes to peers          " << listPushes << " (logins and "
             << "membership changes, debounced " << c["list_debounce_ms"] << " ms)\n";
+  const Json& fc = n["federation_counters"];
+  if (!fc.empty()) {
+    // Drops (sum over supernodes / most at one), then how pushes were batched.
+    auto count = [&fc](const char* name) {
+      return fc[name]["sum"].dump() + "/" + fc[name]["max"].dump();
+    };
+    std::cout << "  federation drops (sum/max): rate-limited " << count("dropped_rate_limited")
+              << ", other membership "
+              << fc["dropped_truncated"]["sum"].get<uint64_t>() +
+                     fc["dropped_bad_version"]["sum"].get<uint64_t>() +
+                     fc["dropped_wrong_network"]["sum"].get<uint64_t>() +
+                     fc["dropped_unauthenticated"]["sum"].get<uint64_t>() +
+                     fc["dropped_malformed"]["sum"].get<uint64_t>() +
+                     fc["dropped_replayed"]["sum"].get<uint64_t>() +
+                     fc["dropped_too_old"]["sum"].get<uint64_t>() +
+                     fc["dropped_clock_skew"]["sum"].get<uint64_t>() +
+                     fc["dropped_misdirected"]["sum"].get<uint64_t>() +
+                     fc["dropped_from_self"]["sum"].get<uint64_t>() +
+                     fc["dropped_bad_signature"]["sum"].get<uint64_t>() +
+                     fc["dropped_table_full"]["sum"].get<uint64_t>() +
+                     fc["dropped_payload_not_member"]["sum"].get<uint64_t>()
+              << ", unsent " << count("payloads_unsent") << ", sync queue full "
+              << count("sync_dropped_queue_full") << ", sync malformed " << count("sync_malformed")
+              << ", presence changes " << count("changes_dropped") << "\n";
+    std::cout << "  pushes: " << fc["records_pushed"]["sum"] << " records in "
+              << fc["push_payloads"]["sum"] << " payloads; federation datagrams in "
+              << fc["datagrams_in"]["sum"] << " (most at one supernode "
+              << fc["datagrams_in"]["max"] << ")\n";
+  }
   const Json& r = j["run"];
   std::cout << "wall " << r["wall_seconds"] << " s, peak RSS " << r["peak_rss_mb"]
             << " MB, simulated " << r["simulated_seconds"] << " s, " << r["nodes"] << " nodes, "
@@ -147,6 +177,11 @@ int main(int argc, char* argv[]) {
   cmd.AddValue("churn", "Fraction of peers joining late, and as many leaving", o.churn);
   cmd.AddValue("publishes", "Record updates per peer", o.publishesPerPeer);
   cmd.AddValue("messages", "Instant messages in all (0: one per peer)", o.messages);
+  cmd.AddValue("login-spread", "Initial peers' logins spread over this, from 1 s",
+               o.loginSpread);
+  cmd.AddValue("push-interval",
+               "Directory push batching: one non-full push per member this often (0: none)",
+               o.pushInterval);
   cmd.AddValue("duration", "Simulated time", o.duration);
   cmd.AddValue("quiet", "Quiet end: nothing new starts", o.quiet);
   cmd.AddValue("crash-at", "When the last supernode crashes (0: never)", o.crashAt);
@@ -164,10 +199,10 @@ int main(int argc, char* argv[]) {
                o.listDebounce);
   cmd.Parse(argc, argv);
   if (o.supernodes == 0 || o.peers < 2 || o.quiet + Seconds(15) >= o.duration ||
-      o.quiet < Seconds(10) ||
+      o.loginSpread.IsNegative() || o.quiet < Seconds(10) ||
       (!o.partitionAt.IsZero() && (o.healAt <= o.partitionAt || o.healAt >= o.duration))) {
-    std::cerr << "federation: need supernodes >= 1, peers >= 2, quiet >= 10 s, duration > quiet "
-                 "+ 15 s, partition-at < heal-at < duration\n";
+    std::cerr << "federation: need supernodes >= 1, peers >= 2, login-spread >= 0, "
+                 "quiet >= 10 s, duration > quiet + 15 s, partition-at < heal-at < duration\n";
     return 2;
   }
 

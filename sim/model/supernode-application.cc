@@ -98,6 +98,12 @@ TypeId SupernodeApplication::GetTypeId() {
                         TimeValue(Seconds(1)),
                         MakeTimeAccessor(&SupernodeApplication::m_supernodeListDebounce),
                         MakeTimeChecker(Seconds(0)))
+          .AddAttribute("PushInterval",
+                        "Directory push batching: at most one non-full push payload per member "
+                        "this often (0: every record in its own payload).",
+                        TimeValue(MilliSeconds(50)),
+                        MakeTimeAccessor(&SupernodeApplication::m_pushInterval),
+                        MakeTimeChecker(Time(0)))
           .AddTraceSource("OnlinePeers", "Number of peers logged in.",
                           MakeTraceSourceAccessor(&SupernodeApplication::m_onlinePeers),
                           "ns3::TracedValueCallback::Uint32")
@@ -179,6 +185,8 @@ void SupernodeApplication::StartApplication() {
   config.federation.probe_interval = ToDuration(m_probeInterval);
   config.federation.suspicion_multiplier = m_suspicionMultiplier;
   config.supernode_list_debounce = ToDuration(m_supernodeListDebounce);
+  config.directory.push.interval_ms = static_cast<qp2p::federation::WallMs>(
+      m_pushInterval.GetMilliSeconds());
 
   qp2p::Random random = qp2p::Random::from_u64(
       DeriveSeed(m_seed, node->GetId(), Qp2pSeedRole::kSupernode, IndexOnNode()));

@@ -94,6 +94,7 @@ class SupernodeApplication : public Application {
   Time m_probeInterval;
   uint32_t m_suspicionMultiplier = 5;
   Time m_supernodeListDebounce;
+  Time m_pushInterval;
 
   Ipv4Address m_boundPrimary;
   Ipv4Address m_boundAlternate;

@@ -15,31 +15,38 @@ DirectoryNode::DirectoryNode(const Identity& self, DirectoryNodeConfig config, R
       random_(std::move(random)),
       replica_(config.limits),
       sync_(replica_, config.sync),
+      batch_(config.push),
       writer_(self_, replica_, config.presence) {
   replica_.authorise(self_.id());  // our own presence records
   replica_.record_changes(config_.max_changes);
 }
 
-void DirectoryNode::push_all(const std::vector<DirectoryRecord>& records) {
-  if (records.empty()) return;
+void DirectoryNode::push_batch(const PushBatch::Batch& batch) {
+  if (batch.empty()) return;
   for (const PeerId& member : live_) {
-    sync_.push(member, records);
-    counters_.pushes += records.size();
+    sync_.push(member, batch);
+    counters_.pushes += batch.size();
+    ++counters_.push_batches;
   }
 }
 
+void DirectoryNode::push_all(WallMs now, std::vector<DirectoryRecord> records) {
+  if (records.empty()) return;
+  for (const auto& batch : batch_.add(now, std::move(records))) push_batch(batch);
+}
+
 void DirectoryNode::peer_online(WallMs now, const PeerId& peer, const PeerPresence& presence) {
-  if (auto r = writer_.online(now, peer, presence)) push_all({std::move(*r)});
+  if (auto r = writer_.online(now, peer, presence)) push_all(now, {std::move(*r)});
 }
 
 void DirectoryNode::peer_offline(WallMs now, const PeerId& peer, PresenceState why) {
-  if (auto r = writer_.offline(now, peer, why)) push_all({std::move(*r)});
+  if (auto r = writer_.offline(now, peer, why)) push_all(now, {std::move(*r)});
 }
 
 ApplyResult DirectoryNode::published(WallMs now, const wire::SignedRecord& record) {
   DirectoryRecord r{record};
   const ApplyResult result = replica_.apply(now, r);
-  if (result.accepted()) push_all({std::move(r)});
+  if (result.accepted()) push_all(now, {std::move(r)});
   return result;
 }
 
@@ -78,7 +85,8 @@ void DirectoryNode::handle_payload(WallMs now, const PeerId& from, const Bytes& 
 }
 
 void DirectoryNode::handle_timeout(WallMs now) {
-  if (writer_.next_refresh() <= now) push_all(writer_.refresh(now));
+  if (writer_.next_refresh() <= now) push_all(now, writer_.refresh(now));
+  push_batch(batch_.take_due(now));
   if (replica_.next_expiry() <= now) replica_.expire(now);
   catch_up(now);
   if (!live_.empty() && now >= next_round_) {
@@ -91,7 +99,7 @@ void DirectoryNode::handle_timeout(WallMs now) {
 }
 
 WallMs DirectoryNode::poll_timeout() const {
-  WallMs t = std::min(writer_.next_refresh(), replica_.next_expiry());
+  WallMs t = std::min({writer_.next_refresh(), replica_.next_expiry(), batch_.deadline()});
   if (!live_.empty()) t = std::min(t, next_round_);
   if (!catch_up_.empty()) t = std::min(t, next_catch_up_);
   return t;

@@ -4,7 +4,8 @@
 // §14.5):
 //
 // - every record written or accepted from a local peer (login, refresh, logout, expiry,
-//   publish) is pushed at once to every live member;
+//   publish) is pushed to every live member, batched (push_batch.h): at once when the node
+//   was idle, else in the next full payload or within `push.interval_ms`;
 // - a member that comes up (joins, returns after a crash or a partition) is authorised and
 //   gets an anti-entropy round, so it receives what it missed; when several come up together
 //   (a partition heals: the other half at once) their rounds start `catch_up_spacing_ms` apart,
@@ -32,6 +33,7 @@
 #include "stack/federation/directory_sync.h"
 #include "stack/federation/federation_wire.h"
 #include "stack/federation/presence_writer.h"
+#include "stack/federation/push_batch.h"
 
 namespace qp2p::federation {
 
@@ -39,6 +41,8 @@ struct DirectoryNodeConfig {
   DirectoryLimits limits;
   // Payloads must fit the membership's Payload message (federation_wire.h kMaxPayload).
   SyncConfig sync{kMaxPayload};
+  // Records per push payload and how long a non-full one may wait (push_batch.h).
+  PushBatchConfig push{kMaxPayload};
   PresenceWriterConfig presence;
   // A round with a random live member this often: repairs pushes lost to loss or a partition
   // well inside one lease (120 s), at one summary (~540 bytes) per round when nothing differs.
@@ -57,6 +61,7 @@ inline bool is_directory_payload(const Bytes& payload) {
 
 struct DirectoryNodeCounters {
   std::uint64_t pushes = 0;          // records pushed (one per member)
+  std::uint64_t push_batches = 0;    // push payloads sent (one per member)
   std::uint64_t rounds_started = 0;  // anti-entropy rounds this node began
   std::uint64_t catch_up_rounds = 0;  // of which with a member that came up
   std::uint64_t payloads_in = 0;
@@ -93,7 +98,9 @@ class DirectoryNode {
   const std::set<PeerId>& live_members() const { return live_; }
 
  private:
-  void push_all(const std::vector<DirectoryRecord>& records);
+  // Batches `records` (push_batch.h) and pushes what is ready to every live member.
+  void push_all(WallMs now, std::vector<DirectoryRecord> records);
+  void push_batch(const PushBatch::Batch& batch);
   // Starts the next catch-up round when one is due.
   void catch_up(WallMs now);
 
@@ -102,6 +109,7 @@ class DirectoryNode {
   Random random_;
   DirectoryReplica replica_;
   DirectorySync sync_;
+  PushBatch batch_;
   PresenceWriter writer_;
   std::set<PeerId> live_;
   WallMs next_round_ = 0;

@@ -41,8 +41,14 @@ Duration Membership::suspicion_timeout() const {
                                               (config_.suspicion_multiplier * scale));
 }
 
+double Membership::inbound_rate() const {
+  return static_cast<double>(config_.max_inbound_per_second) +
+         static_cast<double>(config_.inbound_per_member_per_second) *
+             static_cast<double>(table_.size() - 1);
+}
+
 bool Membership::allow_inbound(Instant now) {
-  const double rate = config_.max_inbound_per_second;
+  const double rate = inbound_rate();
   if (now > tokens_at_) {
     tokens_ = std::min(rate, tokens_ + rate * static_cast<double>((now - tokens_at_).count()) / 1e6);
     tokens_at_ = now;
@@ -59,7 +65,7 @@ void Membership::handle_datagram(Instant now, const Endpoint& /*local*/, const E
   if (!allow_inbound(now)) {
     ++counters_.dropped_rate_limited;
     SPDLOG_DEBUG("federation: drop from {}: over {} datagrams/s", remote.to_string(),
-                 config_.max_inbound_per_second);
+                 inbound_rate());
     return;
   }
   OpenError open_error = OpenError::kNone;

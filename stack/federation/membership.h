@@ -63,7 +63,14 @@ struct MembershipConfig {
   std::size_t retransmit_multiplier = 4;
   // A sync carries at most this many datagrams of 16 entries (a random subset beyond).
   std::size_t max_sync_datagrams = 8;
+  // Inbound datagrams per second (a token bucket, one second deep, checked before decryption):
+  // the base, plus as many per known member (dead ones still remembered included). The base
+  // covers full payloads, which grow with the network's record bytes (2000 x ~1.2 KB: about
+  // 7,000 pushed records a second); the per-member share covers what every member sends
+  // whatever the load: up to 20 non-full directory pushes (one per 50 ms, push_batch.h) and its
+  // probes, acks, relays and syncs (docs/protocol.md §14.4).
   std::uint32_t max_inbound_per_second = 2000;
+  std::uint32_t inbound_per_member_per_second = 25;
   Duration max_clock_skew = std::chrono::seconds(60);
 };
 
@@ -142,6 +149,8 @@ class Membership final : public SansIoEndpoint {
   void send(Instant now, const PeerId& to, const Endpoint& endpoint, Body body,
             bool piggyback = true, std::vector<Entry> entries = {});
   std::vector<PeerId> up_ids() const;
+  // The inbound bucket's rate now: the base plus the per-member share of every known member.
+  double inbound_rate() const;
   bool allow_inbound(Instant now);
   std::int64_t wall_us(Instant now) const { return to_us(now) + config_.unix_offset_us; }
 

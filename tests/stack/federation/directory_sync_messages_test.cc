@@ -101,6 +101,78 @@ TEST(DirectorySyncMessages, MalformedPayloadsNameTheirReason) {
   EXPECT_EQ(error_of(encode(rr)), SyncDecodeError::kBadCount);
 }
 
+// A push batch (§14.5, "Push batching"): `01 | count | count x (kind | record)`, the records'
+// encodings back to back, exactly as they are stored.
+TEST(DirectorySyncMessages, PushBatchLayout) {
+  const DirectoryRecord a{online(peer(1), supernode(0), kT0)};
+  const DirectoryRecord b{metadata(peer(1), 2)};
+  const DirectoryRecord c{offline(peer(2), supernode(0), kT0, 1)};
+  Bytes expected = test::hex("01 0003");
+  ByteWriter w(expected);
+  for (const auto* r : {&a, &b, &c}) append(w, *r);
+  const Bytes got = encode(Push{{a, b, c}});
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(got.size(), 3 + encoded_size(a) + encoded_size(b) + encoded_size(c));
+  EXPECT_EQ(got[3], 1);                       // first record: presence
+  EXPECT_EQ(got[3 + encoded_size(a)], 2);     // second: metadata
+  SyncDecodeError e;
+  auto back = decode(got.data(), got.size(), &e);
+  ASSERT_TRUE(back.has_value()) << to_string(e);
+  ASSERT_EQ(std::get<Push>(*back).records.size(), 3u);
+  EXPECT_EQ(std::get<Push>(*back).records[1].peer(), peer(1).id());
+}
+
+// A batch that does not decode whole is refused whole (counted): record boundaries after a bad
+// one are unknown, so nothing of it is applied.
+TEST(DirectorySyncMessages, TruncatedOrMalformedBatchIsRefusedWhole) {
+  const DirectoryRecord a{online(peer(1), supernode(0), kT0)};
+  const DirectoryRecord b{online(peer(2), supernode(0), kT0)};
+  const Bytes good = encode(Push{{a, b}});
+  Bytes cut(good.begin(), good.end() - 10);  // inside the second record
+  EXPECT_EQ(error_of(cut), SyncDecodeError::kBadRecord);
+  Bytes more = good;
+  more[2] = 3;  // says three records, holds two
+  EXPECT_EQ(error_of(more), SyncDecodeError::kBadRecord);
+  Bytes fewer = good;
+  fewer[2] = 1;  // says one: the second is trailing
+  EXPECT_EQ(error_of(fewer), SyncDecodeError::kTrailingBytes);
+  Bytes kind = good;
+  kind[3 + encoded_size(a)] = 7;  // second record of an unknown kind
+  EXPECT_EQ(error_of(kind), SyncDecodeError::kBadRecord);
+
+  Mesh mesh(2);
+  DirectorySync& target = *mesh.syncs[1];
+  for (const Bytes* p : {&cut, &more, &kind})
+    target.handle_message(kT0 + 1, supernode(0).id(), p->data(), p->size());
+  target.handle_message(kT0 + 1, supernode(0).id(), fewer.data(), fewer.size());
+  EXPECT_EQ(target.counters().malformed[static_cast<std::size_t>(SyncDecodeError::kBadRecord)],
+            3u);
+  EXPECT_EQ(
+      target.counters().malformed[static_cast<std::size_t>(SyncDecodeError::kTrailingBytes)], 1u);
+  EXPECT_EQ(mesh.replicas[1]->size(), 0u);  // not even the first record
+  EXPECT_EQ(target.counters().records_accepted, 0u);
+}
+
+// A batch that decodes is applied record by record: one the replica refuses (a forged
+// signature, a writer that is no member) does not keep the others out.
+TEST(DirectorySyncMessages, ARefusedRecordDoesNotPoisonItsBatch) {
+  DirectoryRecord forged{online(peer(2), supernode(0), kT0)};
+  std::get<PresenceRecord>(forged.body).signature[0] ^= 1;
+  const DirectoryRecord stranger{online(peer(3), supernode(77), kT0)};  // not authorised
+  const Bytes batch = encode(Push{{{online(peer(1), supernode(0), kT0)}, forged, stranger,
+                                   {metadata(peer(1), 2)}, {online(peer(4), supernode(1), kT0)}}});
+  Mesh mesh(2);
+  DirectorySync& target = *mesh.syncs[1];
+  target.handle_message(kT0 + 1, supernode(0).id(), batch.data(), batch.size());
+  EXPECT_EQ(target.counters().records_accepted, 3u);
+  EXPECT_EQ(target.counters().records_rejected, 2u);
+  EXPECT_TRUE(mesh.replicas[1]->find(peer(1).id()));
+  EXPECT_FALSE(mesh.replicas[1]->find(peer(2).id()));
+  EXPECT_FALSE(mesh.replicas[1]->find(peer(3).id()));
+  EXPECT_TRUE(mesh.replicas[1]->find(peer(4).id()));
+  ASSERT_TRUE(mesh.replicas[1]->peer_info(peer(1).id(), kT0 + 1).has_value());
+}
+
 TEST(DirectorySyncMessages, EngineSplitsBatchesToFitThePayloadBound) {
   DirectoryReplica r(limits());
   SyncConfig config;

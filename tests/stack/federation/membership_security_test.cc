@@ -143,6 +143,41 @@ TEST(MembershipSecurity, MemberCannotSpeakAsAnother) {
   EXPECT_EQ(bed.node(0).counters().payloads_in, 1u);
 }
 
+// The inbound bucket (§14.4): one second deep, the base rate plus a share per known member,
+// checked before any decryption; a flood beyond it is counted, and the member keeps working.
+TEST(MembershipSecurity, InboundFloodIsCutAtTheRateSizedByMembers) {
+  MembershipConfig base;
+  base.max_inbound_per_second = 200;
+  base.inbound_per_member_per_second = 50;
+  MembershipBed bed(5, 43, base);
+  ASSERT_TRUE(bed.net().run_for(std::chrono::seconds(20)));
+  ASSERT_TRUE(bed.converged(bed.all()));
+  // 200 + 50 x 4 others: 400 a second. A flood of 3000 in one second from a stranger, after a
+  // quiet second that filled the bucket (the members' own traffic uses a little of it).
+  Membership& target = bed.node(0);
+  ASSERT_TRUE(bed.net().run_for(std::chrono::seconds(1)));
+  const std::uint64_t limited_before = target.counters().dropped_rate_limited;
+  const std::uint64_t unauth_before = target.counters().dropped_unauthenticated +
+                                      target.counters().dropped_wrong_network;
+  Instant now = bed.net().now();
+  Bytes junk(200, 0);
+  junk[0] = kMagic;
+  junk[1] = 1;
+  for (int i = 0; i < 3000; ++i) {
+    now += std::chrono::microseconds(333);
+    target.handle_datagram(now, node_endpoint(0), node_endpoint(9), junk.data(), junk.size());
+  }
+  const std::uint64_t limited = target.counters().dropped_rate_limited - limited_before;
+  const std::uint64_t opened = target.counters().dropped_unauthenticated +
+                               target.counters().dropped_wrong_network - unauth_before;
+  EXPECT_EQ(limited + opened, 3000u);
+  // Admitted: at most a full bucket (400) plus one second's refill (400).
+  EXPECT_LE(opened, 800u);
+  EXPECT_GE(opened, 700u);
+  ASSERT_TRUE(bed.net().run_for(std::chrono::seconds(10)));
+  EXPECT_TRUE(bed.converged(bed.all()));
+}
+
 TEST(MembershipSecurity, FuzzedInputNeverCrashesAndIsCounted) {
   MembershipBed bed(3, 45);
   ASSERT_TRUE(bed.net().run_until([&] { return bed.converged(bed.all()); },
