@@ -54,9 +54,9 @@ TEST(StatsReport, TotalsBytesAreAsDocumented) {
           "0102030405060708"
           "00000009"
           "00"
-          "29"
+          "2c"
           "ac02" +
-          repeat("00", 40));
+          repeat("00", 43));
   EXPECT_EQ(encode(part), expected);
   StatsDecodeError error = StatsDecodeError::kCount;
   auto back = decode_stats_report(expected, &error);

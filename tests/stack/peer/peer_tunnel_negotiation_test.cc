@@ -263,7 +263,7 @@ TEST_F(PeerTunnelNegotiation, JunkFromTheSupernodeAddressIsDroppedAndCounted) {
   alice.handle_datagram(sc.net.now(), local, sn, offer.data(), offer.size());
   // A well-formed punch-start outside the session: never trusted.
   Bytes start;
-  wire::encode({2, wire::PunchStart{bob.id(), 5, {}, true, {}}}, start);
+  wire::encode({2, wire::PunchStart{bob.id(), 5, {}, true, {}, {}}}, start);
   alice.handle_datagram(sc.net.now(), local, sn, start.data(), start.size());
   EXPECT_EQ(alice.counters().dropped_malformed, before.dropped_malformed + 1);
   EXPECT_EQ(alice.counters().dropped_unexpected, before.dropped_unexpected + 1);

@@ -141,7 +141,7 @@ TEST_F(DropFixture, MalformedControlMessagesAreDroppedAsMalformed) {
 
 TEST_F(DropFixture, AuthenticatedButMalformedBodyIsDroppedAsMalformed) {
   // The MAC is good but the body breaks a bound the encoder does not enforce.
-  wire::Search too_many{1, {}};
+  wire::Search too_many{1, {}, {}};
   for (std::size_t i = 0; i <= wire::kMaxSearchTerms; ++i)
     too_many.terms.push_back({"k", "v", false});
   expect_silent_drop(alice.seal(alice.new_txn(), too_many));

@@ -359,7 +359,7 @@ TEST_F(HandshakeFixture, MalformedAndMisdirectedMessagesAreDroppedAndCounted) {
   net.send(alice,
            alice.seal(alice.new_txn(), wire::TunnelConnect{bob.id(), {}, wire::kMaxRttMs + 1}));
   // Supernode-to-peer messages sent by a peer.
-  net.send(alice, alice.seal(alice.new_txn(), wire::PunchStart{bob.id(), 1, {}, true, {}}));
+  net.send(alice, alice.seal(alice.new_txn(), wire::PunchStart{bob.id(), 1, {}, true, {}, {}}));
   net.send(alice, alice.seal(alice.new_txn(), wire::TunnelOffer{{}, 1}));
   EXPECT_EQ(alice.datagrams_received, received) << "dropped, not answered";
   EXPECT_EQ(net.supernode.counters().dropped_control_malformed,
