@@ -245,7 +245,9 @@ TEST(FederationFailoverProcesses, KilledSupernodesPeersStayReachableAndARestartC
   })) << metrics.body;
   // A federated supernode's /metrics, report counters included, passes promtool too.
   EXPECT_NE(metrics.body.find("qp2p_stats_reports_members 2"), std::string::npos) << metrics.body;
-  if (auto findings = promtool_findings(metrics.body)) EXPECT_EQ(*findings, "");
+  if (auto findings = promtool_findings(metrics.body)) {
+    EXPECT_EQ(*findings, "");
+  }
   // And every membership is whole again, as /healthz reports it.
   for (int i = 0; i < 3; ++i) {
     HttpReply health;
