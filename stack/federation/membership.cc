@@ -182,6 +182,8 @@ void Membership::on_message(Instant now, const Endpoint& remote, Message& m) {
 }
 
 void Membership::on_update(Instant now, const Entry& update) {
+  const Member* before = table_.find(update.id);
+  const bool was_suspect = before && before->entry.state == MemberState::kSuspect;
   const MemberTable::Result r = table_.apply(update, now);
   switch (r.outcome) {
     case MemberTable::Outcome::kAboutSelf: {
@@ -210,6 +212,14 @@ void Membership::on_update(Instant now, const Entry& update) {
     SPDLOG_INFO("federation: member {} {} at {}", update.id.to_string(), to_string(stored.state),
                 stored.endpoint.to_string());
     events_.push_back(MemberDown{stored.id, stored.endpoint, stored.state == MemberState::kLeft});
+  } else if (was_suspect && stored.state == MemberState::kAlive) {
+    // Refuted. A suspect may have been cut off (a partition shorter than the suspicion timeout
+    // declares nobody dead), so what was sent to it meanwhile may be lost: tell the layers
+    // above it is back, as after a death, so the directory starts a catch-up round with it
+    // (docs/protocol.md §14.5) instead of waiting for a random anti-entropy round.
+    SPDLOG_DEBUG("federation: member {} refuted suspicion (incarnation {})", short_id(update.id),
+                 stored.incarnation);
+    events_.push_back(MemberUp{stored.id, stored.endpoint});
   } else if (r.moved && r.is_up) {
     SPDLOG_INFO("federation: member {} moved to {}", update.id.to_string(),
                 stored.endpoint.to_string());

@@ -30,6 +30,10 @@ struct SeenDown {
   Instant at;
   bool left;
 };
+struct SeenUp {
+  PeerId id;
+  Instant at;
+};
 
 class MembershipBed {
  public:
@@ -58,6 +62,7 @@ class MembershipBed {
     identities_.push_back(identity);
     nodes_.push_back(std::make_unique<Membership>(c, identity, *key, r.fork()));
     downs_.emplace_back();
+    ups_.emplace_back();
     payloads_.emplace_back();
     net_.add_node("member" + std::to_string(i), *nodes_.back(), {c.local});
     return i;
@@ -69,6 +74,7 @@ class MembershipBed {
   const Identity& identity(std::size_t i) const { return identities_.at(i); }
   std::size_t size() const { return nodes_.size(); }
   const std::vector<SeenDown>& downs(std::size_t i) const { return downs_.at(i); }
+  const std::vector<SeenUp>& ups(std::size_t i) const { return ups_.at(i); }
   const std::vector<PayloadReceived>& payloads(std::size_t i) const { return payloads_.at(i); }
 
   std::set<PeerId> view(std::size_t i) const {
@@ -105,6 +111,7 @@ class MembershipBed {
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       while (auto e = nodes_[i]->poll_event()) {
         if (auto* d = std::get_if<MemberDown>(&*e)) downs_[i].push_back({d->id, now, d->left});
+        if (auto* u = std::get_if<MemberUp>(&*e)) ups_[i].push_back({u->id, now});
         if (auto* p = std::get_if<PayloadReceived>(&*e)) payloads_[i].push_back(std::move(*p));
       }
     }
@@ -117,6 +124,7 @@ class MembershipBed {
   std::vector<PeerId> ids_;
   std::vector<Identity> identities_;
   std::vector<std::vector<SeenDown>> downs_;
+  std::vector<std::vector<SeenUp>> ups_;
   std::vector<std::vector<PayloadReceived>> payloads_;
 };
 
