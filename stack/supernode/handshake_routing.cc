@@ -85,9 +85,7 @@ void SupernodeCore::retry_handshake_routes(Instant now) {
     // end of a negotiation before its answer.
     auto it = negotiations_.find(e.message.attempt);
     if (it == negotiations_.end()) continue;
-    const Negotiation n = it->second;
-    forget_negotiation(it);
-    cancel_routed(now, n, federation::CancelReason::kGaveUp);
+    const Negotiation n = abandon_negotiation(now, it, federation::CancelReason::kGaveUp);
     ++handshake_counters_.callee_offline;
     handshake_stats_.went_offline(n.nat_pair);
     push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "offline"});
@@ -311,14 +309,18 @@ void SupernodeCore::on_routed_cancel(Instant now, const PeerId& from, const Rout
 
 // --- At the caller's supernode (A) ---
 
-void SupernodeCore::cancel_routed(Instant now, const Negotiation& n,
-                                  federation::CancelReason reason) {
-  if (n.callee_home == PeerId{}) return;  // the callee is here: nobody else to tell
+Negotiation SupernodeCore::abandon_negotiation(
+    Instant now, std::map<std::uint64_t, Negotiation>::iterator it,
+    federation::CancelReason reason) {
+  const Negotiation n = it->second;
+  forget_negotiation(it);
+  if (n.callee_home == PeerId{}) return n;  // the callee is here: nobody else to tell
   ++handshake_counters_.routed_cancels_sent;
   RouteHandshake cancel =
       route_handshake(HandshakeRouteType::kCancel, n.attempt, n.caller, n.callee);
   cancel.cancel_reason = reason;
   send_reliably(now, n.callee_home, cancel);
+  return n;
 }
 
 void SupernodeCore::on_routed_answer(Instant now, const PeerId& from, const RouteHandshake& m) {

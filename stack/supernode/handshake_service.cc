@@ -318,9 +318,7 @@ void SupernodeCore::expire_negotiations(Instant now) {
   for (auto it = negotiations_.begin(); it != negotiations_.end();) {
     auto next = std::next(it);
     if (it->second.expires <= now) {
-      const Negotiation n = it->second;
-      forget_negotiation(it);
-      cancel_routed(now, n, federation::CancelReason::kTimeout);
+      const Negotiation n = abandon_negotiation(now, it, federation::CancelReason::kTimeout);
       ++handshake_counters_.timeouts;
       handshake_stats_.timed_out(n.nat_pair);
       SPDLOG_DEBUG("handshake {:016x}: {} did not answer", n.attempt, short_id(n.callee));
@@ -344,13 +342,11 @@ void SupernodeCore::end_negotiations_of(Instant now, const PeerId& peer) {
     auto next = std::next(it);
     const Negotiation n = it->second;
     if (n.caller == peer) {
-      forget_negotiation(it);
-      cancel_routed(now, n, federation::CancelReason::kCallerOffline);
+      abandon_negotiation(now, it, federation::CancelReason::kCallerOffline);
       ++handshake_counters_.caller_offline;
       handshake_stats_.went_offline(n.nat_pair);
     } else if (n.callee == peer) {
-      forget_negotiation(it);
-      cancel_routed(now, n, federation::CancelReason::kCalleeOffline);
+      abandon_negotiation(now, it, federation::CancelReason::kCalleeOffline);
       ++handshake_counters_.callee_offline;
       handshake_stats_.went_offline(n.nat_pair);
       push_handshake(now, n.caller, wire::TunnelRefused{n.callee, n.attempt, "offline"});

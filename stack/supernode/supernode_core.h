@@ -239,9 +239,10 @@ class SupernodeCore {
   void on_routed_punch(Instant now, const PeerId& from, const federation::RouteHandshake& m);
   void on_routed_relayed(Instant now, const PeerId& from, const federation::RouteHandshake& m);
   void on_routed_cancel(Instant now, const PeerId& from, const federation::RouteHandshake& m);
-  // Negotiation `n` ended here before its answer: its callee's supernode (when another
-  // member) is told, reliably, so it forgets the attempt.
-  void cancel_routed(Instant now, const Negotiation& n, federation::CancelReason reason);
+  // Ends the negotiation at `it` before its answer (forget_negotiation) and tells its callee's
+  // supernode, when another member, reliably, so it forgets the attempt. Returns what it was.
+  Negotiation abandon_negotiation(Instant now, std::map<std::uint64_t, Negotiation>::iterator it,
+                                  federation::CancelReason reason);
   // The callee's answer or relayed address for an attempt another supernode runs: true when
   // `m` was for one (and has been handled).
   bool answer_routed(Instant now, PeerSessionState& peer, std::uint64_t transaction,
