@@ -8,7 +8,10 @@
 
 #include "nat-models/nat_behaviour.h"
 #include "ns3/boolean.h"
+#include "ns3/channel.h"
 #include "ns3/node.h"
+#include "ns3/point-to-point-net-device.h"
+#include "ns3/queue.h"
 #include "ns3/simulator.h"
 #include "ns3/string.h"
 #include "scenarios/federation/federation-view.h"
@@ -28,6 +31,9 @@ void OnSupernodeRx(FederationBed* bed, uint32_t index, Ptr<const Packet> p, cons
                    const Address& to);
 void OnSupernodeTx(FederationBed* bed, uint32_t index, Ptr<const Packet> p, const Address& from,
                    const Address& to);
+void OnLinkDrop(FederationBed* bed, uint32_t index, bool uplink, Ptr<const Packet>) {
+  bed->CountLinkDrop(index, uplink);
+}
 
 }  // namespace
 
@@ -80,6 +86,26 @@ void FederationBed::Build() {
   }
   InstallSupernodes();
   InstallPeers();
+  WatchLinkQueues();
+}
+
+void FederationBed::WatchLinkQueues() {
+  for (uint32_t i = 0; i < m_topology.supernodes.size(); ++i) {
+    // Device 0 is the loopback; 1 the link to the core.
+    Ptr<NetDevice> uplink = m_topology.supernodes[i].node->GetDevice(1);
+    Ptr<Channel> channel = uplink->GetChannel();
+    for (std::size_t d = 0; d < channel->GetNDevices(); ++d) {
+      auto device = DynamicCast<PointToPointNetDevice>(channel->GetDevice(d));
+      if (!device) continue;
+      const bool up = device == uplink;
+      device->GetQueue()->TraceConnectWithoutContext(
+          "Drop", MakeBoundCallback(&OnLinkDrop, this, i, up));
+    }
+  }
+}
+
+void FederationBed::CountLinkDrop(uint32_t index, bool uplink) {
+  ++(uplink ? m_traffic[index].uplinkDrops : m_traffic[index].downlinkDrops);
 }
 
 void FederationBed::InstallSupernodes() {

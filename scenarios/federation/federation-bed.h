@@ -50,6 +50,7 @@ class FederationBed {
   FederationReport Run();
   // A datagram a supernode sent or received (its traces).
   void CountTraffic(uint32_t index, const Address& remote, uint32_t bytes, bool in);
+  void CountLinkDrop(uint32_t index, bool uplink);
 
  private:
   struct Segment {  // a stretch of time a peer was logged in at one supernode
@@ -93,11 +94,16 @@ class FederationBed {
     uint64_t federationIn = 0, federationOut = 0, peersIn = 0, peersOut = 0;
     uint64_t recordsApplied = 0;  // tracked publishes that became visible here
     uint64_t maxDirectory = 0;
+    // Datagrams the link's transmit queue dropped (full): on the supernode's side (sent) and on
+    // the core's side towards it (to be received); a burst larger than the queue loses its tail.
+    uint64_t uplinkDrops = 0, downlinkDrops = 0;
   };
 
   // federation-bed.cc
   void InstallSupernodes();
   void InstallPeers();
+  // Counts what the transmit queues of each supernode's core link drop (Traffic).
+  void WatchLinkQueues();
   void OnPeerEvent(uint32_t peer, const qp2p::PeerEvent& event);
   void PeerPublish(uint32_t peer);
   void PeerLeave(uint32_t peer);

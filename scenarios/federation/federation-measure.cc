@@ -87,6 +87,12 @@ Json FederationCounters(const qp2p::Supernode* node) {
   const qp2p::federation::DirectoryNodeCounters& d = node->directory()->counters();
   j["records_pushed"] = d.pushes;
   j["push_payloads"] = d.push_batches;
+  j["rounds_started"] = d.rounds_started;
+  j["catch_up_rounds"] = d.catch_up_rounds;
+  j["catch_up_skipped"] = d.catch_up_skipped;
+  j["round_buckets_requested"] = sync.round.buckets_requested;
+  j["round_requests_timed_out"] = sync.round.requests_timed_out;
+  j["round_buckets_given_up"] = sync.round.buckets_given_up;
   return j;
 }
 
@@ -337,6 +343,7 @@ Json FederationBed::SupernodeJson(FederationReport& report, double seconds) cons
         {"directory_size_max", std::max(size, t.maxDirectory)},
         {"records_applied_per_s", Round(double(t.recordsApplied) / seconds, 3)},
         {"records_applied", t.recordsApplied},
+        {"link_queue_drops", Json{{"sent", t.uplinkDrops}, {"received", t.downlinkDrops}}},
         {"online_peers", node ? node->online_peers() : 0},
         {"supernode_list_pushes", node ? node->counters().supernode_list_pushes : 0},
         {"digest", m_live[s] ? Json(digest) : Json(nullptr)},
@@ -431,7 +438,14 @@ Json FederationBed::NetworkJson(FederationReport& report) const {
     }
   }
 
+  uint64_t uplinkDrops = 0, downlinkDrops = 0;
+  for (const Traffic& t : m_traffic) {
+    uplinkDrops += t.uplinkDrops;
+    downlinkDrops += t.downlinkDrops;
+  }
+
   return Json{
+      {"link_queue_drops", Json{{"sent", uplinkDrops}, {"received", downlinkDrops}}},
       {"publishes",
        Json{{"tracked", tracked},
             {"withdrawn", withdrawn},

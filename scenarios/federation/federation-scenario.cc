@@ -155,7 +155,14 @@ void PrintTable(const FederationReport& report) {
               << fc["push_payloads"]["sum"] << " payloads; federation datagrams in "
               << fc["datagrams_in"]["sum"] << " (most at one supernode "
               << fc["datagrams_in"]["max"] << ")\n";
+    std::cout << "  anti-entropy: " << fc["rounds_started"]["sum"] << " rounds ("
+              << fc["catch_up_rounds"]["sum"] << " catch-up, " << fc["catch_up_skipped"]["sum"]
+              << " catch-up skipped); " << fc["round_buckets_requested"]["sum"]
+              << " bucket requests, " << fc["round_requests_timed_out"]["sum"] << " timed out, "
+              << fc["round_buckets_given_up"]["sum"] << " given up\n";
   }
+  std::cout << "  supernode link queue drops: " << n["link_queue_drops"]["sent"] << " sent, "
+            << n["link_queue_drops"]["received"] << " to be received\n";
   const Json& r = j["run"];
   std::cout << "wall " << r["wall_seconds"] << " s, peak RSS " << r["peak_rss_mb"]
             << " MB, simulated " << r["simulated_seconds"] << " s, " << r["nodes"] << " nodes, "

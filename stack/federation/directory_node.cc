@@ -69,25 +69,38 @@ void DirectoryNode::member_down(const PeerId& member) {
 
 void DirectoryNode::catch_up(WallMs now) {
   if (catch_up_.empty() || now < next_catch_up_) return;
+  if (catching_up_with_ && sync_.round_active(*catching_up_with_) && now < catch_up_overdue_)
+    return;
   const PeerId member = catch_up_.front();
   catch_up_.pop_front();
   sync_.start_round(now, member);
   ++counters_.rounds_started;
   ++counters_.catch_up_rounds;
+  catching_up_with_ = member;
   next_catch_up_ = now + config_.catch_up_spacing_ms;
+  catch_up_overdue_ = now + config_.catch_up_max_wait_ms;
 }
 
 void DirectoryNode::handle_payload(WallMs now, const PeerId& from, const Bytes& payload) {
   ++counters_.payloads_in;
   // Membership hands up payloads of live members only: the sender is one.
   replica_.authorise(from);
+  if (is_round_start(payload.data(), payload.size())) {
+    auto it = std::find(catch_up_.begin(), catch_up_.end(), from);
+    if (it != catch_up_.end()) {
+      catch_up_.erase(it);
+      ++counters_.catch_up_skipped;
+    }
+  }
   sync_.handle_message(now, from, payload.data(), payload.size());
+  catch_up(now);
 }
 
 void DirectoryNode::handle_timeout(WallMs now) {
   if (writer_.next_refresh() <= now) push_all(now, writer_.refresh(now));
   push_batch(batch_.take_due(now));
   if (replica_.next_expiry() <= now) replica_.expire(now);
+  sync_.handle_timeout(now);
   catch_up(now);
   if (!live_.empty() && now >= next_round_) {
     auto it = live_.begin();
@@ -101,8 +114,12 @@ void DirectoryNode::handle_timeout(WallMs now) {
 WallMs DirectoryNode::poll_timeout() const {
   WallMs t = std::min({writer_.next_refresh(), replica_.next_expiry(), batch_.deadline()});
   if (!live_.empty()) t = std::min(t, next_round_);
-  if (!catch_up_.empty()) t = std::min(t, next_catch_up_);
-  return t;
+  if (!catch_up_.empty()) {
+    // Waits for the last catch-up round to end (sync_.poll_timeout() covers that) or overdue.
+    const bool waiting = catching_up_with_ && sync_.round_active(*catching_up_with_);
+    t = std::min(t, waiting ? std::max(next_catch_up_, catch_up_overdue_) : next_catch_up_);
+  }
+  return std::min(t, sync_.poll_timeout());
 }
 
 }  // namespace qp2p::federation

@@ -8,10 +8,13 @@
 //   was idle, else in the next full payload or within `push.interval_ms`;
 // - a member that comes up (joins, returns after a crash or a partition) is authorised and
 //   gets an anti-entropy round, so it receives what it missed; when several come up together
-//   (a partition heals: the other half at once) their rounds start `catch_up_spacing_ms` apart,
-//   in the order they came up, so the first repairs the difference and the next ones find
-//   little left instead of each carrying the whole difference again; every
-//   `anti_entropy_interval_ms` a round runs with one live member chosen at random;
+//   (a partition heals: the other half at once) their rounds run one after the other, in the
+//   order they came up: the next starts when the last ended (sync_round.h), at least
+//   `catch_up_spacing_ms` and at most `catch_up_max_wait_ms` after it began, so the first
+//   repairs the difference and the next ones find little left instead of each carrying the
+//   whole difference again at once; a member that begins a round with us before our catch-up
+//   with it is skipped, as its round repairs both sides; every `anti_entropy_interval_ms` a
+//   round runs with one live member chosen at random;
 // - a member that goes down stays authorised: a crash or a partition is not distrust, its
 //   records stop being refreshed and expire everywhere within one lease, and records it wrote
 //   before the split must still be accepted when a third member relays them afterwards;
@@ -40,16 +43,18 @@ namespace qp2p::federation {
 struct DirectoryNodeConfig {
   DirectoryLimits limits;
   // Payloads must fit the membership's Payload message (federation_wire.h kMaxPayload).
-  SyncConfig sync{kMaxPayload};
+  SyncConfig sync;  // its default payload bound is kMaxPayload (checked in directory_sync.cc)
   // Records per push payload and how long a non-full one may wait (push_batch.h).
   PushBatchConfig push{kMaxPayload};
   PresenceWriterConfig presence;
   // A round with a random live member this often: repairs pushes lost to loss or a partition
   // well inside one lease (120 s), at one summary (~540 bytes) per round when nothing differs.
   WallMs anti_entropy_interval_ms = 10'000;
-  // Rounds with members that came up start this far apart (the first at once): a round over
-  // the supernode channel takes a few round trips, so the next starts after it repaired most.
+  // Rounds with members that came up start one after the other (the first at once): a round
+  // over the supernode channel takes a few round trips, so the next starts after it repaired
+  // most. At least this far apart, and at most this long after the last began when it is slow.
   WallMs catch_up_spacing_ms = 500;
+  WallMs catch_up_max_wait_ms = 5'000;
   // Presence changes kept between two take_changes() (the supernode drains after every input).
   std::size_t max_changes = 4096;
 };
@@ -64,6 +69,7 @@ struct DirectoryNodeCounters {
   std::uint64_t push_batches = 0;    // push payloads sent (one per member)
   std::uint64_t rounds_started = 0;  // anti-entropy rounds this node began
   std::uint64_t catch_up_rounds = 0;  // of which with a member that came up
+  std::uint64_t catch_up_skipped = 0;  // the member began a round with us first
   std::uint64_t payloads_in = 0;
 };
 
@@ -116,6 +122,9 @@ class DirectoryNode {
   // Members that came up and still wait for their round, in the order they came up.
   std::deque<PeerId> catch_up_;
   WallMs next_catch_up_ = 0;
+  // The member of the last catch-up round and when the next may overtake it.
+  std::optional<PeerId> catching_up_with_;
+  WallMs catch_up_overdue_ = 0;
   DirectoryNodeCounters counters_;
 };
 

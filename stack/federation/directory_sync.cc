@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "stack/federation/federation_wire.h"
 
@@ -60,8 +61,7 @@ void DirectorySync::send_records(const PeerId& to, bool response, std::uint16_t 
   const std::size_t header = response ? kRecordsHeaderBytes : kPushHeaderBytes;
   // Wants fill at most what the payload bound leaves after the header (at least one).
   const std::size_t max_wants = std::clamp<std::size_t>(
-      (config_.max_payload_bytes - std::min(config_.max_payload_bytes, header)) / 32, 1,
-      kMaxWants);
+      (config_.max_payload_bytes - std::min(config_.max_payload_bytes, header)) / 32, 1, kMaxWants);
   do {
     const std::size_t n_wants = std::min(wants.size(), max_wants);
     std::vector<PeerId> these_wants(wants.begin(), wants.begin() + n_wants);
@@ -121,7 +121,34 @@ void DirectorySync::send_bucket_request(const PeerId& to, std::uint16_t bucket) 
 
 void DirectorySync::start_round(WallMs now, const PeerId& to) {
   replica_.expire(now);
+  rounds_.insert_or_assign(to, SyncRound(now, config_.round));
   send_summary(to, 1, 0);
+}
+
+void DirectorySync::request_buckets(WallMs now, const PeerId& member, SyncRound& round) {
+  for (std::uint16_t bucket : round.take_sendable(now)) {
+    ++counters_.round.buckets_requested;
+    send_bucket_request(member, bucket);
+  }
+}
+
+void DirectorySync::handle_timeout(WallMs now) {
+  for (auto it = rounds_.begin(); it != rounds_.end();) {
+    it->second.handle_timeout(now, counters_.round);
+    request_buckets(now, it->first, it->second);
+    if (it->second.finished(now)) {
+      ++counters_.rounds_finished;
+      it = rounds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+WallMs DirectorySync::poll_timeout() const {
+  WallMs t = std::numeric_limits<WallMs>::max();
+  for (const auto& [member, round] : rounds_) t = std::min(t, round.deadline());
+  return t;
 }
 
 void DirectorySync::apply_all(WallMs now, const std::vector<DirectoryRecord>& records) {
@@ -143,23 +170,34 @@ void DirectorySync::apply_all(WallMs now, const std::vector<DirectoryRecord>& re
   }
 }
 
-void DirectorySync::on_summary(const PeerId& from, const Summary& m) {
+void DirectorySync::on_summary(WallMs now, const PeerId& from, const Summary& m) {
   if (m.root == replica_.digest()) return;
   const DigestTree& tree = replica_.tree();
-  for (std::size_t i = 0; i < m.hashes.size(); ++i) {
-    const std::size_t node = m.first + i;
-    if (m.level == 1) {
+  if (m.level == 1) {
+    // B's side: the differing branches' buckets, for A to compare.
+    for (std::size_t i = 0; i < m.hashes.size(); ++i) {
+      const std::size_t node = m.first + i;
       if (tree.branch(node) != m.hashes[i])
         send_summary(from, 2, static_cast<std::uint16_t>(node * kBucketsPerBranch));
-    } else if (tree.bucket(node) != m.hashes[i]) {
-      send_bucket_request(from, static_cast<std::uint16_t>(node));
     }
+    return;
   }
+  // A's side. A level-2 summary after our round with `from` ended (late) still counts: a new
+  // round state carries it.
+  auto it = rounds_.find(from);
+  if (it == rounds_.end()) it = rounds_.emplace(from, SyncRound(now, config_.round)).first;
+  std::vector<std::uint16_t> differing;
+  for (std::size_t i = 0; i < m.hashes.size(); ++i) {
+    const std::size_t node = m.first + i;
+    if (tree.bucket(node) != m.hashes[i]) differing.push_back(static_cast<std::uint16_t>(node));
+  }
+  it->second.add_buckets(now, differing);
+  request_buckets(now, from, it->second);
 }
 
 void DirectorySync::on_request(const PeerId& from, const RequestBucket& m) {
   RangeDiff diff = replica_.diff_range(m.first, m.last, m.entries);
-  if (diff.remote_lacks.empty() && diff.wanted.empty()) return;
+  // Answered even when empty: the answer frees the requester's window slot (sync_round.h).
   send_records(from, true, m.bucket, std::move(diff.wanted), diff.remote_lacks);
 }
 
@@ -180,7 +218,7 @@ void DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
     apply_all(now, m->records);
   } else if (auto* m = std::get_if<Summary>(&*message)) {
     ++counters_.received[static_cast<std::size_t>(SyncType::kSummary)];
-    on_summary(from, *m);
+    on_summary(now, from, *m);
   } else if (auto* m = std::get_if<RequestBucket>(&*message)) {
     ++counters_.received[static_cast<std::size_t>(SyncType::kRequestBucket)];
     on_request(from, *m);
@@ -191,6 +229,10 @@ void DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
     for (const PeerId& id : m->wants)
       for (auto& r : replica_.records_of(id)) wanted.push_back(std::move(r));
     push(from, wanted);
+    if (auto it = rounds_.find(from); it != rounds_.end()) {
+      it->second.answered(now, m->bucket);
+      request_buckets(now, from, it->second);
+    }
   }
 }
 

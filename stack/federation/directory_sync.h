@@ -11,17 +11,21 @@
 //   A -> B  push(the wanted peers' records)
 //
 // Equal roots end the round at once; otherwise the traffic is proportional to the number of
-// differing buckets, not to the size of the directory.
+// differing buckets, not to the size of the directory. A requests the differing buckets under
+// a window clocked by B's answers (sync_round.h): B answers every request, with an empty
+// records message when it has nothing to say, and a request unanswered in time is asked again.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <vector>
 
 #include "stack/federation/directory_replica.h"
 #include "stack/federation/directory_sync_messages.h"
+#include "stack/federation/sync_round.h"
 
 namespace qp2p::federation {
 
@@ -34,6 +38,8 @@ struct SyncConfig {
   // Outgoing payloads waiting to be polled beyond this are dropped (counted); anti-entropy
   // repairs what they would have carried.
   std::size_t max_queued = 65536;
+  // The rounds this node begins: request window, timeouts, end (sync_round.h).
+  SyncRoundConfig round;
 };
 
 struct SyncTransmit {
@@ -52,6 +58,8 @@ struct SyncCounters {
   std::uint64_t records_rejected = 0;
   std::uint64_t records_parked = 0;
   std::uint64_t dropped_queue_full = 0;
+  std::uint64_t rounds_finished = 0;  // rounds this node began that ended
+  SyncRoundCounters round;            // their bucket requests, timeouts and give-ups
 };
 
 class DirectorySync {
@@ -63,8 +71,14 @@ class DirectorySync {
   // Starts an anti-entropy round with `to` (expires old entries first, so the digest is
   // current).
   void start_round(WallMs now, const PeerId& to);
+  // True while a round this node began with `member` has not ended.
+  bool round_active(const PeerId& member) const { return rounds_.count(member) != 0; }
   // A payload from member `from`.
   void handle_message(WallMs now, const PeerId& from, const std::uint8_t* data, std::size_t size);
+  // Request timeouts and the end of rounds.
+  void handle_timeout(WallMs now);
+  // The next deadline of handle_timeout(); UINT64_MAX when no round is on.
+  WallMs poll_timeout() const;
   std::optional<SyncTransmit> poll_transmit();
 
   const SyncCounters& counters() const { return counters_; }
@@ -78,12 +92,16 @@ class DirectorySync {
                     std::vector<PeerId> wants, const std::vector<DirectoryRecord>& records);
   void apply_all(WallMs now, const std::vector<DirectoryRecord>& records);
 
-  void on_summary(const PeerId& from, const Summary& m);
+  void on_summary(WallMs now, const PeerId& from, const Summary& m);
   void on_request(const PeerId& from, const RequestBucket& m);
+  // Sends what the window of the round with `member` allows.
+  void request_buckets(WallMs now, const PeerId& member, SyncRound& round);
 
   DirectoryReplica& replica_;
   SyncConfig config_;
   std::deque<SyncTransmit> queue_;
+  // The rounds this node began, by member (one each: a new round replaces the old).
+  std::map<PeerId, SyncRound> rounds_;
   SyncCounters counters_;
 };
 

@@ -3,7 +3,9 @@
 // large directory stays proportional to the differences.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <set>
 
 #include "directory_lab.h"
 
@@ -155,6 +157,73 @@ TEST(DirectoryAntiEntropy, WantsAndALargeRecordNeverExceedThePayloadBound) {
   EXPECT_EQ(mesh.replicas[0]->find(peer(a).id())->metadata->signature,
             large.metadata()->signature);
   EXPECT_EQ(mesh.replicas[1]->find(peer(b).id())->metadata->version, 2u);
+}
+
+// Delivers in steps of one round trip: everything `from` queued reaches the other, then the
+// other's answers come back. Returns how many bucket requests `from` sent in that step.
+std::size_t round_trip(Mesh& mesh, std::size_t from, WallMs now,
+                       const std::function<bool(const Bytes&)>& lose = {}) {
+  std::size_t requests = 0;
+  std::vector<SyncTransmit> out;
+  while (auto t = mesh.syncs[from]->poll_transmit()) out.push_back(std::move(*t));
+  for (const auto& t : out) {
+    requests += t.payload[0] == static_cast<std::uint8_t>(SyncType::kRequestBucket);
+    if (lose && lose(t.payload)) continue;
+    mesh.syncs[1 - from]->handle_message(now, supernode(from).id(), t.payload.data(),
+                                         t.payload.size());
+  }
+  while (auto t = mesh.syncs[1 - from]->poll_transmit())
+    mesh.syncs[from]->handle_message(now, supernode(1 - from).id(), t->payload.data(),
+                                     t->payload.size());
+  return requests;
+}
+
+TEST(DirectoryAntiEntropy, ARoundKeepsAtMostItsWindowOfRequestsInFlight) {
+  // A replica that missed everything of 3,000 peers differs in nearly every bucket. Its round
+  // used to send a request for each at once, thousands of datagrams in one burst, and a link
+  // queue dropped the tail. Now: the initial window, then doubling per round trip, capped.
+  Mesh mesh(2);
+  populate({mesh.replicas[0].get()}, 0, 3000, 0);
+  const SyncRoundConfig window = SyncConfig{}.round;
+  mesh.syncs[1]->start_round(kNow, supernode(0).id());
+  round_trip(mesh, 1, kNow);  // summary out, the 64 branch summaries back
+  std::vector<std::size_t> per_trip;
+  for (int trip = 0; trip < 200 && !mesh.converged(); ++trip) {
+    per_trip.push_back(round_trip(mesh, 1, kNow));
+    ASSERT_LE(per_trip.back(), window.max_window);
+  }
+  EXPECT_TRUE(mesh.converged());
+  ASSERT_GE(per_trip.size(), 4u);
+  EXPECT_EQ(per_trip[0], window.initial_window);
+  EXPECT_EQ(per_trip[1], 2 * window.initial_window);
+  EXPECT_EQ(per_trip[2], 4 * window.initial_window);
+  EXPECT_EQ(*std::max_element(per_trip.begin(), per_trip.end()), window.max_window);
+  EXPECT_EQ(mesh.syncs[1]->counters().round.requests_timed_out, 0u);
+}
+
+TEST(DirectoryAntiEntropy, ALostRequestIsAskedAgainInTheSameRound) {
+  Mesh mesh(2);
+  populate({mesh.replicas[0].get()}, 0, 400, 0);
+  std::set<Bytes> seen;
+  // Every bucket request is lost the first time it is sent.
+  auto lose_first = [&seen](const Bytes& p) {
+    return p[0] == static_cast<std::uint8_t>(SyncType::kRequestBucket) && seen.insert(p).second;
+  };
+  mesh.syncs[1]->start_round(kNow, supernode(0).id());
+  WallMs now = kNow;
+  for (int step = 0; step < 400 && mesh.syncs[1]->round_active(supernode(0).id()); ++step) {
+    // Everything queued goes out before the clock moves (bounded).
+    for (int trip = 0; trip < 100 && round_trip(mesh, 1, now, lose_first) > 0; ++trip) {
+    }
+    now = std::max(now + 1, mesh.syncs[1]->poll_timeout());
+    mesh.syncs[1]->handle_timeout(now);
+  }
+  EXPECT_FALSE(mesh.syncs[1]->round_active(supernode(0).id()));
+  EXPECT_TRUE(mesh.converged());  // one round, no second one needed
+  const SyncCounters& c = mesh.syncs[1]->counters();
+  EXPECT_GT(c.round.requests_timed_out, 0u);
+  EXPECT_EQ(c.round.buckets_given_up, 0u);
+  EXPECT_EQ(c.rounds_finished, 1u);
 }
 
 TEST(DirectoryAntiEntropy, PartitionHealsWithNoRecordLost) {

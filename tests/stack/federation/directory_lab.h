@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "stack/core/random.h"
+#include "stack/federation/directory_node.h"
 #include "stack/federation/directory_replica.h"
 #include "stack/federation/directory_sync.h"
 #include "stack/wire/session.h"
@@ -94,6 +95,26 @@ inline DirectoryLimits limits() {
   l.max_lease_ms = kLease;
   l.max_tombstone_ms = kTombstone;
   return l;
+}
+
+// What a supernode knows of a peer logged into it (its login proof for `s`), for peer_online().
+inline PeerPresence logged_into(const Identity& p, const Identity& s, std::uint8_t n) {
+  PeerPresence pp;
+  pp.mapped = ep("203.0.113.5:50000");
+  pp.hosts = {ep("192.0.2.5:50000")};
+  pp.proof.nonce[0] = n;
+  Bytes t = wire::login_transcript(p.id(), s.id(), pp.proof.nonce, pp.proof.ephemeral);
+  pp.proof.signature = p.sign(t.data(), t.size());
+  return pp;
+}
+
+inline DirectoryNodeConfig node_config() {
+  DirectoryNodeConfig c;
+  c.limits = limits();
+  c.presence.lease_ms = kLease;
+  c.presence.refresh_ms = kLease / 3;
+  c.presence.tombstone_ms = kTombstone;
+  return c;
 }
 
 // Every stored record of a replica, in id order, as bytes: equal for equal states.

@@ -189,7 +189,7 @@ TEST(DirectorySyncMessages, EngineSplitsBatchesToFitThePayloadBound) {
   while (auto t = sync.poll_transmit()) {
     ++messages;
     EXPECT_LE(t->payload.size(), config.max_payload_bytes);
-    auto m = decode(t->payload.data(), t->payload.size(), nullptr);
+    auto m = decode(t->payload.data(), t->payload.size(), static_cast<SyncDecodeError*>(nullptr));
     ASSERT_TRUE(m.has_value());
     const auto& push = std::get<Push>(*m);
     EXPECT_LE(push.records.size(), kMaxSyncRecords);
@@ -234,7 +234,7 @@ TEST(DirectorySyncMessages, MutatedPayloadsAreCountedNeverCrash) {
       }
       if (b.empty()) break;
     }
-    if (!decode(b.data(), b.size(), nullptr)) ++refused;
+    if (!decode(b.data(), b.size(), static_cast<SyncDecodeError*>(nullptr))) ++refused;
     target.handle_message(now, supernode(0).id(), b.data(), b.size());
     while (target.poll_transmit()) {
     }

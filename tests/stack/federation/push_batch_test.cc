@@ -98,25 +98,6 @@ TEST(PushBatch, ZeroIntervalPushesEveryAddAtOnce) {
   EXPECT_EQ(batch.waiting(), 0u);
 }
 
-PeerPresence logged_into(const Identity& p, const Identity& s, std::uint8_t n) {
-  PeerPresence pp;
-  pp.mapped = ep("203.0.113.5:50000");
-  pp.hosts = {ep("192.0.2.5:50000")};
-  pp.proof.nonce[0] = n;
-  Bytes t = wire::login_transcript(p.id(), s.id(), pp.proof.nonce, pp.proof.ephemeral);
-  pp.proof.signature = p.sign(t.data(), t.size());
-  return pp;
-}
-
-DirectoryNodeConfig node_config() {
-  DirectoryNodeConfig c;
-  c.limits = limits();
-  c.presence.lease_ms = kLease;
-  c.presence.refresh_ms = kLease / 3;
-  c.presence.tombstone_ms = kTombstone;
-  return c;
-}
-
 // Delivers every payload `from` has for `to`; returns how many.
 std::size_t deliver(DirectoryNode& from, const Identity& from_id, DirectoryNode& to, WallMs now) {
   std::size_t n = 0;
