@@ -263,6 +263,27 @@ void Membership::handle_timeout(Instant now) {
     }
   }
   if (now >= next_reconnect_) reconnect(now);
+  if (now >= next_gossip_) gossip_tick(now);
+}
+
+void Membership::gossip_tick(Instant now) {
+  next_gossip_ = now + config_.gossip_interval;
+  if (gossip_.size() == 0) return;
+  std::vector<PeerId> up = up_ids();
+  // Suspects first (Lifeguard's buddy system, as memberlist): the news is most likely their own
+  // suspicion, and they must hear it to refute before the timeout; the rest at random.
+  std::size_t suspects = 0;
+  for (std::size_t i = 0; i < up.size(); ++i)
+    if (table_.find(up[i])->entry.state == MemberState::kSuspect) std::swap(up[suspects++], up[i]);
+  const std::size_t n = std::min(config_.gossip_nodes, up.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t end = i < suspects ? suspects : up.size();  // pick within the block
+    std::swap(up[i], up[i + random_.uniform(end - i)]);
+    std::vector<Entry> news = gossip_.take(config_.gossip_per_message, table_.size());
+    if (news.empty()) return;
+    send(now, up[i], table_.find(up[i])->entry.endpoint, Sync{false}, false, std::move(news));
+    ++counters_.gossips_sent;
+  }
 }
 
 void Membership::probe_tick(Instant now) {
@@ -393,7 +414,9 @@ void Membership::send(Instant now, const PeerId& to, const Endpoint& endpoint, B
 bool Membership::send_payload(Instant now, const PeerId& to, Bytes data) {
   const Member* m = table_.find(to);
   if (left_ || !m || !m->up() || data.size() > kMaxPayload) return false;
-  send(now, to, m->entry.endpoint, Payload{std::move(data)});
+  // No piggybacked news: payloads fan out to every member in id order, so news riding on them
+  // would spend its transmissions on the first few (gossip_tick spreads it at random).
+  send(now, to, m->entry.endpoint, Payload{std::move(data)}, false);
   ++counters_.payloads_out;
   return true;
 }
@@ -425,6 +448,7 @@ std::optional<MembershipEvent> Membership::poll_event() {
 Instant Membership::poll_timeout() const {
   if (left_) return kNever;
   Instant t = std::min({next_probe_, next_housekeeping_, next_sync_, next_reconnect_});
+  if (gossip_.size() > 0) t = std::min(t, next_gossip_);
   if (const auto& p = detector_.probe(); p && !p->acked && !p->indirect_sent)
     t = std::min(t, p->started + config_.ack_timeout);
   return t;

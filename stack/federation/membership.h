@@ -61,6 +61,12 @@ struct MembershipConfig {
   std::size_t max_members = 512;
   std::size_t gossip_per_message = 8;
   std::size_t retransmit_multiplier = 4;
+  // News also goes out on its own, as memberlist's gossip: every `gossip_interval` while any is
+  // queued, to `gossip_nodes` live members at random. Piggybacked on probes alone (one a
+  // second), news took several periods to reach everyone; and it no longer rides on payloads,
+  // whose fan-out in member order spent its transmissions on the same few members.
+  Duration gossip_interval = std::chrono::milliseconds(200);
+  std::size_t gossip_nodes = 3;
   // A sync carries at most this many datagrams of 16 entries (a random subset beyond).
   std::size_t max_sync_datagrams = 8;
   // Inbound datagrams per second (a token bucket, one second deep, checked before decryption):
@@ -106,6 +112,7 @@ struct MembershipCounters {
   std::uint64_t refutations = 0;  // times this node refuted a rumour about itself
   std::uint64_t deaths = 0;       // members this node declared dead
   std::uint64_t syncs_sent = 0;
+  std::uint64_t gossips_sent = 0;  // news sent on its own (gossip_tick), one per member
   std::uint64_t payloads_in = 0;
   std::uint64_t payloads_out = 0;
 };
@@ -149,6 +156,8 @@ class Membership final : public SansIoEndpoint {
   void send(Instant now, const PeerId& to, const Endpoint& endpoint, Body body,
             bool piggyback = true, std::vector<Entry> entries = {});
   std::vector<PeerId> up_ids() const;
+  // Queued news to `gossip_nodes` random live members (a Sync that wants no reply).
+  void gossip_tick(Instant now);
   // The inbound bucket's rate now: the base plus the per-member share of every known member.
   double inbound_rate() const;
   bool allow_inbound(Instant now);
@@ -172,6 +181,7 @@ class Membership final : public SansIoEndpoint {
   Instant next_probe_{};
   Instant next_housekeeping_{};
   Instant next_sync_{};
+  Instant next_gossip_{};
   Instant next_reconnect_{};
   // Inbound token bucket.
   double tokens_ = 0;
