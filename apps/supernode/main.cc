@@ -77,10 +77,11 @@ std::string format_directory_counters(const Supernode& node) {
       " | directory: peers={} records={} parked={} accepted={} stale={} rejected={} "
       "sync_in_bytes={} sync_out_bytes={} rounds={} round_timeouts={} pushed={} "
       "push_payloads={} queue_full={} payloads_unsent={} unknown_payloads={}",
-      d->replica().size(), d->replica().record_count(), d->replica().parked(),
-      s.records_accepted, s.records_stale, s.records_rejected, s.received_bytes, s.sent_bytes,
-      d->counters().rounds_started, s.round.requests_timed_out, d->counters().pushes, d->counters().push_batches,
-      s.dropped_queue_full, c.federation_payloads_unsent, c.dropped_federation_payload);
+      d->replica().size(), d->replica().record_count(), d->replica().parked(), s.records_accepted,
+      s.records_stale, s.records_rejected, s.received_bytes, s.sent_bytes,
+      d->counters().rounds_started, s.round.requests_timed_out, d->counters().pushes,
+      d->counters().push_batches, s.dropped_queue_full, c.federation_payloads_unsent,
+      c.dropped_federation_payload);
 }
 
 // Empty when federation is off.
@@ -89,19 +90,19 @@ std::string format_federation_counters(const Supernode& node) {
   if (!f) return {};
   const federation::MembershipCounters& c = f->counters();
   return fmt::format(
-      " | federation: members={} in={} out={} pings={} ping_reqs={} acks={} suspicions={} "
-      "refutations={} deaths={} syncs={} gossips={} payloads_in={} payloads_out={} | federation drops: "
-      "rate_limited={} truncated={} bad_version={} wrong_network={} unauthenticated={} "
-      "malformed={} bad_signature={} replayed={} too_old={} clock_skew={} misdirected={} "
-      "from_self={} table_full={} payload_not_member={}",
-      f->members().size(), c.datagrams_in, c.datagrams_out, c.pings_sent, c.ping_reqs_sent,
-      c.acks_received, c.suspicions, c.refutations, c.deaths, c.syncs_sent, c.gossips_sent,
-      c.payloads_in,
-      c.payloads_out, c.dropped_rate_limited, c.dropped_truncated, c.dropped_bad_version,
-      c.dropped_wrong_network, c.dropped_unauthenticated, c.dropped_malformed,
-      c.dropped_bad_signature, c.dropped_replayed,
-      c.dropped_too_old, c.dropped_clock_skew, c.dropped_misdirected, c.dropped_from_self,
-      c.dropped_table_full, c.dropped_payload_not_member) +
+             " | federation: members={} in={} out={} pings={} ping_reqs={} acks={} suspicions={} "
+             "refutations={} deaths={} syncs={} gossips={} payloads_in={} payloads_out={} | "
+             "federation drops: rate_limited={} truncated={} bad_version={} wrong_network={} "
+             "unauthenticated={} malformed={} bad_signature={} replayed={} too_old={} "
+             "clock_skew={} misdirected={} "
+             "from_self={} table_full={} payload_not_member={}",
+             f->members().size(), c.datagrams_in, c.datagrams_out, c.pings_sent, c.ping_reqs_sent,
+             c.acks_received, c.suspicions, c.refutations, c.deaths, c.syncs_sent, c.gossips_sent,
+             c.payloads_in, c.payloads_out, c.dropped_rate_limited, c.dropped_truncated,
+             c.dropped_bad_version, c.dropped_wrong_network, c.dropped_unauthenticated,
+             c.dropped_malformed, c.dropped_bad_signature, c.dropped_replayed, c.dropped_too_old,
+             c.dropped_clock_skew, c.dropped_misdirected, c.dropped_from_self, c.dropped_table_full,
+             c.dropped_payload_not_member) +
          format_directory_counters(node);
 }
 

@@ -67,10 +67,13 @@ void DirectoryNode::member_down(const PeerId& member) {
   catch_up_.erase(std::remove(catch_up_.begin(), catch_up_.end(), member), catch_up_.end());
 }
 
+WallMs DirectoryNode::catch_up_due() const {
+  const bool waiting = catching_up_with_ && sync_.round_active(*catching_up_with_);
+  return waiting ? std::max(next_catch_up_, catch_up_overdue_) : next_catch_up_;
+}
+
 void DirectoryNode::catch_up(WallMs now) {
-  if (catch_up_.empty() || now < next_catch_up_) return;
-  if (catching_up_with_ && sync_.round_active(*catching_up_with_) && now < catch_up_overdue_)
-    return;
+  if (catch_up_.empty() || now < catch_up_due()) return;
   const PeerId member = catch_up_.front();
   catch_up_.pop_front();
   sync_.start_round(now, member);
@@ -85,14 +88,13 @@ void DirectoryNode::handle_payload(WallMs now, const PeerId& from, const Bytes& 
   ++counters_.payloads_in;
   // Membership hands up payloads of live members only: the sender is one.
   replica_.authorise(from);
-  if (is_round_start(payload.data(), payload.size())) {
+  if (sync_.handle_message(now, from, payload.data(), payload.size())) {
     auto it = std::find(catch_up_.begin(), catch_up_.end(), from);
     if (it != catch_up_.end()) {
       catch_up_.erase(it);
       ++counters_.catch_up_skipped;
     }
   }
-  sync_.handle_message(now, from, payload.data(), payload.size());
   catch_up(now);
 }
 
@@ -114,11 +116,8 @@ void DirectoryNode::handle_timeout(WallMs now) {
 WallMs DirectoryNode::poll_timeout() const {
   WallMs t = std::min({writer_.next_refresh(), replica_.next_expiry(), batch_.deadline()});
   if (!live_.empty()) t = std::min(t, next_round_);
-  if (!catch_up_.empty()) {
-    // Waits for the last catch-up round to end (sync_.poll_timeout() covers that) or overdue.
-    const bool waiting = catching_up_with_ && sync_.round_active(*catching_up_with_);
-    t = std::min(t, waiting ? std::max(next_catch_up_, catch_up_overdue_) : next_catch_up_);
-  }
+  // While the last catch-up round runs, its end is in sync_.poll_timeout().
+  if (!catch_up_.empty()) t = std::min(t, catch_up_due());
   return std::min(t, sync_.poll_timeout());
 }
 

@@ -109,6 +109,8 @@ class DirectoryNode {
   void push_batch(const PushBatch::Batch& batch);
   // Starts the next catch-up round when one is due.
   void catch_up(WallMs now);
+  // When the next may start: the spacing after the last one, or its end (or overdue).
+  WallMs catch_up_due() const;
 
   const Identity& self_;
   DirectoryNodeConfig config_;

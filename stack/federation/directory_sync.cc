@@ -61,7 +61,8 @@ void DirectorySync::send_records(const PeerId& to, bool response, std::uint16_t 
   const std::size_t header = response ? kRecordsHeaderBytes : kPushHeaderBytes;
   // Wants fill at most what the payload bound leaves after the header (at least one).
   const std::size_t max_wants = std::clamp<std::size_t>(
-      (config_.max_payload_bytes - std::min(config_.max_payload_bytes, header)) / 32, 1, kMaxWants);
+      (config_.max_payload_bytes - std::min(config_.max_payload_bytes, header)) / 32, 1,
+      kMaxWants);
   do {
     const std::size_t n_wants = std::min(wants.size(), max_wants);
     std::vector<PeerId> these_wants(wants.begin(), wants.begin() + n_wants);
@@ -201,7 +202,7 @@ void DirectorySync::on_request(const PeerId& from, const RequestBucket& m) {
   send_records(from, true, m.bucket, std::move(diff.wanted), diff.remote_lacks);
 }
 
-void DirectorySync::handle_message(WallMs now, const PeerId& from, const std::uint8_t* data,
+bool DirectorySync::handle_message(WallMs now, const PeerId& from, const std::uint8_t* data,
                                    std::size_t size) {
   counters_.received_bytes += size;
   SyncDecodeError error = SyncDecodeError::kNone;
@@ -210,7 +211,7 @@ void DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
     ++counters_.malformed[static_cast<std::size_t>(error)];
     SPDLOG_DEBUG("directory sync: dropped {} bytes from supernode {}: {}", size, from.to_string(),
                  to_string(error));
-    return;
+    return false;
   }
   replica_.expire(now);
   if (auto* m = std::get_if<Push>(&*message)) {
@@ -219,6 +220,7 @@ void DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
   } else if (auto* m = std::get_if<Summary>(&*message)) {
     ++counters_.received[static_cast<std::size_t>(SyncType::kSummary)];
     on_summary(now, from, *m);
+    return m->level == 1;
   } else if (auto* m = std::get_if<RequestBucket>(&*message)) {
     ++counters_.received[static_cast<std::size_t>(SyncType::kRequestBucket)];
     on_request(from, *m);
@@ -234,6 +236,7 @@ void DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
       request_buckets(now, from, it->second);
     }
   }
+  return false;
 }
 
 }  // namespace qp2p::federation

@@ -73,8 +73,8 @@ class DirectorySync {
   void start_round(WallMs now, const PeerId& to);
   // True while a round this node began with `member` has not ended.
   bool round_active(const PeerId& member) const { return rounds_.count(member) != 0; }
-  // A payload from member `from`.
-  void handle_message(WallMs now, const PeerId& from, const std::uint8_t* data, std::size_t size);
+  // A payload from member `from`. True when it began a round of `from`'s (a level-1 summary).
+  bool handle_message(WallMs now, const PeerId& from, const std::uint8_t* data, std::size_t size);
   // Request timeouts and the end of rounds.
   void handle_timeout(WallMs now);
   // The next deadline of handle_timeout(); UINT64_MAX when no round is on.

@@ -78,11 +78,6 @@ enum class SyncDecodeError : std::uint8_t {
 };
 const char* to_string(SyncDecodeError error);
 
-// A level-1 summary: the first message of a round the sender began.
-inline bool is_round_start(const std::uint8_t* data, std::size_t size) {
-  return size >= 2 && data[0] == static_cast<std::uint8_t>(SyncType::kSummary) && data[1] == 1;
-}
-
 Bytes encode(const SyncMessage& message);
 std::optional<SyncMessage> decode(const std::uint8_t* data, std::size_t size,
                                   SyncDecodeError* error);

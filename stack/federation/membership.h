@@ -62,9 +62,10 @@ struct MembershipConfig {
   std::size_t gossip_per_message = 8;
   std::size_t retransmit_multiplier = 4;
   // News also goes out on its own, as memberlist's gossip: every `gossip_interval` while any is
-  // queued, to `gossip_nodes` live members at random. Piggybacked on probes alone (one a
-  // second), news took several periods to reach everyone; and it no longer rides on payloads,
-  // whose fan-out in member order spent its transmissions on the same few members.
+  // queued, to `gossip_nodes` live members, suspects first, the rest at random. Piggybacked on
+  // probes alone (one a second), news took several periods to reach everyone; and it no longer
+  // rides on payloads, whose fan-out in member order spent its transmissions on the same few
+  // members.
   Duration gossip_interval = std::chrono::milliseconds(200);
   std::size_t gossip_nodes = 3;
   // A sync carries at most this many datagrams of 16 entries (a random subset beyond).

@@ -2,7 +2,6 @@
 #include "stack/federation/sync_round.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "stack/federation/directory_digest.h"
 
