@@ -67,6 +67,10 @@ void DirectoryNode::member_down(const PeerId& member) {
   catch_up_.erase(std::remove(catch_up_.begin(), catch_up_.end(), member), catch_up_.end());
 }
 
+bool DirectoryNode::catching_up() const {
+  return !catch_up_.empty() || (catching_up_with_ && sync_.round_active(*catching_up_with_));
+}
+
 WallMs DirectoryNode::catch_up_due() const {
   const bool waiting = catching_up_with_ && sync_.round_active(*catching_up_with_);
   return waiting ? std::max(next_catch_up_, catch_up_overdue_) : next_catch_up_;
@@ -74,8 +78,12 @@ WallMs DirectoryNode::catch_up_due() const {
 
 void DirectoryNode::catch_up(WallMs now) {
   if (catch_up_.empty() || now < catch_up_due()) return;
-  const PeerId member = catch_up_.front();
-  catch_up_.pop_front();
+  // A random one of those waiting: members learn of a heal in about the same order, and taken
+  // in that order they all began with the same member, whose grant (directory_sync.h) they
+  // then split many ways.
+  const auto pick = catch_up_.begin() + static_cast<std::ptrdiff_t>(random_.uniform(catch_up_.size()));
+  const PeerId member = *pick;
+  catch_up_.erase(pick);
   sync_.start_round(now, member);
   ++counters_.rounds_started;
   ++counters_.catch_up_rounds;

@@ -8,8 +8,9 @@
 //   was idle, else in the next full payload or within `push.interval_ms`;
 // - a member that comes up (joins, returns after a crash or a partition) is authorised and
 //   gets an anti-entropy round, so it receives what it missed; when several come up together
-//   (a partition heals: the other half at once) their rounds run one after the other, in the
-//   order they came up: the next starts when the last ended (sync_round.h), at least
+//   (a partition heals: the other half at once) their rounds run one after the other, in a
+//   random order (in the order they came up, every member of one half began with the same
+//   member of the other and split its grant many ways, directory_sync.h): the next starts when the last ended (sync_round.h), at least
 //   `catch_up_spacing_ms` and at most `catch_up_max_wait_ms` after it began, so the first
 //   repairs the difference and the next ones find little left instead of each carrying the
 //   whole difference again at once; a member that begins a round with us before our catch-up
@@ -91,6 +92,9 @@ class DirectoryNode {
   void member_down(const PeerId& member);
   // A directory payload (is_directory_payload) from live member `from`.
   void handle_payload(WallMs now, const PeerId& from, const Bytes& payload);
+  // True while members that came up wait for their catch-up round or the last one runs: the
+  // replica may still lack what they hold (a message to an unknown peer is then held).
+  bool catching_up() const;
 
   void handle_timeout(WallMs now);
   // The next deadline; UINT64_MAX when there is none.

@@ -12,7 +12,7 @@ namespace qp2p::federation {
 
 namespace {
 constexpr std::size_t kPushHeaderBytes = 1 + 2;
-constexpr std::size_t kRecordsHeaderBytes = 1 + 2 + 2 + 2;
+constexpr std::size_t kRecordsHeaderBytes = 1 + 2 + 2 + 2 + 2;
 constexpr std::size_t kRequestHeaderBytes = 1 + 2 + 32 + 32 + 2;
 // The largest record a replica accepts (kind byte included) crosses in one payload of the
 // supernode channel, in a push or in a records response.
@@ -51,11 +51,11 @@ std::optional<SyncTransmit> DirectorySync::poll_transmit() {
 }
 
 void DirectorySync::push(const PeerId& to, const std::vector<DirectoryRecord>& records) {
-  if (!records.empty()) send_records(to, false, 0, {}, records);
+  if (!records.empty()) send_records(to, false, 0, 0, {}, records);
 }
 
 void DirectorySync::send_records(const PeerId& to, bool response, std::uint16_t bucket,
-                                 std::vector<PeerId> wants,
+                                 std::uint16_t pace, std::vector<PeerId> wants,
                                  const std::vector<DirectoryRecord>& records) {
   std::size_t i = 0;
   const std::size_t header = response ? kRecordsHeaderBytes : kPushHeaderBytes;
@@ -78,16 +78,18 @@ void DirectorySync::send_records(const PeerId& to, bool response, std::uint16_t 
       batch.push_back(records[i++]);
     }
     if (response)
-      send(to, RecordsResponse{bucket, std::move(these_wants), std::move(batch)});
+      send(to, RecordsResponse{bucket, pace, std::move(these_wants), std::move(batch)});
     else
       send(to, Push{std::move(batch)});
   } while (i < records.size() || !wants.empty());
 }
 
-void DirectorySync::send_summary(const PeerId& to, std::uint8_t level, std::uint16_t first) {
+void DirectorySync::send_summary(const PeerId& to, std::uint8_t level, std::uint16_t first,
+                                 std::uint16_t pace) {
   Summary s;
   s.level = level;
   s.first = first;
+  s.pace = pace;
   s.root = replica_.digest();
   s.records = static_cast<std::uint32_t>(replica_.record_count());
   const DigestTree& tree = replica_.tree();
@@ -123,10 +125,25 @@ void DirectorySync::send_bucket_request(const PeerId& to, std::uint16_t bucket) 
 void DirectorySync::start_round(WallMs now, const PeerId& to) {
   replica_.expire(now);
   rounds_.insert_or_assign(to, SyncRound(now, config_.round));
-  send_summary(to, 1, 0);
+  send_summary(to, 1, 0, 0);
+}
+
+std::uint16_t DirectorySync::grant(WallMs now, const PeerId& initiator) {
+  initiators_[initiator] = now;
+  for (auto it = initiators_.begin(); it != initiators_.end();)
+    it = it->second + config_.grant_idle_ms < now ? initiators_.erase(it) : std::next(it);
+  const double share = static_cast<double>(config_.requests_per_second) /
+                       static_cast<double>(initiators_.size());
+  return static_cast<std::uint16_t>(std::clamp(share, 1.0, 65535.0));
 }
 
 void DirectorySync::request_buckets(WallMs now, const PeerId& member, SyncRound& round) {
+  // Each request brings back at least one answer: our own rounds together ask for no more
+  // than we would grant, and none for more than its responder granted.
+  double pace = static_cast<double>(config_.requests_per_second) /
+                static_cast<double>(std::max<std::size_t>(1, rounds_.size()));
+  if (round.granted() > 0) pace = std::min(pace, round.granted());
+  round.set_pace(now, pace);
   for (std::uint16_t bucket : round.take_sendable(now)) {
     ++counters_.round.buckets_requested;
     send_bucket_request(member, bucket);
@@ -175,11 +192,12 @@ void DirectorySync::on_summary(WallMs now, const PeerId& from, const Summary& m)
   if (m.root == replica_.digest()) return;
   const DigestTree& tree = replica_.tree();
   if (m.level == 1) {
-    // B's side: the differing branches' buckets, for A to compare.
+    // B's side: the differing branches' buckets, for A to compare, and A's share of B.
+    const std::uint16_t pace = grant(now, from);
     for (std::size_t i = 0; i < m.hashes.size(); ++i) {
       const std::size_t node = m.first + i;
       if (tree.branch(node) != m.hashes[i])
-        send_summary(from, 2, static_cast<std::uint16_t>(node * kBucketsPerBranch));
+        send_summary(from, 2, static_cast<std::uint16_t>(node * kBucketsPerBranch), pace);
     }
     return;
   }
@@ -187,6 +205,7 @@ void DirectorySync::on_summary(WallMs now, const PeerId& from, const Summary& m)
   // round state carries it.
   auto it = rounds_.find(from);
   if (it == rounds_.end()) it = rounds_.emplace(from, SyncRound(now, config_.round)).first;
+  if (m.pace > 0) it->second.granted(m.pace);
   std::vector<std::uint16_t> differing;
   for (std::size_t i = 0; i < m.hashes.size(); ++i) {
     const std::size_t node = m.first + i;
@@ -196,10 +215,11 @@ void DirectorySync::on_summary(WallMs now, const PeerId& from, const Summary& m)
   request_buckets(now, from, it->second);
 }
 
-void DirectorySync::on_request(const PeerId& from, const RequestBucket& m) {
+void DirectorySync::on_request(WallMs now, const PeerId& from, const RequestBucket& m) {
   RangeDiff diff = replica_.diff_range(m.first, m.last, m.entries);
   // Answered even when empty: the answer frees the requester's window slot (sync_round.h).
-  send_records(from, true, m.bucket, std::move(diff.wanted), diff.remote_lacks);
+  send_records(from, true, m.bucket, grant(now, from), std::move(diff.wanted),
+               diff.remote_lacks);
 }
 
 bool DirectorySync::handle_message(WallMs now, const PeerId& from, const std::uint8_t* data,
@@ -223,7 +243,7 @@ bool DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
     return m->level == 1;
   } else if (auto* m = std::get_if<RequestBucket>(&*message)) {
     ++counters_.received[static_cast<std::size_t>(SyncType::kRequestBucket)];
-    on_request(from, *m);
+    on_request(now, from, *m);
   } else if (auto* m = std::get_if<RecordsResponse>(&*message)) {
     ++counters_.received[static_cast<std::size_t>(SyncType::kRecords)];
     apply_all(now, m->records);
@@ -232,6 +252,7 @@ bool DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
       for (auto& r : replica_.records_of(id)) wanted.push_back(std::move(r));
     push(from, wanted);
     if (auto it = rounds_.find(from); it != rounds_.end()) {
+      if (m->pace > 0) it->second.granted(m->pace);
       it->second.answered(now, m->bucket);
       request_buckets(now, from, it->second);
     }

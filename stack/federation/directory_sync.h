@@ -38,6 +38,14 @@ struct SyncConfig {
   // Outgoing payloads waiting to be polled beyond this are dropped (counted); anti-entropy
   // repairs what they would have carried.
   std::size_t max_queued = 65536;
+  // Bucket requests per second this node answers, shared equally by the members with a round
+  // on with it (each answer's `pace` grants one its share); also the most its own rounds ask
+  // for together, each request bringing back at least one answer. Well under the supernode
+  // channel's inbound bucket (membership.h: 2,000/s plus 25/s per member), whose other half
+  // carries pushes, routed messages and probes.
+  std::uint32_t requests_per_second = 800;
+  // A member that has sent no request for this long no longer has a share.
+  WallMs grant_idle_ms = 2000;
   // The rounds this node begins: request window, timeouts, end (sync_round.h).
   SyncRoundConfig round;
 };
@@ -85,15 +93,18 @@ class DirectorySync {
 
  private:
   void send(const PeerId& to, const SyncMessage& message);
-  void send_summary(const PeerId& to, std::uint8_t level, std::uint16_t first);
+  void send_summary(const PeerId& to, std::uint8_t level, std::uint16_t first,
+                    std::uint16_t pace);
   void send_bucket_request(const PeerId& to, std::uint16_t bucket);
   // Records split into messages that fit; `wants` ride in the first (records responses only).
-  void send_records(const PeerId& to, bool response, std::uint16_t bucket,
+  void send_records(const PeerId& to, bool response, std::uint16_t bucket, std::uint16_t pace,
                     std::vector<PeerId> wants, const std::vector<DirectoryRecord>& records);
   void apply_all(WallMs now, const std::vector<DirectoryRecord>& records);
 
   void on_summary(WallMs now, const PeerId& from, const Summary& m);
-  void on_request(const PeerId& from, const RequestBucket& m);
+  void on_request(WallMs now, const PeerId& from, const RequestBucket& m);
+  // `initiator`'s share of requests_per_second among the members rounding with us now.
+  std::uint16_t grant(WallMs now, const PeerId& initiator);
   // Sends what the window of the round with `member` allows.
   void request_buckets(WallMs now, const PeerId& member, SyncRound& round);
 
@@ -102,6 +113,8 @@ class DirectorySync {
   std::deque<SyncTransmit> queue_;
   // The rounds this node began, by member (one each: a new round replaces the old).
   std::map<PeerId, SyncRound> rounds_;
+  // Members rounding with us, by when they last asked (bounded: only members send payloads).
+  std::map<PeerId, WallMs> initiators_;
   SyncCounters counters_;
 };
 

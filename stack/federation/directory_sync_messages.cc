@@ -53,6 +53,7 @@ struct Encoder {
     w.u8(static_cast<std::uint8_t>(m.hashes.size()));
     w.u64(m.root);
     w.u32(m.records);
+    w.u16(m.pace);
     for (std::uint64_t h : m.hashes) w.u64(h);
   }
   void operator()(const RequestBucket& m) {
@@ -72,6 +73,7 @@ struct Encoder {
   void operator()(const RecordsResponse& m) {
     w.u8(static_cast<std::uint8_t>(SyncType::kRecords));
     w.u16(m.bucket);
+    w.u16(m.pace);
     w.u16(static_cast<std::uint16_t>(m.wants.size()));
     for (const auto& id : m.wants) wire::append_key(w, id);
     append_records(w, m.records);
@@ -112,6 +114,7 @@ std::optional<SyncMessage> decode_body(SyncType type, ByteReader& r, SyncDecodeE
       const std::size_t n = r.u8();
       m.root = r.u64();
       m.records = r.u32();
+      m.pace = r.u16();
       if (!r.ok()) return std::nullopt;
       if (n == 0 || n > kMaxSummaryHashes) {
         error = SyncDecodeError::kBadCount;
@@ -163,6 +166,7 @@ std::optional<SyncMessage> decode_body(SyncType type, ByteReader& r, SyncDecodeE
     case SyncType::kRecords: {
       RecordsResponse m;
       m.bucket = r.u16();
+      m.pace = r.u16();
       const std::size_t wants = r.u16();
       if (!r.ok()) return std::nullopt;
       if (m.bucket >= kBuckets) {

@@ -5,12 +5,16 @@
 //   payload         = type: u8 | body
 //   1 push          = count: u16 (1..64) | count x DirectoryRecord
 //   2 summary       = level: u8 (1 branches, 2 buckets) | first: u16 | count: u8 (1..64)
-//                     | root: u64 | records: u32 | count x hash: u64
+//                     | root: u64 | records: u32 | pace: u16 | count x hash: u64
 //   3 request-bucket= bucket: u16 (< 4096) | first: key | last: key | count: u16 (0..64)
 //                     | count x (peer: key | presence_hlc: u64 | presence_hash: u64
 //                                | metadata_version: u64 | metadata_hash: u64)
-//   4 records       = bucket: u16 (< 4096) | wants: u16 (0..64) | wants x key
+//   4 records       = bucket: u16 (< 4096) | pace: u16 | wants: u16 (0..64) | wants x key
 //                     | count: u16 (0..64) | count x DirectoryRecord
+//
+// pace: the bucket requests per second the sender grants the receiver's round with it (its
+// share of what the sender answers; sync_round.h), 0 where it grants nothing (a level-1
+// summary, which begins a round).
 //
 // DirectoryRecord = kind: u8 | body (directory_record.h). Semantics: docs/protocol.md,
 // "Federation: directory replication".
@@ -45,6 +49,7 @@ struct Summary {
   std::uint16_t first = 0;
   std::uint64_t root = 0;
   std::uint32_t records = 0;
+  std::uint16_t pace = 0;
   std::vector<std::uint64_t> hashes;
 };
 // "This is everything I hold in [first, last] of `bucket`; send me what I lack."
@@ -57,6 +62,7 @@ struct RequestBucket {
 // The records the requester lacks, and the peers whose records the responder wants pushed.
 struct RecordsResponse {
   std::uint16_t bucket = 0;
+  std::uint16_t pace = 0;
   std::vector<PeerId> wants;
   std::vector<DirectoryRecord> records;
 };

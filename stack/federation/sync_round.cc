@@ -2,6 +2,7 @@
 #include "stack/federation/sync_round.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "stack/federation/directory_digest.h"
 
@@ -12,7 +13,22 @@ SyncRound::SyncRound(WallMs now, const SyncRoundConfig& config)
       started_(now),
       last_heard_(now),
       window_(std::clamp<std::size_t>(config.initial_window, 1, config.max_window)),
+      tokens_(static_cast<double>(window_)),
+      tokens_at_(now),
       seen_(kBuckets, false) {}
+
+void SyncRound::refill(WallMs now) {
+  if (now <= tokens_at_) return;
+  if (pace_ > 0)
+    tokens_ = std::min(static_cast<double>(window_),
+                       tokens_ + pace_ * static_cast<double>(now - tokens_at_) / 1000.0);
+  tokens_at_ = now;
+}
+
+void SyncRound::set_pace(WallMs now, double per_second) {
+  refill(now);
+  pace_ = std::max(0.0, per_second);
+}
 
 void SyncRound::add_buckets(WallMs now, const std::vector<std::uint16_t>& buckets) {
   last_heard_ = now;
@@ -30,10 +46,12 @@ void SyncRound::answered(WallMs now, std::uint16_t bucket) {
 }
 
 std::vector<std::uint16_t> SyncRound::take_sendable(WallMs now) {
+  refill(now);
   std::vector<std::uint16_t> out;
-  while (!pending_.empty() && outstanding_.size() < window_) {
+  while (!pending_.empty() && outstanding_.size() < window_ && (pace_ <= 0 || tokens_ >= 1.0)) {
     const Pending p = pending_.front();
     pending_.pop_front();
+    if (pace_ > 0) tokens_ -= 1.0;
     outstanding_[p.bucket] = {now + config_.request_timeout_ms,
                               static_cast<std::uint8_t>(p.attempts + 1)};
     out.push_back(p.bucket);
@@ -69,6 +87,11 @@ WallMs SyncRound::deadline() const {
   WallMs t = started_ + config_.max_round_ms;
   for (const auto& [bucket, o] : outstanding_) t = std::min(t, o.timeout);
   if (pending_.empty() && outstanding_.empty()) t = std::min(t, last_heard_ + config_.idle_end_ms);
+  // The next token, when only the pace holds a request back.
+  if (pace_ > 0 && tokens_ < 1.0 && !pending_.empty() && outstanding_.size() < window_) {
+    const double wait_ms = std::ceil((1.0 - tokens_) * 1000.0 / pace_);
+    t = std::min(t, tokens_at_ + static_cast<WallMs>(wait_ms));
+  }
   return t;
 }
 

@@ -11,6 +11,13 @@
 // out clocked by the answers after the first window. A request that timed out is asked again,
 // up to `max_attempts` times in the round; a bucket given up waits for a later round.
 //
+// A window bounds what is in flight, not the rate: over a supernode link of a few
+// milliseconds, 64 in flight is thousands of requests a second, past the inbound bucket of the
+// supernode channel (membership.h) when several members round with one at once (a partition
+// heal). So requests are also paced by a token bucket at the rate the responder grants (its
+// share of what it answers, carried in each of its answers, directory_sync.h), at most a window
+// deep; a round with no pace set is not paced.
+//
 // The round ends when nothing is pending or outstanding and nothing arrived for `idle_end_ms`
 // (an in-sync member answers nothing at all: equal roots), or after `max_round_ms` whatever
 // is left. Time is wall milliseconds, passed in.
@@ -50,7 +57,12 @@ class SyncRound {
   void answered(WallMs now, std::uint16_t bucket);
   // Something else of this round arrived (a level-2 summary): the round is alive.
   void heard(WallMs now) { last_heard_ = now; }
-  // Buckets to request now, within the window; they become outstanding.
+  // Requests per second from now on (0: not paced). Tokens earned so far at the old pace stay.
+  void set_pace(WallMs now, double per_second);
+  // The pace the responder last granted this round (0: none yet).
+  void granted(double per_second) { granted_ = per_second; }
+  double granted() const { return granted_; }
+  // Buckets to request now, within the window and the pace; they become outstanding.
   std::vector<std::uint16_t> take_sendable(WallMs now);
   // Unanswered requests past their timeout: retried or given up, and the window halves.
   void handle_timeout(WallMs now, SyncRoundCounters& counters);
@@ -61,6 +73,8 @@ class SyncRound {
   std::size_t window() const { return window_; }
 
  private:
+  void refill(WallMs now);
+
   struct Pending {
     std::uint16_t bucket;
     std::uint8_t attempts;  // made so far
@@ -74,6 +88,10 @@ class SyncRound {
   WallMs started_;
   WallMs last_heard_;
   std::size_t window_;
+  double granted_ = 0;
+  double pace_ = 0;  // requests per second; 0: not paced
+  double tokens_;    // requests that may go now, at most a window
+  WallMs tokens_at_;
   std::deque<Pending> pending_;
   std::map<std::uint16_t, Outstanding> outstanding_;
   std::vector<bool> seen_;  // buckets ever added this round, so duplicate summaries add nothing

@@ -88,7 +88,7 @@ const std::vector<Bytes>& valid_payloads() {
     s.first = static_cast<std::uint16_t>(b / kBucketsPerBranch * kBucketsPerBranch);
     s.hashes.assign(kMaxSummaryHashes, 1);
     RequestBucket q{b, bucket_first(b), bucket_last(b), {EntryDigest{p, 1, 2, 3, 4}}};
-    RecordsResponse r{b, {records()[2].peer()}, {records()[0], records()[1]}};
+    RecordsResponse r{b, 40, {records()[2].peer()}, {records()[0], records()[1]}};
     return std::vector<Bytes>{encode(Push{records()}), encode(s), encode(q), encode(r)};
   }();
   return out;

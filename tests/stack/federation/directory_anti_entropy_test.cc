@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -159,15 +160,32 @@ TEST(DirectoryAntiEntropy, WantsAndALargeRecordNeverExceedThePayloadBound) {
   EXPECT_EQ(mesh.replicas[1]->find(peer(b).id())->metadata->version, 2u);
 }
 
+// Bucket requests received from each sender, by second of the clock.
+struct RequestLog {
+  std::map<std::pair<std::size_t, WallMs>, std::size_t> per_second;
+  void count(std::size_t from, WallMs now, const Bytes& payload) {
+    if (payload[0] == static_cast<std::uint8_t>(SyncType::kRequestBucket))
+      ++per_second[{from, (now - kNow) / 1000}];
+  }
+  std::size_t max_of(std::size_t from) const {
+    std::size_t m = 0;
+    for (const auto& [key, n] : per_second)
+      if (key.first == from) m = std::max(m, n);
+    return m;
+  }
+};
+
 // Delivers in steps of one round trip: everything `from` queued reaches the other, then the
 // other's answers come back. Returns how many bucket requests `from` sent in that step.
 std::size_t round_trip(Mesh& mesh, std::size_t from, WallMs now,
-                       const std::function<bool(const Bytes&)>& lose = {}) {
+                       const std::function<bool(const Bytes&)>& lose = {},
+                       RequestLog* log = nullptr) {
   std::size_t requests = 0;
   std::vector<SyncTransmit> out;
   while (auto t = mesh.syncs[from]->poll_transmit()) out.push_back(std::move(*t));
   for (const auto& t : out) {
     requests += t.payload[0] == static_cast<std::uint8_t>(SyncType::kRequestBucket);
+    if (log) log->count(from, now, t.payload);
     if (lose && lose(t.payload)) continue;
     mesh.syncs[1 - from]->handle_message(now, supernode(from).id(), t.payload.data(),
                                          t.payload.size());
@@ -178,18 +196,38 @@ std::size_t round_trip(Mesh& mesh, std::size_t from, WallMs now,
   return requests;
 }
 
+// Runs the round `from` began with the other replica to its end: the summaries first, then
+// everything queued goes out before the clock moves to the round's next deadline (bounded).
+void run_round(Mesh& mesh, std::size_t from, WallMs now,
+               const std::function<bool(const Bytes&)>& lose = {}, RequestLog* log = nullptr) {
+  const PeerId other = supernode(1 - from).id();
+  round_trip(mesh, from, now, lose, log);
+  for (int step = 0; step < 100'000 && mesh.syncs[from]->round_active(other); ++step) {
+    for (int trip = 0; trip < 100 && round_trip(mesh, from, now, lose, log) > 0; ++trip) {
+    }
+    now = std::max(now + 1, mesh.syncs[from]->poll_timeout());
+    mesh.syncs[from]->handle_timeout(now);
+  }
+}
+
 TEST(DirectoryAntiEntropy, ARoundKeepsAtMostItsWindowOfRequestsInFlight) {
   // A replica that missed everything of 3,000 peers differs in nearly every bucket. Its round
   // used to send a request for each at once, thousands of datagrams in one burst, and a link
   // queue dropped the tail. Now: the initial window, then doubling per round trip, capped.
-  Mesh mesh(2);
+  // The pace is set far above what a trip of 10 ms can use, so the window alone shows.
+  SyncConfig unpaced;
+  unpaced.requests_per_second = 65535;
+  Mesh mesh(2, unpaced);
   populate({mesh.replicas[0].get()}, 0, 3000, 0);
-  const SyncRoundConfig window = SyncConfig{}.round;
-  mesh.syncs[1]->start_round(kNow, supernode(0).id());
-  round_trip(mesh, 1, kNow);  // summary out, the 64 branch summaries back
+  const SyncRoundConfig window = unpaced.round;
+  WallMs now = kNow;
+  mesh.syncs[1]->start_round(now, supernode(0).id());
+  round_trip(mesh, 1, now);  // summary out, the 64 branch summaries back
   std::vector<std::size_t> per_trip;
   for (int trip = 0; trip < 200 && !mesh.converged(); ++trip) {
-    per_trip.push_back(round_trip(mesh, 1, kNow));
+    now += 10;
+    mesh.syncs[1]->handle_timeout(now);
+    per_trip.push_back(round_trip(mesh, 1, now));
     ASSERT_LE(per_trip.back(), window.max_window);
   }
   EXPECT_TRUE(mesh.converged());
@@ -201,6 +239,78 @@ TEST(DirectoryAntiEntropy, ARoundKeepsAtMostItsWindowOfRequestsInFlight) {
   EXPECT_EQ(mesh.syncs[1]->counters().round.requests_timed_out, 0u);
 }
 
+TEST(DirectoryAntiEntropy, ARoundIsPacedAtTheRateItsResponderGrants) {
+  // A window bounds what is in flight, not the rate: with answers back at once, a window of 64
+  // alone would ask for all 4,096 buckets in a few milliseconds. The responder grants its
+  // requests_per_second; each second carries at most that, plus the window the round may have
+  // saved up.
+  SyncConfig config;
+  config.requests_per_second = 400;
+  Mesh mesh(2, config);
+  populate({mesh.replicas[0].get()}, 0, 3000, 0);
+  RequestLog log;
+  mesh.syncs[1]->start_round(kNow, supernode(0).id());
+  run_round(mesh, 1, kNow, {}, &log);
+  EXPECT_TRUE(mesh.converged());
+  const std::size_t requested = mesh.syncs[1]->counters().round.buckets_requested;
+  ASSERT_GT(requested, 2000u);  // nearly every bucket differed
+  EXPECT_LE(log.max_of(1), config.requests_per_second + config.round.max_window);
+  // Paced, not stalled: the round took about requested / rate seconds.
+  EXPECT_GE(log.per_second.size(), requested / config.requests_per_second);
+  EXPECT_LE(log.per_second.size(), requested / config.requests_per_second + 2);
+  EXPECT_EQ(mesh.syncs[1]->counters().round.requests_timed_out, 0u);
+}
+
+TEST(DirectoryAntiEntropy, MembersRoundingWithOneShareWhatItGrants) {
+  // A partition heal: three members that missed everything round with the one that holds it,
+  // at once. Together they ask no more than it grants in a second (each its share, from the
+  // pace in its answers), so its inbound bucket (membership.h) is not overrun.
+  SyncConfig config;
+  config.requests_per_second = 600;
+  Mesh mesh(4, config);
+  populate({mesh.replicas[0].get()}, 0, 3000, 0);
+  RequestLog log;
+  WallMs now = kNow;
+  for (std::size_t i = 1; i < 4; ++i) mesh.syncs[i]->start_round(now, supernode(0).id());
+  auto active = [&] {
+    for (std::size_t i = 1; i < 4; ++i)
+      if (mesh.syncs[i]->round_active(supernode(0).id())) return true;
+    return false;
+  };
+  for (int step = 0; step < 100'000 && active(); ++step) {
+    // Everything queued goes out before the clock moves (bounded).
+    for (int trip = 0; trip < 100; ++trip) {
+      bool any = false;
+      for (std::size_t i = 1; i < 4; ++i)
+        while (auto t = mesh.syncs[i]->poll_transmit()) {
+          any = true;
+          log.count(i, now, t->payload);
+          mesh.syncs[0]->handle_message(now, supernode(i).id(), t->payload.data(),
+                                        t->payload.size());
+        }
+      while (auto t = mesh.syncs[0]->poll_transmit()) {
+        any = true;
+        mesh.syncs[mesh.index_of(t->to)]->handle_message(now, supernode(0).id(),
+                                                         t->payload.data(), t->payload.size());
+      }
+      if (!any) break;
+    }
+    WallMs next = std::numeric_limits<WallMs>::max();
+    for (std::size_t i = 1; i < 4; ++i) next = std::min(next, mesh.syncs[i]->poll_timeout());
+    now = std::max(now + 1, next);
+    for (std::size_t i = 1; i < 4; ++i) mesh.syncs[i]->handle_timeout(now);
+  }
+  EXPECT_TRUE(mesh.converged());
+  std::map<WallMs, std::size_t> at_responder;
+  for (const auto& [key, n] : log.per_second) at_responder[key.second] += n;
+  std::size_t busiest = 0;
+  for (const auto& [second, n] : at_responder) busiest = std::max(busiest, n);
+  // The first second: each began with its initial window before the first grant.
+  EXPECT_LE(busiest, config.requests_per_second + 3 * config.round.max_window);
+  for (std::size_t i = 1; i < 4; ++i)
+    EXPECT_LE(log.max_of(i), config.requests_per_second / 3 + config.round.max_window) << i;
+}
+
 TEST(DirectoryAntiEntropy, ALostRequestIsAskedAgainInTheSameRound) {
   Mesh mesh(2);
   populate({mesh.replicas[0].get()}, 0, 400, 0);
@@ -210,14 +320,7 @@ TEST(DirectoryAntiEntropy, ALostRequestIsAskedAgainInTheSameRound) {
     return p[0] == static_cast<std::uint8_t>(SyncType::kRequestBucket) && seen.insert(p).second;
   };
   mesh.syncs[1]->start_round(kNow, supernode(0).id());
-  WallMs now = kNow;
-  for (int step = 0; step < 400 && mesh.syncs[1]->round_active(supernode(0).id()); ++step) {
-    // Everything queued goes out before the clock moves (bounded).
-    for (int trip = 0; trip < 100 && round_trip(mesh, 1, now, lose_first) > 0; ++trip) {
-    }
-    now = std::max(now + 1, mesh.syncs[1]->poll_timeout());
-    mesh.syncs[1]->handle_timeout(now);
-  }
+  run_round(mesh, 1, kNow, lose_first);
   EXPECT_FALSE(mesh.syncs[1]->round_active(supernode(0).id()));
   EXPECT_TRUE(mesh.converged());  // one round, no second one needed
   const SyncCounters& c = mesh.syncs[1]->counters();

@@ -138,7 +138,9 @@ struct Mesh {
   std::uint64_t delivered_messages = 0;
   std::uint64_t delivered_bytes = 0;
 
-  explicit Mesh(std::size_t n, SyncConfig config = {}) {
+  SyncConfig config;
+
+  explicit Mesh(std::size_t n, SyncConfig sync_config = {}) : config(sync_config) {
     for (std::size_t i = 0; i < n; ++i) {
       replicas.push_back(std::make_unique<DirectoryReplica>(limits()));
       for (std::size_t j = 0; j < n; ++j) replicas.back()->authorise(supernode(j).id());
@@ -177,10 +179,19 @@ struct Mesh {
         if (j != i) syncs[i]->push(supernode(j).id(), {record});
     return r;
   }
-  // One anti-entropy round from a to b, delivered.
-  void round(WallMs now, std::size_t a, std::size_t b) {
+  // One anti-entropy round from a to b, delivered. The clock moves on only while the round's
+  // pace holds requests back (a deadline sooner than its idle end), so leases do not run out
+  // over many rounds. Returns the time the last request went.
+  WallMs round(WallMs now, std::size_t a, std::size_t b) {
     syncs[a]->start_round(now, supernode(b).id());
-    deliver(now);
+    for (int step = 0; step < 100'000; ++step) {
+      deliver(now);
+      const WallMs next = syncs[a]->poll_timeout();
+      if (next >= now + config.round.idle_end_ms) break;
+      now = std::max(now + 1, next);
+      syncs[a]->handle_timeout(now);
+    }
+    return now;
   }
   bool converged() const {
     for (const auto& r : replicas)

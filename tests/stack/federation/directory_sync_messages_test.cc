@@ -23,6 +23,7 @@ std::vector<SyncMessage> samples() {
   s.first = 64;
   s.root = 0x0102030405060708;
   s.records = 7;
+  s.pace = 5;
   s.hashes = {1, 2, 3};
   RequestBucket q;
   q.bucket = bucket_of(peer(1).id());
@@ -31,6 +32,7 @@ std::vector<SyncMessage> samples() {
   q.entries.push_back({peer(1).id(), 5, 6, 7, 8});
   RecordsResponse rr;
   rr.bucket = 3;
+  rr.pace = 9;
   rr.wants = {peer(2).id()};
   rr.records = {{offline(peer(1), supernode(0), kT0, 1)}};
   return {Push{{{online(peer(1), supernode(0), kT0)}, {metadata(peer(1), 2)}}}, s, q, rr};
@@ -53,8 +55,24 @@ TEST(DirectorySyncMessages, SummaryLayout) {
   s.first = 2;
   s.root = 0x1122334455667788;
   s.records = 0x01020304;
+  s.pace = 0x0320;
   s.hashes = {0xa0a1a2a3a4a5a6a7};
-  EXPECT_EQ(encode(s), test::hex("02 01 0002 01 1122334455667788 01020304 a0a1a2a3a4a5a6a7"));
+  EXPECT_EQ(encode(s),
+            test::hex("02 01 0002 01 1122334455667788 01020304 0320 a0a1a2a3a4a5a6a7"));
+}
+
+TEST(DirectorySyncMessages, RecordsLayoutCarriesThePaceAfterTheBucket) {
+  RecordsResponse rr;
+  rr.bucket = 0x0123;
+  rr.pace = 0x00c8;
+  rr.wants = {peer(2).id()};
+  const Bytes b = encode(rr);
+  EXPECT_EQ(Bytes(b.begin(), b.begin() + 7), test::hex("04 0123 00c8 0001"));
+  EXPECT_EQ(b.size(), 7u + 32u + 2u);  // one want, no records
+  SyncDecodeError e;
+  auto back = decode(b.data(), b.size(), &e);
+  ASSERT_TRUE(back.has_value()) << to_string(e);
+  EXPECT_EQ(std::get<RecordsResponse>(*back).pace, 0x00c8);
 }
 
 TEST(DirectorySyncMessages, MalformedPayloadsNameTheirReason) {

@@ -18,12 +18,18 @@ std::vector<std::uint16_t> buckets(std::uint16_t n) {
   return b;
 }
 
-TEST(SyncRound, SendsTheInitialWindowThenOneMorePerAnswerUpToTheCeiling) {
+// A round over buckets 0..99 with the window from `initial` up to `max`.
+SyncRound round_of_100(std::size_t initial, std::size_t max) {
   SyncRoundConfig config;
-  config.initial_window = 4;
-  config.max_window = 6;
+  config.initial_window = initial;
+  config.max_window = max;
   SyncRound round(kT, config);
   round.add_buckets(kT, buckets(100));
+  return round;
+}
+
+TEST(SyncRound, SendsTheInitialWindowThenOneMorePerAnswerUpToTheCeiling) {
+  SyncRound round = round_of_100(4, 6);
   std::vector<std::uint16_t> first = round.take_sendable(kT);
   ASSERT_EQ(first.size(), 4u);
   EXPECT_TRUE(round.take_sendable(kT).empty());  // the window is full
@@ -78,6 +84,29 @@ TEST(SyncRound, ATimeoutHalvesTheWindowAndAsksAgainThenGivesUp) {
   EXPECT_EQ(counters.buckets_given_up, 1u);
   EXPECT_TRUE(round.take_sendable(kT + 2000).empty());
   EXPECT_TRUE(round.finished(kT + 2000 + config.idle_end_ms));
+}
+
+TEST(SyncRound, APaceSpendsTokensEarnedOverTimeAtMostAWindowDeep) {
+  SyncRound round = round_of_100(8, 8);
+  round.set_pace(kT, 1000);  // one request per millisecond
+  // The round starts with a window's worth of tokens.
+  auto first = round.take_sendable(kT);
+  ASSERT_EQ(first.size(), 8u);
+  for (std::uint16_t b : first) round.answered(kT, b);
+  EXPECT_TRUE(round.take_sendable(kT).empty());  // window free, no token
+  EXPECT_EQ(round.deadline(), kT + 1);            // the next token
+  EXPECT_EQ(round.take_sendable(kT + 1).size(), 1u);
+  EXPECT_EQ(round.take_sendable(kT + 4).size(), 3u);
+  EXPECT_TRUE(round.take_sendable(kT + 4).empty());
+  // Idle for a long time: tokens saved up to one window, no more.
+  const auto outstanding = round.take_sendable(kT + 10'000);
+  EXPECT_EQ(outstanding.size(), 4u);  // the window (8) less the four still unanswered
+  for (std::uint16_t b : outstanding) round.answered(kT + 10'000, b);
+  EXPECT_EQ(round.take_sendable(kT + 10'000).size(), 4u);  // the window's tokens, spent
+  EXPECT_TRUE(round.take_sendable(kT + 10'000).empty());
+  // Without a pace (0) the window alone limits.
+  round.set_pace(kT + 10'000, 0);
+  EXPECT_TRUE(round.take_sendable(kT + 10'000).empty());  // the window is full
 }
 
 TEST(SyncRound, EndsWhenIdleOrTooOldButNotWhileWorkIsLeft) {
