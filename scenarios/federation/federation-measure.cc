@@ -93,6 +93,7 @@ Json FederationCounters(const qp2p::Supernode* node) {
   j["round_buckets_requested"] = sync.round.buckets_requested;
   j["round_requests_timed_out"] = sync.round.requests_timed_out;
   j["round_buckets_given_up"] = sync.round.buckets_given_up;
+  j["messages_held"] = node->counters().messages_held;
   return j;
 }
 

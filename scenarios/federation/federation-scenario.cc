@@ -159,7 +159,8 @@ void PrintTable(const FederationReport& report) {
               << fc["catch_up_rounds"]["sum"] << " catch-up, " << fc["catch_up_skipped"]["sum"]
               << " catch-up skipped); " << fc["round_buckets_requested"]["sum"]
               << " bucket requests, " << fc["round_requests_timed_out"]["sum"] << " timed out, "
-              << fc["round_buckets_given_up"]["sum"] << " given up\n";
+              << fc["round_buckets_given_up"]["sum"] << " given up; "
+              << fc["messages_held"]["sum"] << " messages held for a peer not yet known\n";
   }
   std::cout << "  supernode link queue drops: " << n["link_queue_drops"]["sent"] << " sent, "
             << n["link_queue_drops"]["received"] << " to be received\n";

@@ -70,6 +70,7 @@ void checkpoint_and_index(MetricsText& m, const Supernode& node) {
   m.family("qp2p_messages_total", Type::kCounter, "Instant messages, by outcome.");
   m.sample(c.messages_routed, {{"outcome", "routed"}});
   m.sample(c.messages_undeliverable, {{"outcome", "undeliverable"}});
+  m.sample(c.messages_held, {{"outcome", "held"}});
   gauge(m, "qp2p_pushes_in_flight", "Pushes to peers waiting for their ack.",
         node.pushes_in_flight());
   const StunCounters& s = node.stun_counters();

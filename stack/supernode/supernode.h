@@ -54,6 +54,11 @@ struct SupernodeConfig {
   // many members starting together bring a burst of MemberUp events, one push each otherwise.
   // A peer's own login is answered with the list at once. 0: a push after every batch.
   Duration supernode_list_debounce = std::chrono::seconds(1);
+  // A message to a peer the directory does not know while it catches up with members that came
+  // up is held this long for the peer's record, instead of refused at once (held_sends.h); at
+  // most max_held_sends at a time. Within the sender's request schedule (10.75 s).
+  Duration hold_unknown_target = std::chrono::seconds(5);
+  std::size_t max_held_sends = 1024;
   // Stats reports to the other members, for the network view of /v1/stats (docs/protocol.md
   // section 14.7); federation only.
   StatsReportConfig stats_report;
@@ -76,6 +81,7 @@ struct SupernodeCounters {
   std::uint64_t expiries = 0;
   std::uint64_t messages_routed = 0;
   std::uint64_t messages_undeliverable = 0;
+  std::uint64_t messages_held = 0;  // for a target unknown while the directory caught up
   std::uint64_t publishes = 0;
   std::uint64_t lookups = 0;
   std::uint64_t searches = 0;

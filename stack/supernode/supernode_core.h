@@ -19,6 +19,7 @@
 #include "stack/federation/route_messages.h"
 #include "stack/federation/route_outbox.h"
 #include "stack/supernode/handshake_service.h"
+#include "stack/supernode/held_sends.h"
 #include "stack/supernode/index_service.h"
 #include "stack/supernode/network_stats.h"
 #include "stack/supernode/stats_reporter.h"
@@ -100,6 +101,8 @@ class SupernodeCore {
   // outcome reported for messages routed here (repeated to a retried deliver).
   std::map<std::pair<PeerId, std::uint64_t>, RoutedOut> routed_out_;
   std::map<std::pair<PeerId, std::uint64_t>, federation::RouteType> route_outcomes_;
+  // Messages to peers unknown while the directory catches up (held_sends.h).
+  HeldSends held_sends_;
   std::deque<Datagram> transmits_;
   Instant next_expiry_check_ = kNever;
   Instant list_announce_at_ = kNever;  // the debounced supernode-list push (supernode_list.cc)
@@ -171,6 +174,11 @@ class SupernodeCore {
   // Returns the push's transaction id.
   std::uint64_t push(Instant now, PeerSessionState& target, wire::Body body, PendingPush pending);
   void notify_watchers(Instant now, const PeerId& peer, bool online, wire::PresenceReason reason);
+  // "Unknown or offline" to a send for `to`, counted.
+  void refuse_send(PeerSessionState& peer, std::uint64_t transaction, const PeerId& to);
+  // Held sends whose target's record arrived go out again; those past their hold are refused.
+  void release_held_sends(Instant now, const PeerId& target);
+  void expire_held_sends(Instant now);
   void forget_old_routed(Instant now);
 
   // Messages to peers on other supernodes (message_routing.cc; docs/protocol.md 14.6).

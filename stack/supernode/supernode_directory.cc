@@ -65,6 +65,7 @@ void SupernodeCore::flush_directory(Instant now) {
 }
 
 void SupernodeCore::on_presence_change(Instant now, const federation::PresenceChange& c) {
+  if (c.online && held_sends_.size() > 0) release_held_sends(now, c.peer);
   // Our own records: the checkpoint told the watchers itself. A peer with a session here: its
   // session is the truth here, whatever another supernode still says of it.
   if (c.supernode == identity_.id() || find_session(c.peer)) return;
