@@ -91,6 +91,7 @@ void handshake(MetricsText& m, const Supernode& node) {
       {"timeout", h.timeouts},         {"callee_offline", h.callee_offline},
       {"caller_offline", h.caller_offline}};
   for (const auto& [event, value] : events) m.sample(value, {{"event", event}});
+  m.sample(h.connects_held, {{"event", "held"}});
   m.family("qp2p_handshake_rejected_total", Type::kCounter,
            "Tunnel connects and answers rejected, by reason.");
   m.sample(h.connects_unknown_peer, {{"reason", "unknown_peer"}});

@@ -99,10 +99,9 @@ void SupernodeCore::on_tunnel_connect(Instant now, PeerSessionState& peer,
   const bool here = handshake_route(m.to) != nullptr;
   const std::optional<PeerId> home = here ? std::nullopt : routed_home(m.to);
   if (!here && !home) {
+    if (hold_request(now, peer, transaction, m)) return;
     ++handshake_counters_.connects_unknown_peer;
-    return reply(peer, transaction,
-                 wire::Error{wire::ErrorCode::kNotFound,
-                             "peer " + m.to.to_string() + " is unknown or offline"});
+    return reply(peer, transaction, unknown_or_offline(m.to));
   }
   auto count = [&](const PeerId& p) {
     auto it = negotiations_per_peer_.find(p);

@@ -67,6 +67,7 @@ inline constexpr Duration kCancelledMemory = std::chrono::seconds(15);
 struct HandshakeCounters {
   std::uint64_t connects = 0;               // offers made
   std::uint64_t connects_unknown_peer = 0;  // 404: the callee is not online here
+  std::uint64_t connects_held = 0;  // for a callee unknown while the directory caught up
   std::uint64_t connects_to_self = 0;       // 400
   std::uint64_t connects_over_limit = 0;    // 429 / 503
   std::uint64_t accepted = 0;               // PunchStart pairs sent

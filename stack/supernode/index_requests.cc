@@ -85,10 +85,7 @@ void SupernodeCore::on_lookup(PeerSessionState& peer, std::uint64_t transaction,
                               const wire::Lookup& m) {
   ++counters_.lookups;
   wire::PeerInfo info = peer_info(m.target);
-  if (!info.online && !info.record)
-    return reply(peer, transaction,
-                 wire::Error{wire::ErrorCode::kNotFound, "peer " + m.target.to_string() +
-                                                             " is unknown or offline"});
+  if (!info.online && !info.record) return reply(peer, transaction, unknown_or_offline(m.target));
   reply(peer, transaction, wire::LookupResult{std::move(info)});
 }
 

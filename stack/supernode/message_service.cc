@@ -23,14 +23,9 @@ void SupernodeCore::on_send(Instant now, PeerSessionState& peer, std::uint64_t t
   if (!target) {
     if (auto home = online_elsewhere(m.to) ? home_supernode_of(m.to) : std::nullopt)
       return route_message(now, peer, transaction, m, *home);
-    if (held_sends_.holds(peer.id, m.message_id)) return;  // a retransmitted copy
-    if (directory_ && directory_->catching_up() && held_sends_.hold(now, peer.id, transaction, m)) {
-      ++counters_.messages_held;
-      SPDLOG_DEBUG("message {} from {} held: peer {} unknown while the directory catches up",
-                   m.message_id, peer.id.to_string(), m.to.to_string());
-      return;
-    }
-    return refuse_send(peer, transaction, m.to);
+    if (hold_request(now, peer, transaction, m)) return;
+    ++counters_.messages_undeliverable;
+    return reply(peer, transaction, unknown_or_offline(m.to));
   }
   routed_messages_.insert(key);
   routed_order_.emplace_back(now, key);
@@ -38,29 +33,6 @@ void SupernodeCore::on_send(Instant now, PeerSessionState& peer, std::uint64_t t
   reply(peer, transaction, wire::SendAccepted{});
   push(now, *target, wire::Deliver{peer.id, m.message_id, m.text},
        PendingPush{PendingPush::Kind::kDeliver, m.to, peer.id, m.message_id, {}});
-}
-
-void SupernodeCore::refuse_send(PeerSessionState& peer, std::uint64_t transaction,
-                                const PeerId& to) {
-  ++counters_.messages_undeliverable;
-  reply(peer, transaction,
-        wire::Error{wire::ErrorCode::kNotFound, "peer " + to.to_string() + " is unknown or offline"});
-}
-
-void SupernodeCore::release_held_sends(Instant now, const PeerId& target) {
-  for (const HeldSend& h : held_sends_.release(target))
-    if (PeerSessionState* sender = find_session(h.sender))
-      on_send(now, *sender, h.transaction, h.message);
-}
-
-void SupernodeCore::expire_held_sends(Instant now) {
-  for (const HeldSend& h : held_sends_.expire(now)) {
-    if (PeerSessionState* sender = find_session(h.sender)) {
-      refuse_send(*sender, h.transaction, h.message.to);
-    } else {
-      ++counters_.messages_undeliverable;
-    }
-  }
 }
 
 void SupernodeCore::on_push_ack(Instant now, PeerSessionState& peer, std::uint64_t transaction) {

@@ -51,7 +51,7 @@ SupernodeCore::SupernodeCore(SupernodeConfig config, Identity identity, Random r
       random_(std::move(random)),
       stun_(StunServiceConfig{config_.primary, config_.alternate, config_.software}),
       turn_(turn_config(config_), random_.fork()),
-      held_sends_(config_.hold_unknown_target, config_.max_held_sends) {
+      held_requests_(config_.hold_unknown_target, config_.max_held_requests) {
   random_.fill(cookie_secret_.data(), cookie_secret_.size());
   // Forked only when on, so a lone supernode's random stream is exactly as before.
   if (!config_.network_secret.empty()) {
@@ -227,7 +227,7 @@ void SupernodeCore::handle_timeout(Instant now) {
     delivery_failed(now, p);
   }
   if (route_outbox_.poll_timeout() <= now) retry_handshake_routes(now);
-  if (held_sends_.deadline() <= now) expire_held_sends(now);
+  if (held_requests_.deadline() <= now) expire_held_requests(now);
   turn_.handle_timeout(now);
   // Directory refreshes, expiry and anti-entropy first, so their payloads go out below.
   if (directory_ && directory_deadline() <= now) directory_->handle_timeout(last_wall_ms_);
@@ -262,7 +262,7 @@ std::optional<Datagram> SupernodeCore::poll_transmit() {
 
 Instant SupernodeCore::poll_timeout() const {
   return std::min({next_expiry_check_, pushes_.poll_timeout(), turn_.poll_timeout(),
-                   route_outbox_.poll_timeout(), held_sends_.deadline(), list_announce_at_,
+                   route_outbox_.poll_timeout(), held_requests_.deadline(), list_announce_at_,
                    next_stats_round_,
                    federation_ ? federation_->poll_timeout() : kNever, directory_deadline()});
 }

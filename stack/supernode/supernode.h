@@ -54,11 +54,12 @@ struct SupernodeConfig {
   // many members starting together bring a burst of MemberUp events, one push each otherwise.
   // A peer's own login is answered with the list at once. 0: a push after every batch.
   Duration supernode_list_debounce = std::chrono::seconds(1);
-  // A message to a peer the directory does not know while it catches up with members that came
-  // up is held this long for the peer's record, instead of refused at once (held_sends.h); at
-  // most max_held_sends at a time. Within the sender's request schedule (10.75 s).
+  // A message or tunnel connect for a peer the directory does not know while it catches up with
+  // members that came up is held this long for the peer's record, instead of refused at once
+  // (held_requests.h); at most max_held_requests at a time. Within the sender's request
+  // schedule (10.75 s).
   Duration hold_unknown_target = std::chrono::seconds(5);
-  std::size_t max_held_sends = 1024;
+  std::size_t max_held_requests = 1024;
   // Stats reports to the other members, for the network view of /v1/stats (docs/protocol.md
   // section 14.7); federation only.
   StatsReportConfig stats_report;

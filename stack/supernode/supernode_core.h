@@ -19,7 +19,7 @@
 #include "stack/federation/route_messages.h"
 #include "stack/federation/route_outbox.h"
 #include "stack/supernode/handshake_service.h"
-#include "stack/supernode/held_sends.h"
+#include "stack/supernode/held_requests.h"
 #include "stack/supernode/index_service.h"
 #include "stack/supernode/network_stats.h"
 #include "stack/supernode/stats_reporter.h"
@@ -69,6 +69,11 @@ struct RoutedOut {
   std::size_t attempts = 0;
 };
 
+// The refusal of a request for a peer no supernode knows to be online.
+inline wire::Error unknown_or_offline(const PeerId& peer) {
+  return {wire::ErrorCode::kNotFound, "peer " + peer.to_string() + " is unknown or offline"};
+}
+
 class SupernodeCore {
  public:
   SupernodeCore(SupernodeConfig config, Identity identity, Random random);
@@ -101,8 +106,9 @@ class SupernodeCore {
   // outcome reported for messages routed here (repeated to a retried deliver).
   std::map<std::pair<PeerId, std::uint64_t>, RoutedOut> routed_out_;
   std::map<std::pair<PeerId, std::uint64_t>, federation::RouteType> route_outcomes_;
-  // Messages to peers unknown while the directory catches up (held_sends.h).
-  HeldSends held_sends_;
+  // Messages and tunnel connects for peers unknown while the directory catches up
+  // (held_requests.h).
+  HeldRequests held_requests_;
   std::deque<Datagram> transmits_;
   Instant next_expiry_check_ = kNever;
   Instant list_announce_at_ = kNever;  // the debounced supernode-list push (supernode_list.cc)
@@ -174,11 +180,7 @@ class SupernodeCore {
   // Returns the push's transaction id.
   std::uint64_t push(Instant now, PeerSessionState& target, wire::Body body, PendingPush pending);
   void notify_watchers(Instant now, const PeerId& peer, bool online, wire::PresenceReason reason);
-  // "Unknown or offline" to a send for `to`, counted.
-  void refuse_send(PeerSessionState& peer, std::uint64_t transaction, const PeerId& to);
-  // Held sends whose target's record arrived go out again; those past their hold are refused.
-  void release_held_sends(Instant now, const PeerId& target);
-  void expire_held_sends(Instant now);
+
   void forget_old_routed(Instant now);
 
   // Messages to peers on other supernodes (message_routing.cc; docs/protocol.md 14.6).
@@ -275,6 +277,14 @@ class SupernodeCore {
   // at other supernodes. After every input.
   void flush_directory(Instant now);
   void on_presence_change(Instant now, const federation::PresenceChange& change);
+  // A request for a peer the directory does not know: held while the directory catches up
+  // (held_requests.h). True when it was held now or is a copy of one held: no answer yet.
+  bool hold_request(Instant now, const PeerSessionState& peer, std::uint64_t transaction,
+                    std::variant<wire::SendMessage, wire::TunnelConnect> request);
+  // Held requests for `target`, whose record arrived, are handled as if just received.
+  void release_held_requests(Instant now, const PeerId& target);
+  // Held requests past their hold are refused "unknown or offline", counted.
+  void expire_held_requests(Instant now);
   // Writes (or rewrites) the presence record of a peer logged in here.
   void directory_online(const PeerSessionState& peer);
   federation::WallMs wall_ms(Instant now) const;

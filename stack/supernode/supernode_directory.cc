@@ -65,7 +65,7 @@ void SupernodeCore::flush_directory(Instant now) {
 }
 
 void SupernodeCore::on_presence_change(Instant now, const federation::PresenceChange& c) {
-  if (c.online && held_sends_.size() > 0) release_held_sends(now, c.peer);
+  if (c.online && held_requests_.size() > 0) release_held_requests(now, c.peer);
   // Our own records: the checkpoint told the watchers itself. A peer with a session here: its
   // session is the truth here, whatever another supernode still says of it.
   if (c.supernode == identity_.id() || find_session(c.peer)) return;
@@ -76,6 +76,41 @@ void SupernodeCore::on_presence_change(Instant now, const federation::PresenceCh
                : (c.state == federation::PresenceState::kLoggedOut ? wire::PresenceReason::kLogout
                                                                    : wire::PresenceReason::kExpired);
   notify_watchers(now, c.peer, c.online, reason);
+}
+
+bool SupernodeCore::hold_request(Instant now, const PeerSessionState& peer,
+                                 std::uint64_t transaction,
+                                 std::variant<wire::SendMessage, wire::TunnelConnect> request) {
+  if (held_requests_.holds(peer.id, transaction)) return true;  // a retransmitted copy
+  if (!directory_ || !directory_->catching_up()) return false;
+  const bool message = std::holds_alternative<wire::SendMessage>(request);
+  const PeerId target = std::visit([](const auto& r) { return r.to; }, request);
+  if (!held_requests_.hold(now, peer.id, transaction, std::move(request))) return false;
+  ++(message ? counters_.messages_held : handshake_counters_.connects_held);
+  SPDLOG_DEBUG("{} from {} held: peer {} unknown while the directory catches up",
+               message ? "message" : "tunnel connect", peer.id.to_string(), target.to_string());
+  return true;
+}
+
+void SupernodeCore::release_held_requests(Instant now, const PeerId& target) {
+  for (const HeldRequest& h : held_requests_.release(target)) {
+    PeerSessionState* sender = find_session(h.sender);
+    if (!sender) continue;  // gone meanwhile: nobody to answer
+    if (const auto* m = std::get_if<wire::SendMessage>(&h.request))
+      on_send(now, *sender, h.transaction, *m);
+    else
+      on_tunnel_connect(now, *sender, h.transaction, std::get<wire::TunnelConnect>(h.request));
+  }
+}
+
+void SupernodeCore::expire_held_requests(Instant now) {
+  for (const HeldRequest& h : held_requests_.expire(now)) {
+    ++(std::holds_alternative<wire::SendMessage>(h.request)
+           ? counters_.messages_undeliverable
+           : handshake_counters_.connects_unknown_peer);
+    if (PeerSessionState* sender = find_session(h.sender))
+      reply(*sender, h.transaction, unknown_or_offline(h.target()));
+  }
 }
 
 void SupernodeCore::directory_online(const PeerSessionState& peer) {

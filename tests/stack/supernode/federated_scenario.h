@@ -54,6 +54,13 @@ class FederatedScenario {
     }
     return true;
   }
+  // No directory catches up with a member that came up (held_requests.h holds requests for
+  // unknown peers meanwhile).
+  bool settled() const {
+    for (const Supernode* s : supernodes)
+      if (s->directory()->catching_up()) return false;
+    return true;
+  }
   bool run_until(const std::function<bool()>& done, Duration max) {
     sc.drain();
     const bool ok = sc.net.run_until(done, max);
