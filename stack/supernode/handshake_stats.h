@@ -40,6 +40,9 @@ struct SetupHistogram {
 
   void add(std::uint32_t ms);
   void merge(const SetupHistogram& other);
+  friend bool operator==(const SetupHistogram& a, const SetupHistogram& b) {
+    return a.buckets == b.buckets && a.count == b.count && a.sum_ms == b.sum_ms;
+  }
   // The q-quantile (0 < q <= 1) in ms, interpolated linearly inside its bucket as Prometheus'
   // histogram_quantile() does (an estimate, exact to the bucket); 0 without samples. Samples above
   // the last bound are reported as the last bound.

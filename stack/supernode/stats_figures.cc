@@ -14,10 +14,6 @@ Out counters_of(Row& r) {
           &r.tunnel_rtt_ms_sum};
 }
 
-bool same_histogram(const SetupHistogram& a, const SetupHistogram& b) {
-  return a.buckets == b.buckets && a.count == b.count && a.sum_ms == b.sum_ms;
-}
-
 }  // namespace
 
 std::array<std::uint64_t*, kRowCounterCount> row_counters(NatPairCounters& row) {
@@ -33,8 +29,7 @@ bool same_row(const NatPairCounters& a, const NatPairCounters& b) {
   const auto x = row_counters(a), y = row_counters(b);
   for (std::size_t i = 0; i < kRowCounterCount; ++i)
     if (*x[i] != *y[i]) return false;
-  return same_histogram(a.direct_setup, b.direct_setup) &&
-         same_histogram(a.relay_setup, b.relay_setup);
+  return a.direct_setup == b.direct_setup && a.relay_setup == b.relay_setup;
 }
 
 void add_row(NatPairCounters& into, const NatPairCounters& from) {
