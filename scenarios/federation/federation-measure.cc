@@ -357,7 +357,9 @@ Json FederationBed::SupernodeJson(FederationReport& report, double seconds) cons
 
 Json FederationBed::NetworkJson(FederationReport& report) const {
   // Publishes.
-  std::vector<double> homeMs, everywhereMs, partitionMs;
+  // partitionMs from the publish; healMs from the heal: how long the repair of what one half
+  // wrote took to reach every supernode of the other.
+  std::vector<double> homeMs, everywhereMs, partitionMs, healMs;
   uint64_t withdrawn = 0, tracked = 0, duringPartition = 0, duringPartitionVisible = 0;
   for (const Publish& p : m_publishes) {
     if (p.withdrawn) {
@@ -383,6 +385,8 @@ Json FederationBed::NetworkJson(FederationReport& report) const {
       ++duringPartition;
       duringPartitionVisible += everywhere;
       if (everywhere) partitionMs.push_back(double(last) / 1e6);
+      if (everywhere && m_healTime >= Time(0))
+        healMs.push_back((double((p.issued - m_healTime).GetNanoSeconds()) + double(last)) / 1e6);
     } else if (everywhere) {
       everywhereMs.push_back(double(last) / 1e6);
     }
@@ -458,7 +462,8 @@ Json FederationBed::NetworkJson(FederationReport& report) const {
             {"during_partition",
              Json{{"published", duringPartition},
                   {"visible_everywhere", duringPartitionVisible},
-                  {"publish_to_visible_everywhere_ms", Latency(partitionMs)}}}}},
+                  {"publish_to_visible_everywhere_ms", Latency(partitionMs)},
+                  {"heal_to_visible_everywhere_ms", Latency(healMs)}}}}},
       {"messages",
        Json{{"sent", m_messages.size()},
             {"excluded", excluded},

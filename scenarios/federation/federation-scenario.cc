@@ -106,8 +106,11 @@ void PrintTable(const FederationReport& report) {
             << Pct(p["visible_everywhere"]) << Ms(p["publish_to_visible_everywhere_ms"])
             << "  (outside the partition)\n";
   std::cout << "  published during the partition          " << p["during_partition"]["published"]
-            << ", visible everywhere at the end: " << p["during_partition"]["visible_everywhere"]
-            << "\n";
+            << ", visible everywhere at the end: " << p["during_partition"]["visible_everywhere"];
+  if (const Json& h = p["during_partition"]["heal_to_visible_everywhere_ms"]; !h["p50"].is_null())
+    std::cout << "; after the heal p50 " << h["p50"] << " ms, p99 " << h["p99"] << " ms, max "
+              << h["max"] << " ms";
+  std::cout << "\n";
   std::cout << "  messages on one supernode               " << Pct(m["same_supernode"]) << "\n";
   std::cout << "  messages across supernodes              " << Pct(m["cross_supernode"]) << "\n";
   std::cout << "  message latency (delivered ones)        " << Ms(m["latency_ms"]) << "; "
