@@ -4,8 +4,9 @@
 // peer that logged in on the other side is missing here for seconds; a request for it is then
 // held instead of refused "unknown or offline", and handled as if just received the moment the
 // peer's presence record arrives. The sender keeps retransmitting its request meanwhile (a copy,
-// same sender and transaction, is absorbed), and gets the refusal when the hold runs out. Every
-// hold lasts the same time, so the queue is in deadline order. Bounded by `capacity`; sans-IO.
+// same sender and transaction, is absorbed), and gets the refusal when the catch-up ends or the
+// hold runs out. Every hold lasts the same time, so the queue is in deadline order. Bounded by
+// `capacity`; sans-IO.
 #pragma once
 
 #include <cstdint>

@@ -55,10 +55,10 @@ struct SupernodeConfig {
   // A peer's own login is answered with the list at once. 0: a push after every batch.
   Duration supernode_list_debounce = std::chrono::seconds(1);
   // A message or tunnel connect for a peer the directory does not know while it catches up with
-  // members that came up is held this long for the peer's record, instead of refused at once
-  // (held_requests.h); at most max_held_requests at a time. Within the sender's request
-  // schedule (10.75 s).
-  Duration hold_unknown_target = std::chrono::seconds(5);
+  // members that came up is held for the peer's record, instead of refused at once
+  // (held_requests.h): until the catch-up ends, at most this long; at most max_held_requests at
+  // a time. Inside the sender's request schedule (its last copy at 9.75 s, given up at 10.75 s).
+  Duration hold_unknown_target = std::chrono::seconds(8);
   std::size_t max_held_requests = 1024;
   // Stats reports to the other members, for the network view of /v1/stats (docs/protocol.md
   // section 14.7); federation only.

@@ -283,8 +283,9 @@ class SupernodeCore {
                     std::variant<wire::SendMessage, wire::TunnelConnect> request);
   // Held requests for `target`, whose record arrived, are handled as if just received.
   void release_held_requests(Instant now, const PeerId& target);
-  // Held requests past their hold are refused "unknown or offline", counted.
-  void expire_held_requests(Instant now);
+  // Held requests whose hold ends by `until` (kNever: all of them) are refused "unknown or
+  // offline", counted.
+  void expire_held_requests(Instant until);
   // Writes (or rewrites) the presence record of a peer logged in here.
   void directory_online(const PeerSessionState& peer);
   federation::WallMs wall_ms(Instant now) const;

@@ -62,6 +62,8 @@ void SupernodeCore::flush_directory(Instant now) {
       ++counters_.federation_payloads_unsent;  // gone meanwhile: anti-entropy repairs it
   }
   for (const federation::PresenceChange& c : directory_->take_changes()) on_presence_change(now, c);
+  // Caught up: what is still unknown is not on its way; refused now, not at the hold's end.
+  if (held_requests_.size() > 0 && !directory_->catching_up()) expire_held_requests(kNever);
 }
 
 void SupernodeCore::on_presence_change(Instant now, const federation::PresenceChange& c) {
@@ -103,8 +105,8 @@ void SupernodeCore::release_held_requests(Instant now, const PeerId& target) {
   }
 }
 
-void SupernodeCore::expire_held_requests(Instant now) {
-  for (const HeldRequest& h : held_requests_.expire(now)) {
+void SupernodeCore::expire_held_requests(Instant until) {
+  for (const HeldRequest& h : held_requests_.expire(until)) {
     ++(std::holds_alternative<wire::SendMessage>(h.request)
            ? counters_.messages_undeliverable
            : handshake_counters_.connects_unknown_peer);
