@@ -67,13 +67,14 @@ void DirectoryNode::member_down(const PeerId& member) {
   catch_up_.erase(std::remove(catch_up_.begin(), catch_up_.end(), member), catch_up_.end());
 }
 
-bool DirectoryNode::catching_up() const {
-  return !catch_up_.empty() || (catching_up_with_ && sync_.round_active(*catching_up_with_));
+bool DirectoryNode::catch_up_round_running() const {
+  return catching_up_with_ && sync_.round_active(*catching_up_with_);
 }
 
+bool DirectoryNode::catching_up() const { return !catch_up_.empty() || catch_up_round_running(); }
+
 WallMs DirectoryNode::catch_up_due() const {
-  const bool waiting = catching_up_with_ && sync_.round_active(*catching_up_with_);
-  return waiting ? std::max(next_catch_up_, catch_up_overdue_) : next_catch_up_;
+  return catch_up_round_running() ? std::max(next_catch_up_, catch_up_overdue_) : next_catch_up_;
 }
 
 void DirectoryNode::catch_up(WallMs now) {
@@ -81,7 +82,8 @@ void DirectoryNode::catch_up(WallMs now) {
   // A random one of those waiting: members learn of a heal in about the same order, and taken
   // in that order they all began with the same member, whose grant (directory_sync.h) they
   // then split many ways.
-  const auto pick = catch_up_.begin() + static_cast<std::ptrdiff_t>(random_.uniform(catch_up_.size()));
+  const auto pick =
+      catch_up_.begin() + static_cast<std::ptrdiff_t>(random_.uniform(catch_up_.size()));
   const PeerId member = *pick;
   catch_up_.erase(pick);
   sync_.start_round(now, member);

@@ -10,8 +10,8 @@
 //   gets an anti-entropy round, so it receives what it missed; when several come up together
 //   (a partition heals: the other half at once) their rounds run one after the other, in a
 //   random order (in the order they came up, every member of one half began with the same
-//   member of the other and split its grant many ways, directory_sync.h): the next starts when the last ended (sync_round.h), at least
-//   `catch_up_spacing_ms` and at most `catch_up_max_wait_ms` after it began, so the first
+//   member of the other and split its grant many ways, directory_sync.h): the next starts
+//   when the last ended (sync_round.h), at least `catch_up_spacing_ms` and at most `catch_up_max_wait_ms` after it began, so the first
 //   repairs the difference and the next ones find little left instead of each carrying the
 //   whole difference again at once; a member that begins a round with us before our catch-up
 //   with it is skipped, as its round repairs both sides; every `anti_entropy_interval_ms` a
@@ -115,6 +115,8 @@ class DirectoryNode {
   void catch_up(WallMs now);
   // When the next may start: the spacing after the last one, or its end (or overdue).
   WallMs catch_up_due() const;
+  // The last catch-up round has not ended.
+  bool catch_up_round_running() const;
 
   const Identity& self_;
   DirectoryNodeConfig config_;

@@ -205,7 +205,7 @@ void DirectorySync::on_summary(WallMs now, const PeerId& from, const Summary& m)
   // round state carries it.
   auto it = rounds_.find(from);
   if (it == rounds_.end()) it = rounds_.emplace(from, SyncRound(now, config_.round)).first;
-  if (m.pace > 0) it->second.granted(m.pace);
+  it->second.granted(m.pace);
   std::vector<std::uint16_t> differing;
   for (std::size_t i = 0; i < m.hashes.size(); ++i) {
     const std::size_t node = m.first + i;
@@ -252,7 +252,7 @@ bool DirectorySync::handle_message(WallMs now, const PeerId& from, const std::ui
       for (auto& r : replica_.records_of(id)) wanted.push_back(std::move(r));
     push(from, wanted);
     if (auto it = rounds_.find(from); it != rounds_.end()) {
-      if (m->pace > 0) it->second.granted(m->pace);
+      it->second.granted(m->pace);
       it->second.answered(now, m->bucket);
       request_buckets(now, from, it->second);
     }

@@ -59,8 +59,11 @@ class SyncRound {
   void heard(WallMs now) { last_heard_ = now; }
   // Requests per second from now on (0: not paced). Tokens earned so far at the old pace stay.
   void set_pace(WallMs now, double per_second);
-  // The pace the responder last granted this round (0: none yet).
-  void granted(double per_second) { granted_ = per_second; }
+  // The pace the responder last granted this round (0: none yet); a message granting 0 (a
+  // responder that grants nothing) leaves it as it was.
+  void granted(double per_second) {
+    if (per_second > 0) granted_ = per_second;
+  }
   double granted() const { return granted_; }
   // Buckets to request now, within the window and the pace; they become outstanding.
   std::vector<std::uint16_t> take_sendable(WallMs now);

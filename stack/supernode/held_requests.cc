@@ -7,7 +7,7 @@
 namespace qp2p {
 
 bool HeldRequests::hold(Instant now, const PeerId& sender, std::uint64_t transaction,
-                        std::variant<wire::SendMessage, wire::TunnelConnect> request) {
+                        HoldableRequest request) {
   if (held_.size() >= capacity_) return false;
   held_.push_back({sender, transaction, std::move(request), now + hold_for_});
   return true;

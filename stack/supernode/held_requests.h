@@ -20,15 +20,20 @@
 
 namespace qp2p {
 
+// What may be held: the requests that name a target peer to reach.
+using HoldableRequest = std::variant<wire::SendMessage, wire::TunnelConnect>;
+
+inline const PeerId& target_of(const HoldableRequest& request) {
+  return std::visit([](const auto& r) -> const PeerId& { return r.to; }, request);
+}
+
 struct HeldRequest {
   PeerId sender;
   std::uint64_t transaction = 0;  // the sender's request, answered when released or expired
-  std::variant<wire::SendMessage, wire::TunnelConnect> request;
+  HoldableRequest request;
   Instant until;
 
-  const PeerId& target() const {
-    return std::visit([](const auto& r) -> const PeerId& { return r.to; }, request);
-  }
+  const PeerId& target() const { return target_of(request); }
 };
 
 class HeldRequests {
@@ -39,7 +44,7 @@ class HeldRequests {
   // Holds `request` from `sender` until now + hold_for; false when full (the caller refuses at
   // once).
   bool hold(Instant now, const PeerId& sender, std::uint64_t transaction,
-            std::variant<wire::SendMessage, wire::TunnelConnect> request);
+            HoldableRequest request);
   // A request of `sender` with this transaction is held: a retransmitted copy, absorbed whatever
   // the directory is doing by the time it comes.
   bool holds(const PeerId& sender, std::uint64_t transaction) const;

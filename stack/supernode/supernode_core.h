@@ -180,7 +180,6 @@ class SupernodeCore {
   // Returns the push's transaction id.
   std::uint64_t push(Instant now, PeerSessionState& target, wire::Body body, PendingPush pending);
   void notify_watchers(Instant now, const PeerId& peer, bool online, wire::PresenceReason reason);
-
   void forget_old_routed(Instant now);
 
   // Messages to peers on other supernodes (message_routing.cc; docs/protocol.md 14.6).
@@ -280,7 +279,7 @@ class SupernodeCore {
   // A request for a peer the directory does not know: held while the directory catches up
   // (held_requests.h). True when it was held now or is a copy of one held: no answer yet.
   bool hold_request(Instant now, const PeerSessionState& peer, std::uint64_t transaction,
-                    std::variant<wire::SendMessage, wire::TunnelConnect> request);
+                    HoldableRequest request);
   // Held requests for `target`, whose record arrived, are handled as if just received.
   void release_held_requests(Instant now, const PeerId& target);
   // Held requests whose hold ends by `until` (kNever: all of them) are refused "unknown or

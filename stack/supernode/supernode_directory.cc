@@ -81,12 +81,11 @@ void SupernodeCore::on_presence_change(Instant now, const federation::PresenceCh
 }
 
 bool SupernodeCore::hold_request(Instant now, const PeerSessionState& peer,
-                                 std::uint64_t transaction,
-                                 std::variant<wire::SendMessage, wire::TunnelConnect> request) {
+                                 std::uint64_t transaction, HoldableRequest request) {
   if (held_requests_.holds(peer.id, transaction)) return true;  // a retransmitted copy
   if (!directory_ || !directory_->catching_up()) return false;
   const bool message = std::holds_alternative<wire::SendMessage>(request);
-  const PeerId target = std::visit([](const auto& r) { return r.to; }, request);
+  const PeerId target = target_of(request);
   if (!held_requests_.hold(now, peer.id, transaction, std::move(request))) return false;
   ++(message ? counters_.messages_held : handshake_counters_.connects_held);
   SPDLOG_DEBUG("{} from {} held: peer {} unknown while the directory catches up",

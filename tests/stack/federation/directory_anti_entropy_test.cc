@@ -210,16 +210,23 @@ void run_round(Mesh& mesh, std::size_t from, WallMs now,
   }
 }
 
+// n replicas granting `requests_per_second`; the first alone holds 3,000 peers, so the others
+// differ from it in nearly every bucket.
+Mesh only_first_holds_3000(std::size_t n, std::uint32_t requests_per_second) {
+  SyncConfig config;
+  config.requests_per_second = requests_per_second;
+  Mesh mesh(n, config);
+  populate({mesh.replicas[0].get()}, 0, 3000, 0);
+  return mesh;
+}
+
 TEST(DirectoryAntiEntropy, ARoundKeepsAtMostItsWindowOfRequestsInFlight) {
   // A replica that missed everything of 3,000 peers differs in nearly every bucket. Its round
   // used to send a request for each at once, thousands of datagrams in one burst, and a link
   // queue dropped the tail. Now: the initial window, then doubling per round trip, capped.
   // The pace is set far above what a trip of 10 ms can use, so the window alone shows.
-  SyncConfig unpaced;
-  unpaced.requests_per_second = 65535;
-  Mesh mesh(2, unpaced);
-  populate({mesh.replicas[0].get()}, 0, 3000, 0);
-  const SyncRoundConfig window = unpaced.round;
+  Mesh mesh = only_first_holds_3000(2, 65535);
+  const SyncRoundConfig window = mesh.config.round;
   WallMs now = kNow;
   mesh.syncs[1]->start_round(now, supernode(0).id());
   round_trip(mesh, 1, now);  // summary out, the 64 branch summaries back
@@ -244,10 +251,8 @@ TEST(DirectoryAntiEntropy, ARoundIsPacedAtTheRateItsResponderGrants) {
   // alone would ask for all 4,096 buckets in a few milliseconds. The responder grants its
   // requests_per_second; each second carries at most that, plus the window the round may have
   // saved up.
-  SyncConfig config;
-  config.requests_per_second = 400;
-  Mesh mesh(2, config);
-  populate({mesh.replicas[0].get()}, 0, 3000, 0);
+  Mesh mesh = only_first_holds_3000(2, 400);
+  const SyncConfig& config = mesh.config;
   RequestLog log;
   mesh.syncs[1]->start_round(kNow, supernode(0).id());
   run_round(mesh, 1, kNow, {}, &log);
@@ -265,10 +270,8 @@ TEST(DirectoryAntiEntropy, MembersRoundingWithOneShareWhatItGrants) {
   // A partition heal: three members that missed everything round with the one that holds it,
   // at once. Together they ask no more than it grants in a second (each its share, from the
   // pace in its answers), so its inbound bucket (membership.h) is not overrun.
-  SyncConfig config;
-  config.requests_per_second = 600;
-  Mesh mesh(4, config);
-  populate({mesh.replicas[0].get()}, 0, 3000, 0);
+  Mesh mesh = only_first_holds_3000(4, 600);
+  const SyncConfig& config = mesh.config;
   RequestLog log;
   WallMs now = kNow;
   for (std::size_t i = 1; i < 4; ++i) mesh.syncs[i]->start_round(now, supernode(0).id());
